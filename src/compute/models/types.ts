@@ -1,0 +1,113 @@
+/**
+ * The contract every model in src/compute/models follows. Models are
+ * functional: parameters in, tensors out. Nothing here holds tf.Variables
+ * (their names are global in tfjs); parameters live in explicit maps whose keys
+ * are stable, because they are checkpoint keys and direction keys.
+ *
+ * Layouts are tfjs's: images NHWC, conv weights [kh, kw, in, out], dense
+ * weights [in, out]. Input shapes in specs are written [channels, height,
+ * width], as the papers and the command line (`--input 3x32x32`) write them.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** Tensors by stable name, e.g. `stage1.block0.conv1.weight`. */
+export type TensorMap = Record<string, tf.Tensor>;
+
+/** A CIFAR ResNet-n of He et al. 2016, section 4.2 (n = 6k + 2). */
+export interface ResNetSpec {
+  kind: 'resnet';
+  /** n = 6k + 2: 20, 32, 44, 56, 110, ... */
+  depth: number;
+  /** Where the shape changes: 'B' = 1x1 stride-2 conv + BN (Li et al.), 'A' = zero-padding. */
+  shortcut: 'A' | 'B';
+  /** false removes the shortcut addition altogether (Li et al.'s "noshort"). */
+  skip: boolean;
+  /** Residual scale α: block output relu(α·F(x) + shortcut(x)). 1 is the plain ResNet. */
+  residualScale: number;
+  /** [channels, height, width]. */
+  inputShape: [number, number, number];
+  classes: number;
+}
+
+/** Kak & Bouman's BMEnet built from SkipBlocks (seed 001). */
+export interface BMEnetSpec {
+  kind: 'bmenet';
+  depth: 8 | 16 | 32 | 64;
+  skip: boolean;
+  inputShape: [number, number, number];
+  classes: number;
+}
+
+export type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'selu';
+export type MlpInit = 'gaussian' | 'glorot' | 'kaiming' | 'orthogonal';
+
+/** The theory labs' MLP (DESIGN.md, "Models"). */
+export interface MlpSpec {
+  kind: 'mlp';
+  width: number;
+  depth: number;
+  activation: Activation;
+  init: MlpInit;
+  /** For init 'gaussian': Var[w] = sigmaW² / fan-in. */
+  sigmaW: number;
+  /** Residual form x_{t+1} = x_t + α·W_t σ(x_t) (seed 003) when set; plain when null. */
+  residualAlpha: number | null;
+  batchNorm: boolean;
+  inputSize: number;
+  classes: number;
+}
+
+export type ModelSpec = ResNetSpec | BMEnetSpec | MlpSpec;
+
+/** One trainable tensor. */
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  /** What the tensor is; filter normalisation and weight decay depend on it. */
+  role: 'conv' | 'dense' | 'bias' | 'bnGamma' | 'bnBeta';
+}
+
+/** One non-trainable tensor (BN running mean or variance). */
+export interface StateInfo {
+  name: string;
+  shape: number[];
+  role: 'runningMean' | 'runningVar';
+}
+
+/** One row of a torchsummary-style table, in forward order. */
+export interface SummaryRow {
+  /** e.g. `Conv2d-3`, `SkipBlock-7`, `Linear-102`. */
+  name: string;
+  /** PyTorch order, batch as -1: [-1, 64, 16, 16]. */
+  outputShape: number[];
+  /** Parameters of the module that produced the row (counted again if the module runs again). */
+  params: number;
+}
+
+export interface ForwardOptions {
+  /** BN uses batch statistics (true) or stored running statistics (false). */
+  training: boolean;
+}
+
+export interface ForwardResult {
+  /** [batch, classes]. */
+  logits: tf.Tensor2D;
+  /**
+   * In training mode, each BN layer's batch mean and (unbiased) variance under
+   * the running-statistic names of `state`; the trainer folds them into the
+   * running statistics. Empty in inference mode.
+   */
+  batchStats: TensorMap;
+}
+
+export interface Model {
+  spec: ModelSpec;
+  params: ParamInfo[];
+  state: StateInfo[];
+  /** Fresh parameters and running statistics from a seeded generator. */
+  init(seed: number): { params: TensorMap; state: TensorMap };
+  /** x is NHWC for conv nets, [batch, features] for the MLP. */
+  forward(params: TensorMap, state: TensorMap, x: tf.Tensor, options: ForwardOptions): ForwardResult;
+  /** torchsummary rows for a given batch-free input shape. */
+  summary(): SummaryRow[];
+}
