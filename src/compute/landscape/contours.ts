@@ -1,0 +1,304 @@
+/**
+ * The maths of the contour view, shared by the explorer (2-D and 3-D views)
+ * and the exports: the loss colour scale (viridis, linear or log10), contour
+ * levels, and isolines by marching squares.
+ *
+ * Why our own marching squares rather than d3-contour (which @observablehq/plot
+ * uses): d3-contour returns filled, closed polygons in pixel coordinates and
+ * treats missing samples as −∞, so its rings run along the grid's border and
+ * around every diverged point. A loss surface needs open isolines in (α, β)
+ * that simply stop where a sample is missing, and the 3-D view needs the same
+ * lines as segments to lift onto the mesh. Isolines of a grid are 100 lines.
+ */
+import { interpolateViridis } from 'd3-scale-chromatic';
+
+/** How loss values map to colour and height: `lo` and `hi` in loss units. */
+export interface LossScale {
+  /** Map through log10 before scaling (Li et al. plot contours of the loss itself; log shows deep valleys). */
+  log: boolean;
+  /** Loss at the bottom of the scale (colour 0); lower values clip. */
+  lo: number;
+  /** Loss at the top of the scale (colour 1); higher values clip. */
+  hi: number;
+}
+
+/** Losses are means of cross-entropy, ≥ 0; log10 needs a floor. */
+const LOG_FLOOR = 1e-12;
+
+/** The scale's transform T: loss ↦ loss or log10(loss). */
+export function transformLoss(scale: Pick<LossScale, 'log'>, loss: number): number {
+  return scale.log ? Math.log10(Math.max(loss, LOG_FLOOR)) : loss;
+}
+
+/** Inverse of {@link transformLoss}. */
+export function untransformLoss(scale: Pick<LossScale, 'log'>, t: number): number {
+  return scale.log ? 10 ** t : t;
+}
+
+/** (T(loss) − T(lo)) / (T(hi) − T(lo)) clipped to [0, 1]; NaN for a non-finite loss. */
+export function scaleUnit(scale: LossScale, loss: number): number {
+  if (!Number.isFinite(loss)) return Number.NaN;
+  const t0 = transformLoss(scale, scale.lo);
+  const t1 = transformLoss(scale, scale.hi);
+  if (!(t1 > t0)) return 0.5;
+  const u = (transformLoss(scale, loss) - t0) / (t1 - t0);
+  return Math.min(1, Math.max(0, u));
+}
+
+/** Viridis at u ∈ [0, 1] as sRGB bytes [r, g, b]. */
+export function viridisRgb(u: number): [number, number, number] {
+  const hex = interpolateViridis(Math.min(1, Math.max(0, u)));
+  return [
+    Number.parseInt(hex.slice(1, 3), 16),
+    Number.parseInt(hex.slice(3, 5), 16),
+    Number.parseInt(hex.slice(5, 7), 16),
+  ];
+}
+
+/** Viridis at u ∈ [0, 1] as a CSS hex colour. */
+export function viridisHex(u: number): string {
+  return interpolateViridis(Math.min(1, Math.max(0, u)));
+}
+
+/** Smallest and largest finite value over several value arrays; null when none is finite. */
+export function finiteRange(
+  arrays: readonly (readonly (number | null)[])[],
+): { min: number; max: number } | null {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const values of arrays) {
+    for (const v of values) {
+      if (v === null || !Number.isFinite(v)) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  return min <= max ? { min, max } : null;
+}
+
+/**
+ * `count` contour levels in loss units, evenly spaced in T-space strictly
+ * inside (lo, hi): level k = T⁻¹(T(lo) + k/(count + 1)·(T(hi) − T(lo))).
+ * Evenly spaced in log10 when the scale is log, as a topographic map of a
+ * quantity that spans decades.
+ */
+export function contourLevels(scale: LossScale, count: number): number[] {
+  const t0 = transformLoss(scale, scale.lo);
+  const t1 = transformLoss(scale, scale.hi);
+  if (!(t1 > t0) || count < 1) return [];
+  const levels: number[] = [];
+  for (let k = 1; k <= count; k++) {
+    levels.push(untransformLoss(scale, t0 + (k / (count + 1)) * (t1 - t0)));
+  }
+  return levels;
+}
+
+/** A scalar field sampled on a rectilinear grid, row-major (y outer, x inner), NaN where missing. */
+export interface GridField {
+  xs: readonly number[];
+  ys: readonly number[];
+  values: ArrayLike<number>;
+}
+
+/** One isoline level: its polylines as flat [x0, y0, x1, y1, ...] coordinate lists in grid units (α, β). */
+export interface Isoline {
+  level: number;
+  polylines: number[][];
+}
+
+/**
+ * Marching squares. For each cell whose four corners are finite, the level
+ * crosses an edge where its two corners lie on opposite sides; the crossing
+ * is linearly interpolated along the edge. Two crossings make one segment;
+ * four (a saddle) are paired by the mean of the corners, which decides
+ * whether the cell's centre is above or below the level. A cell with a
+ * missing corner draws nothing, so lines stop at diverged or uncomputed
+ * points instead of wrapping around them.
+ *
+ * Each edge's crossing is computed from its corners in one fixed order, so
+ * the two cells sharing an edge produce bit-identical endpoints and segments
+ * join exactly into polylines.
+ */
+export function isolines(field: GridField, levels: readonly number[]): Isoline[] {
+  const nx = field.xs.length;
+  const ny = field.ys.length;
+  if (field.values.length !== nx * ny) {
+    throw new Error(`isolines: ${field.values.length} values for a ${nx} × ${ny} grid`);
+  }
+  return levels.map((level) => ({
+    level,
+    polylines: linkSegments(isolineSegments(field, level)),
+  }));
+}
+
+/** The segments of one level, flat [x0, y0, x1, y1, ...]: what the 3-D view lifts onto the mesh. */
+export function isolineSegments(field: GridField, level: number): number[] {
+  const { xs, ys, values } = field;
+  const nx = xs.length;
+  const ny = ys.length;
+  const out: number[] = [];
+  const v = (i: number, j: number): number => values[j * nx + i] as number;
+  // Crossing on the horizontal edge (i, j)–(i + 1, j) and the vertical edge (i, j)–(i, j + 1).
+  const hx = (i: number, j: number): [number, number] => {
+    const a = v(i, j);
+    const t = (level - a) / (v(i + 1, j) - a);
+    const x0 = xs[i] as number;
+    return [x0 + t * ((xs[i + 1] as number) - x0), ys[j] as number];
+  };
+  const vy = (i: number, j: number): [number, number] => {
+    const a = v(i, j);
+    const t = (level - a) / (v(i, j + 1) - a);
+    const y0 = ys[j] as number;
+    return [xs[i] as number, y0 + t * ((ys[j + 1] as number) - y0)];
+  };
+  for (let j = 0; j + 1 < ny; j++) {
+    for (let i = 0; i + 1 < nx; i++) {
+      // Corners: a (i, j) bottom-left, b (i+1, j), c (i+1, j+1), d (i, j+1).
+      const a = v(i, j);
+      const b = v(i + 1, j);
+      const c = v(i + 1, j + 1);
+      const d = v(i, j + 1);
+      if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(d))) {
+        continue;
+      }
+      const above = [a > level, b > level, c > level, d > level];
+      // Edges in order bottom (a-b), right (b-c), top (d-c), left (a-d).
+      const crosses = [
+        above[0] !== above[1],
+        above[1] !== above[2],
+        above[3] !== above[2],
+        above[0] !== above[3],
+      ];
+      const n = crosses.filter(Boolean).length;
+      if (n === 0) continue;
+      const point = (edge: number): [number, number] => {
+        if (edge === 0) return hx(i, j);
+        if (edge === 1) return vy(i + 1, j);
+        if (edge === 2) return hx(i, j + 1);
+        return vy(i, j);
+      };
+      const push = (e0: number, e1: number): void => {
+        const p = point(e0);
+        const q = point(e1);
+        // A corner exactly at the level puts both crossings on that corner: no segment.
+        if (p[0] !== q[0] || p[1] !== q[1]) out.push(p[0], p[1], q[0], q[1]);
+      };
+      if (n === 2) {
+        const edges = [0, 1, 2, 3].filter((e) => crosses[e]);
+        push(edges[0] as number, edges[1] as number);
+        continue;
+      }
+      // Saddle: isolate the two corners on the other side of the centre from it.
+      // The edges around corner a are (left, bottom); b: (bottom, right); c: (right, top); d: (top, left).
+      const centreAbove = (a + b + c + d) / 4 > level;
+      const around: [number, number][] = [
+        [3, 0],
+        [0, 1],
+        [1, 2],
+        [2, 3],
+      ];
+      for (let k = 0; k < 4; k++) {
+        if (above[k] !== centreAbove) {
+          const [e0, e1] = around[k] as [number, number];
+          push(e0, e1);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Join segments with bit-identical endpoints into polylines. */
+function linkSegments(segments: readonly number[]): number[][] {
+  const count = segments.length / 4;
+  const key = (x: number, y: number): string => `${x},${y}`;
+  const byEnd = new Map<string, number[]>();
+  const add = (k: string, s: number): void => {
+    const list = byEnd.get(k);
+    if (list) list.push(s);
+    else byEnd.set(k, [s]);
+  };
+  for (let s = 0; s < count; s++) {
+    add(key(segments[4 * s] as number, segments[4 * s + 1] as number), s);
+    add(key(segments[4 * s + 2] as number, segments[4 * s + 3] as number), s);
+  }
+  const used = new Uint8Array(count);
+  // Walk from (x, y) along unused segments, appending points to `line`.
+  const walk = (x: number, y: number, line: number[]): void => {
+    let cx = x;
+    let cy = y;
+    for (;;) {
+      const next = (byEnd.get(key(cx, cy)) ?? []).find((s) => used[s] === 0);
+      if (next === undefined) return;
+      used[next] = 1;
+      const x0 = segments[4 * next] as number;
+      const y0 = segments[4 * next + 1] as number;
+      const x1 = segments[4 * next + 2] as number;
+      const y1 = segments[4 * next + 3] as number;
+      const forward = x0 === cx && y0 === cy;
+      cx = forward ? x1 : x0;
+      cy = forward ? y1 : y0;
+      line.push(cx, cy);
+    }
+  };
+  const lines: number[][] = [];
+  for (let s = 0; s < count; s++) {
+    if (used[s]) continue;
+    used[s] = 1;
+    const x0 = segments[4 * s] as number;
+    const y0 = segments[4 * s + 1] as number;
+    const x1 = segments[4 * s + 2] as number;
+    const y1 = segments[4 * s + 3] as number;
+    const ahead = [x1, y1];
+    walk(x1, y1, ahead);
+    const behind: number[] = [];
+    walk(x0, y0, behind);
+    const line: number[] = [];
+    for (let k = behind.length - 2; k >= 0; k -= 2)
+      line.push(behind[k] as number, behind[k + 1] as number);
+    line.push(x0, y0, ...ahead);
+    lines.push(line);
+  }
+  return lines;
+}
+
+/**
+ * "Nice" tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about
+ * `count` of them, as axes usually have.
+ */
+export function niceTicks(lo: number, hi: number, count: number): number[] {
+  if (!(hi > lo) || count < 1) return [lo];
+  const raw = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+    // Rounding through toPrecision keeps 0.1 × 3 from printing as 0.30000000000000004.
+    ticks.push(Number((k * step).toPrecision(12)));
+  }
+  return ticks;
+}
+
+/** Ticks for a log10 axis over [lo, hi] (both > 0): 1, 2, 5 per decade, thinned to decades when many. */
+export function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  const d0 = Math.floor(Math.log10(lo));
+  const d1 = Math.ceil(Math.log10(hi));
+  const mantissas = d1 - d0 > 3 ? [1] : [1, 2, 5];
+  for (let d = d0; d <= d1; d++) {
+    for (const m of mantissas) {
+      const t = Number((m * 10 ** d).toPrecision(12));
+      if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push(t);
+    }
+  }
+  return ticks;
+}
+
+/** A short label for a number: at most 4 significant digits, no trailing zeros. */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const abs = Math.abs(x);
+  if (abs >= 1e5 || abs < 1e-3) return x.toExponential(2).replace(/\.?0+e/, 'e');
+  return String(Number(x.toPrecision(4)));
+}
