@@ -1,7 +1,7 @@
 /**
  * The data layer's public API: readers for IDX (Fashion-MNIST, MNIST) and CIFAR-10
- * binary files, dataset loaders over an injected readBytes, normalisation. Bytes in,
- * typed arrays out; no tensors.
+ * binary files, dataset loaders over an injected readBytes, normalisation, seeded
+ * shuffling, augmentation and mini-batches. Bytes in, typed arrays out; no tensors.
  */
 export {
   DataFormatError,
@@ -29,3 +29,7 @@ export {
   normalizeImages,
 } from './dataset';
 export type { ChannelNormalization, Dataset, ReadBytes, Split } from './dataset';
+export { augmentImage, cropWithPadding, defaultAugmentation, flipHorizontal } from './augment';
+export type { Augmentation, ImageShape } from './augment';
+export { batchCount, batches, shuffledOrder } from './batches';
+export type { Batch, BatchOptions } from './batches';
