@@ -26,6 +26,7 @@ export {
   loadCifar10,
   loadFashionMnist,
   normalizationFor,
+  normalizationTable,
   normalizeImages,
 } from './dataset';
 export type { ChannelNormalization, Dataset, ReadBytes, Split } from './dataset';
