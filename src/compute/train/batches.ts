@@ -1,65 +1,53 @@
 /**
- * From a raw dataset (bytes 0–255, NHWC) to the normalised Float32 batches
- * the engines take, and evaluation over a whole dataset.
+ * From the data layer's batches (data/batches.ts: normalised NHWC Float32
+ * arrays) to the engines' batches, and evaluation over a whole dataset.
  */
-import { normalizationFor, normalizationTable } from '../data/dataset';
+import { defaultAugmentation } from '../data/augment';
+import { batches } from '../data/batches';
+import type { Batch as DataBatch } from '../data/batches';
 import type { Dataset } from '../data/dataset';
-import { augmentImage, defaultAugmentation } from '../data/augment';
-import type { Rng } from '../random';
 import type { TrainEngine } from './engine';
 import type { Batch } from './types';
 
-const tables = new WeakMap<Dataset, Float32Array>();
-
-/** table[c · 256 + v] = (v / 255 − mean_c) / std_c for the dataset's normalisation. */
-function tableFor(dataset: Dataset): Float32Array {
-  let t = tables.get(dataset);
-  if (t === undefined) {
-    t = normalizationTable(normalizationFor(dataset));
-    tables.set(dataset, t);
-  }
-  return t;
+/** The engine's view of a data batch: the arrays plus the image geometry. */
+export function engineBatch(dataset: Dataset, batch: DataBatch): Batch {
+  return {
+    x: batch.x,
+    labels: batch.y,
+    n: batch.size,
+    height: dataset.height,
+    width: dataset.width,
+    channels: dataset.channels,
+  };
 }
 
 /**
- * The examples at `indices`, normalised; augmented (random crop with zero
- * padding, then a random flip; data/augment.ts) when an rng is given. The
- * rng is drawn from in index order, so a seed gives the same batch.
+ * The training batches of one epoch: a seeded permutation of the examples
+ * cut into ⌊N / B⌋ full batches (the remainder dropped, as PyTorch's
+ * drop_last, so BN never sees a batch of one), augmented with random crops
+ * and flips when asked; with fewer than B examples, one batch of all N.
+ * Order and augmentation derive from (seed, epoch, batch) only, so a resumed
+ * run sees exactly the batches of an uninterrupted one.
  */
-export function batchFromDataset(options: {
+export function* trainingBatches(options: {
   dataset: Dataset;
-  indices: ArrayLike<number>;
-  augment: Rng | null;
-}): Batch {
-  const { dataset, indices, augment } = options;
-  const { height, width, channels } = dataset;
-  const size = height * width * channels;
-  const n = indices.length;
-  const table = tableFor(dataset);
-  const x = new Float32Array(n * size);
-  const labels = new Int32Array(n);
-  const shape = { height, width, channels };
-  const augmentation = defaultAugmentation({ height });
-  const image = new Uint8Array(size);
-  const scratch = new Uint8Array(size);
-  for (let i = 0; i < n; i++) {
-    const k = indices[i]!;
-    let pixels = dataset.images.subarray(k * size, (k + 1) * size);
-    if (augment) {
-      pixels = augmentImage({
-        image: pixels,
-        shape,
-        augmentation,
-        rng: augment,
-        out: image,
-        scratch,
-      });
-    }
-    const base = i * size;
-    for (let j = 0; j < size; j++) x[base + j] = table[(j % channels) * 256 + pixels[j]!]!;
-    labels[i] = dataset.labels[k]!;
+  batchSize: number;
+  seed: number;
+  epoch: number;
+  augment: boolean;
+}): Generator<Batch, void, undefined> {
+  const { dataset } = options;
+  for (const b of batches({
+    dataset,
+    batchSize: Math.min(options.batchSize, dataset.count),
+    shuffle: true,
+    augmentation: options.augment ? defaultAugmentation({ height: dataset.height }) : null,
+    seed: options.seed,
+    epoch: options.epoch,
+    dropLast: true,
+  })) {
+    yield engineBatch(dataset, b);
   }
-  return { x, labels, n, height, width, channels };
 }
 
 export interface Evaluation {
@@ -84,14 +72,9 @@ export async function evaluateDataset(options: {
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
-  const indices = new Uint32Array(batchSize);
-  for (let start = 0; start < dataset.count; start += batchSize) {
+  for (const b of batches({ dataset, batchSize })) {
     if (signal?.aborted) return 'cancelled';
-    const n = Math.min(batchSize, dataset.count - start);
-    for (let i = 0; i < n; i++) indices[i] = start + i;
-    const totals = await engine.evaluate(
-      batchFromDataset({ dataset, indices: indices.subarray(0, n), augment: null }),
-    );
+    const totals = await engine.evaluate(engineBatch(dataset, b));
     lossSum += totals.lossSum;
     correct += totals.correct;
     seen += totals.count;

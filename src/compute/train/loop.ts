@@ -16,7 +16,6 @@
  * batch of one); with fewer than B images, one batch of all N.
  */
 import type { Model } from '../models/types';
-import { createRng, deriveSeed, permutation } from '../random';
 import type { Dataset } from '../data/dataset';
 import type { CheckpointMeta } from './checkpoint';
 import { LocalEngine } from './engine';
@@ -28,7 +27,7 @@ import type { ScheduleSpec } from './schedule';
 import { firstNonFinite, initialTrainingState, stateMismatches } from './state';
 import type { TrainingState } from './state';
 import type { EpochRecord, TrainConfig } from './types';
-import { batchFromDataset, evaluateDataset } from './batches';
+import { evaluateDataset, trainingBatches } from './batches';
 
 export interface TrainProgress {
   /** Optimisation steps completed in the whole run (resumed steps included). */
@@ -180,25 +179,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await engine.load(initial);
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
       const epochStart = performance.now();
-      const order = permutation(
-        data.train.count,
-        createRng(deriveSeed(config.seed, `shuffle:${epoch}`)),
-      );
-      const augmentRng = createRng(deriveSeed(config.seed, `augment:${epoch}`));
+      const epochBatches = trainingBatches({
+        dataset: data.train,
+        batchSize: config.batchSize,
+        seed: config.seed,
+        epoch,
+        augment: config.augment,
+      });
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
       let lr = config.lr;
       let trainSeconds = 0;
-      for (let s = 0; s < perEpoch; s++) {
+      let s = 0;
+      // Step time runs from the end of the previous step, so it includes
+      // making the batch (shuffling, augmentation) as well as the engine's work.
+      let t0 = performance.now();
+      for (const batch of epochBatches) {
         await yieldToEventLoop();
         if (signal?.aborted) return await finish('cancelled');
-        const t0 = performance.now();
-        const batch = batchFromDataset({
-          dataset: data.train,
-          indices: order.subarray(s * batchSize, (s + 1) * batchSize),
-          augment: config.augment ? augmentRng : null,
-        });
         lr = learningRateAt({ schedule: config.schedule, baseLr: config.lr, step, totalSteps });
         const outcome = await engine.trainStep(batch, lr);
         const batchLoss = outcome.lossSum / outcome.count;
@@ -230,7 +229,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         lossSum += outcome.lossSum;
         correct += outcome.correct;
         seen += outcome.count;
-        const dt = (performance.now() - t0) / 1000;
+        const now = performance.now();
+        const dt = (now - t0) / 1000;
+        t0 = now;
         trainSeconds += dt;
         runSeconds += dt;
         runSteps++;
@@ -239,7 +240,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           totalSteps,
           epoch: epoch + 1,
           epochs,
-          epochStep: s + 1,
+          epochStep: ++s,
           stepsPerEpoch: perEpoch,
           loss: lossSum / seen,
           accuracy: correct / seen,
