@@ -1,0 +1,607 @@
+/**
+ * Loss surfaces (Li et al. 2018): f(α, β) = L(θ* + αδ + βη) and the accuracy,
+ * on a fixed evaluation subset, with BN in inference mode (its stored running
+ * statistics; they move only along interpolation directions, which carry
+ * them). A 1-D curve is the same with η absent and ys = [0]; linear
+ * interpolation θ(λ) = θ_a + λ(θ_b − θ_a) is a 1-D curve along θ_b − θ_a.
+ *
+ * Points are computed in a schedule (see pointSchedule): coarse grid first,
+ * then finer levels, optionally one shard of the grid, skipping points a
+ * resumed surface already has. Cancelling (AbortSignal) stops after the point
+ * in progress and returns the surface so far; its mask says which points are
+ * in. Points whose loss is NaN or infinite are in the mask with null values.
+ *
+ *   grid                      schedule (3 levels)          shard 1/2 of it
+ *   · · · · ·                 0 · 1 · 0                    0 · · · 0
+ *   · · · · ·                 · 2 · 2 ·                    · 2 · 2 ·
+ *   · · · · ·       →         1 · 1 · 1          →         · · 1 · ·
+ *   · · · · ·                 · 2 · 2 ·                    · 2 · 2 ·
+ *   · · · · ·                 0 · 1 · 0                    0 · · · 0
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model, TensorMap } from '../models/types';
+import { countCorrect, sumCrossEntropy } from '../train/engine';
+import { disposeMap, toTensorMap } from '../train/state';
+import type { ArrayMap } from '../train/state';
+import type { ImageSet } from '../train/types';
+import type { Direction, DirectionPair } from './directions';
+import { isZero } from './directions';
+import type { Surface, SurfaceMeta } from './surface';
+
+/** One axis of a grid: `steps` evenly spaced values from min to max inclusive. */
+export interface GridAxis {
+  min: number;
+  max: number;
+  steps: number;
+}
+
+/** The values of an axis, computed the same way everywhere so grids compare exactly. */
+export function axisValues(axis: GridAxis): number[] {
+  if (!Number.isInteger(axis.steps) || axis.steps < 1) throw new Error(`grid: ${axis.steps} steps`);
+  if (axis.steps === 1) return [axis.min];
+  const out: number[] = [];
+  for (let i = 0; i < axis.steps; i++) {
+    // Rounded to 12 significant digits so -1 + 2·25/50 prints as 0, not 1e-17.
+    out.push(Number((axis.min + ((axis.max - axis.min) * i) / (axis.steps - 1)).toPrecision(12)));
+  }
+  return out;
+}
+
+/**
+ * Parse `min:max:steps` or `min:max:steps,min:max:steps` (x then y), the
+ * command line's and the URL's grid syntax.
+ */
+export function parseGrid(spec: string): { x: GridAxis; y: GridAxis | null } {
+  const parts = spec.split(',');
+  if (parts.length < 1 || parts.length > 2)
+    throw new Error(`grid "${spec}": expected min:max:steps[,min:max:steps]`);
+  const axes = parts.map((p) => {
+    const f = p.split(':');
+    const [min, max, steps] = f.map((s) => Number(s.trim()));
+    if (
+      f.length !== 3 ||
+      !Number.isFinite(min) ||
+      !Number.isFinite(max) ||
+      !Number.isFinite(steps)
+    ) {
+      throw new Error(`grid "${spec}": "${p}" is not min:max:steps`);
+    }
+    if (!Number.isInteger(steps) || steps! < 1)
+      throw new Error(`grid "${spec}": steps must be a positive integer`);
+    if (steps! > 1 && !(max! > min!)) throw new Error(`grid "${spec}": max must be above min`);
+    return { min: min!, max: max!, steps: steps! };
+  });
+  return { x: axes[0]!, y: axes[1] ?? null };
+}
+
+/** Shard `index` of `count` (0-based): the points p with p mod count = index. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** Parse the command line's `i/n` (1-based i, as people count shards). */
+export function parseShard(spec: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
+  if (!m) throw new Error(`shard "${spec}": expected i/n, e.g. 1/2`);
+  const i = Number(m[1]);
+  const n = Number(m[2]);
+  if (n < 1 || i < 1 || i > n) throw new Error(`shard "${spec}": need 1 ≤ i ≤ n`);
+  return { index: i - 1, count: n };
+}
+
+export interface PointSchedule {
+  /** Raster indices (j·nx + i) in the order to compute them. */
+  order: Int32Array;
+  /** Refinement level of each entry of `order`, 0 = coarsest. */
+  level: Uint8Array;
+  levels: number;
+}
+
+/**
+ * The order in which to compute a grid's points. With `progressive`, level 0
+ * holds every s-th point along both axes (s = 2^k, the largest power of two
+ * that leaves at least three points along the longer axis), level 1 every
+ * (s/2)-th point not already done, …, the last level the rest, so a partial
+ * result is a coarser version of the final grid. A shard keeps only its
+ * points p ≡ index (mod count), spread evenly over every level.
+ */
+export function pointSchedule(options: {
+  nx: number;
+  ny: number;
+  progressive: boolean;
+  shard?: Shard | undefined;
+}): PointSchedule {
+  const { nx, ny, progressive, shard } = options;
+  let coarsest = 1;
+  if (progressive) while ((Math.max(nx, ny) - 1) / (coarsest * 2) >= 2) coarsest *= 2;
+  const levels = Math.round(Math.log2(coarsest)) + 1;
+  // Level of a point: how many halvings from the coarsest stride it takes to reach it.
+  const strideOf = (k: number): number => {
+    let s = coarsest;
+    while (s > 1 && k % s !== 0) s /= 2;
+    return s;
+  };
+  const buckets: number[][] = Array.from({ length: levels }, () => []);
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const p = j * nx + i;
+      if (shard && p % shard.count !== shard.index) continue;
+      const s = Math.min(strideOf(i), strideOf(j));
+      buckets[levels - 1 - Math.round(Math.log2(s))]!.push(p);
+    }
+  }
+  const order = new Int32Array(buckets.reduce((a, b) => a + b.length, 0));
+  const level = new Uint8Array(order.length);
+  let at = 0;
+  buckets.forEach((b, l) => {
+    for (const p of b) {
+      order[at] = p;
+      level[at] = l;
+      at++;
+    }
+  });
+  return { order, level, levels };
+}
+
+/** Progress of a grid job. */
+export interface GridProgress {
+  /** Points of this run's schedule that are done (resumed ones included). */
+  done: number;
+  /** Points in this run's schedule (the shard's, when sharded). */
+  total: number;
+  /** Refinement level being computed (0 = coarsest) and how many there are. */
+  level: number;
+  levels: number;
+  /** Seconds spent by this run. */
+  elapsedSeconds: number;
+  /** Points per second in this run; null before the first point. */
+  pointsPerSecond: number | null;
+  /** Seconds left at that rate; null before the first point. */
+  etaSeconds: number | null;
+}
+
+/** Meta fields the caller supplies; the engine fills in backend, subset, seconds and written. */
+export type SurfaceMetaInput = Omit<SurfaceMeta, 'backend' | 'subset' | 'seconds' | 'written'>;
+
+/** A surface with nothing computed yet. */
+export function emptySurface(options: { xs: number[]; ys: number[]; meta: SurfaceMeta }): Surface {
+  const n = options.xs.length * options.ys.length;
+  return {
+    xs: options.xs.slice(),
+    ys: options.ys.slice(),
+    loss: new Array<number | null>(n).fill(null),
+    accuracy: new Array<number | null>(n).fill(null),
+    mask: new Array<0 | 1>(n).fill(0),
+    meta: { ...options.meta },
+  };
+}
+
+/** A deep copy, for partial results handed to callers while the job goes on. */
+export function copySurface(s: Surface): Surface {
+  return {
+    xs: s.xs.slice(),
+    ys: s.ys.slice(),
+    loss: s.loss.slice(),
+    accuracy: s.accuracy.slice(),
+    mask: s.mask.slice(),
+    meta: { ...s.meta },
+  };
+}
+
+/**
+ * Meta fields that must agree for two surfaces to describe the same function
+ * on the same grid (so that one may resume or be merged with the other).
+ * Backend, seconds, version and time may differ.
+ */
+const IDENTITY_FIELDS = [
+  'model',
+  'skip',
+  'checkpointSha256',
+  'checkpoint2Sha256',
+  'dataset',
+  'split',
+  'subset',
+  'seed',
+  'normalization',
+  'includeBiasBn',
+  'kind',
+] as const satisfies readonly (keyof SurfaceMeta)[];
+
+/** How two grids with metadata differ; empty when they are the same function on the same grid. */
+export function gridDifferences(
+  a: { xs: number[]; ys: number[]; meta: SurfaceMeta },
+  b: { xs: number[]; ys: number[]; meta: SurfaceMeta },
+): string[] {
+  const out: string[] = [];
+  for (const f of IDENTITY_FIELDS) {
+    if (a.meta[f] !== b.meta[f])
+      out.push(`${f}: ${JSON.stringify(a.meta[f])} vs ${JSON.stringify(b.meta[f])}`);
+  }
+  const same = (u: number[], v: number[]) => u.length === v.length && u.every((x, i) => x === v[i]);
+  if (!same(a.xs, b.xs))
+    out.push(`xs: ${a.xs.length} values from ${a.xs[0]} vs ${b.xs.length} from ${b.xs[0]}`);
+  if (!same(a.ys, b.ys))
+    out.push(`ys: ${a.ys.length} values from ${a.ys[0]} vs ${b.ys.length} from ${b.ys[0]}`);
+  return out;
+}
+
+/** Two computed values agree when both are null or they differ by at most 1e-6 relative. */
+function agree(u: number | null, v: number | null): boolean {
+  if (u === null || v === null) return u === v;
+  return Math.abs(u - v) <= 1e-6 * Math.max(1, Math.abs(u), Math.abs(v));
+}
+
+/**
+ * Join surfaces of the same function on the same grid (shards of one run, or
+ * partial runs): a point is computed if any input has it. Inputs that differ
+ * in identity or grid are refused; so is a point two inputs both have with
+ * different values. Seconds add up; backends are listed when they differ.
+ */
+export function mergeSurfaces(surfaces: Surface[]): Surface {
+  const [base, ...rest] = surfaces;
+  if (base === undefined) throw new Error('merge: no surfaces');
+  const out = copySurface(base);
+  const backends = new Set([base.meta.backend]);
+  rest.forEach((s, k) => {
+    const diff = gridDifferences(base, s);
+    if (diff.length > 0)
+      throw new Error(`merge: input ${k + 2} does not match input 1 (${diff.join('; ')})`);
+    for (let p = 0; p < s.mask.length; p++) {
+      if (s.mask[p] !== 1) continue;
+      if (out.mask[p] === 1) {
+        if (!agree(out.loss[p]!, s.loss[p]!) || !agree(out.accuracy[p]!, s.accuracy[p]!)) {
+          const i = p % out.xs.length;
+          const j = Math.floor(p / out.xs.length);
+          throw new Error(
+            `merge: inputs disagree at (x=${out.xs[i]}, y=${out.ys[j]}): loss ${out.loss[p]} vs ${s.loss[p]}, accuracy ${out.accuracy[p]} vs ${s.accuracy[p]}`,
+          );
+        }
+        continue;
+      }
+      out.mask[p] = 1;
+      out.loss[p] = s.loss[p]!;
+      out.accuracy[p] = s.accuracy[p]!;
+    }
+    out.meta.seconds += s.meta.seconds;
+    backends.add(s.meta.backend);
+  });
+  out.meta.backend = [...backends].join('+');
+  out.meta.written = new Date().toISOString();
+  return out;
+}
+
+/** The evaluation subset as tensors, in batches, kept for a whole job. */
+export interface EvaluationBatches {
+  batches: { x: tf.Tensor; labels: tf.Tensor1D; n: number }[];
+  count: number;
+  dispose(): void;
+}
+
+/**
+ * Cut the evaluation set into batches of tensors, NHWC for conv nets and
+ * [n, features] for the MLP.
+ */
+export function evaluationBatches(options: {
+  model: Model;
+  data: ImageSet;
+  batchSize: number;
+}): EvaluationBatches {
+  const { model, data, batchSize } = options;
+  const per = data.height * data.width * data.channels;
+  if (data.images.length !== data.count * per) {
+    throw new Error(
+      `evaluation set: ${data.images.length} values for ${data.count} images of ${per}`,
+    );
+  }
+  const batches: EvaluationBatches['batches'] = [];
+  for (let start = 0; start < data.count; start += batchSize) {
+    const n = Math.min(batchSize, data.count - start);
+    const values = data.images.subarray(start * per, (start + n) * per);
+    const x =
+      model.spec.kind === 'mlp'
+        ? tf.tensor2d(values, [n, per])
+        : tf.tensor4d(values, [n, data.height, data.width, data.channels]);
+    const labels = tf.tensor1d(Int32Array.from(data.labels.subarray(start, start + n)), 'int32');
+    batches.push({ x, labels, n });
+  }
+  return {
+    batches,
+    count: data.count,
+    dispose() {
+      for (const b of batches) {
+        b.x.dispose();
+        b.labels.dispose();
+      }
+    },
+  };
+}
+
+/**
+ * Mean cross-entropy and top-1 accuracy of the network at (params, state)
+ * over all batches, BN in inference mode. One read from the backend per
+ * call: per-batch sums are accumulated on the device.
+ */
+export async function evaluateLossAccuracy(options: {
+  model: Model;
+  params: TensorMap;
+  state: TensorMap;
+  data: EvaluationBatches;
+}): Promise<{ loss: number; accuracy: number }> {
+  const { model, params, state, data } = options;
+  let totals: tf.Tensor1D | null = null;
+  try {
+    for (const b of data.batches) {
+      const previous: tf.Tensor1D | null = totals;
+      totals = tf.tidy(() => {
+        const { logits } = model.forward(params, state, b.x, { training: false });
+        const sums = tf.stack([
+          sumCrossEntropy(logits, b.labels),
+          tf.cast(countCorrect(logits, b.labels), 'float32'),
+        ]) as tf.Tensor1D;
+        return previous === null ? sums : tf.add(previous, sums);
+      });
+      previous?.dispose();
+    }
+    if (totals === null) throw new Error('evaluation set is empty');
+    const [lossSum, correct] = await totals.data();
+    return { loss: lossSum! / data.count, accuracy: correct! / data.count };
+  } finally {
+    (totals as tf.Tensor1D | null)?.dispose();
+  }
+}
+
+/** The starting point θ* of a plane: parameters and BN running statistics. */
+export interface Origin {
+  params: ArrayMap;
+  state: ArrayMap;
+}
+
+/** θ* and the two directions as tensors, kept for a whole job. */
+export interface PlaneTensors {
+  params: TensorMap;
+  state: TensorMap;
+  /** Direction tensors by name, only where the direction is not zero. */
+  x: TensorMap;
+  y: TensorMap;
+  dispose(): void;
+}
+
+export function planeTensors(origin: Origin, directions: DirectionPair): PlaneTensors {
+  const known = new Set([...Object.keys(origin.params), ...Object.keys(origin.state)]);
+  const nonZero = (d: Direction | null): TensorMap => {
+    const out: TensorMap = {};
+    if (d === null) return out;
+    for (const [name, a] of Object.entries(d)) {
+      if (!known.has(name))
+        throw new Error(`direction names ${name}, which the checkpoint does not have`);
+      const o = origin.params[name] ?? origin.state[name]!;
+      if (o.data.length !== a.data.length)
+        throw new Error(
+          `direction ${name} has ${a.data.length} values, the checkpoint ${o.data.length}`,
+        );
+      if (!isZero(a)) out[name] = tf.tensor(a.data, o.shape, 'float32');
+    }
+    return out;
+  };
+  const params = toTensorMap(origin.params);
+  const state = toTensorMap(origin.state);
+  const x = nonZero(directions.x);
+  const y = nonZero(directions.y);
+  return {
+    params,
+    state,
+    x,
+    y,
+    dispose() {
+      for (const m of [params, state, x, y]) disposeMap(m);
+    },
+  };
+}
+
+/**
+ * θ* + αδ + βη as tensors (parameters and running statistics). Tensors that
+ * neither direction moves are θ*'s own; `owned` lists the new ones, which the
+ * caller disposes.
+ */
+export function pointTensors(
+  plane: PlaneTensors,
+  alpha: number,
+  beta: number,
+): { params: TensorMap; state: TensorMap; owned: tf.Tensor[] } {
+  const owned: tf.Tensor[] = [];
+  const step = (group: TensorMap): TensorMap => {
+    const out: TensorMap = {};
+    for (const [name, t] of Object.entries(group)) {
+      const dx = plane.x[name];
+      const dy = plane.y[name];
+      if ((dx === undefined || alpha === 0) && (dy === undefined || beta === 0)) {
+        out[name] = t;
+        continue;
+      }
+      const moved = tf.tidy(() => {
+        let r: tf.Tensor = t;
+        if (dx !== undefined && alpha !== 0) r = tf.add(r, tf.mul(dx, alpha));
+        if (dy !== undefined && beta !== 0) r = tf.add(r, tf.mul(dy, beta));
+        return r;
+      });
+      owned.push(moved);
+      out[name] = moved;
+    }
+    return out;
+  };
+  return { params: step(plane.params), state: step(plane.state), owned };
+}
+
+/** What a grid job runs per point, and what it needs to know to report. */
+export interface GridJob {
+  xs: number[];
+  ys: number[];
+  /** 1 where a point is already done (resumed); updated as points complete. */
+  mask: (0 | 1)[];
+  progressive: boolean;
+  shard?: Shard | undefined;
+  signal?: AbortSignal | undefined;
+  /**
+   * Compute point p (raster index) at (α, β) = (xs[p mod nx], ys[p div nx])
+   * and store it; resolve false when cancelled before it was complete (the
+   * point is then not marked and the run stops).
+   */
+  point(p: number, alpha: number, beta: number): Promise<boolean>;
+  /** Called after each point and at the end of each level. */
+  onPoint?: ((progress: GridProgress, levelDone: boolean) => void) | undefined;
+}
+
+/** Run a grid job's schedule; returns this run's compute seconds. Stops early when aborted. */
+export async function runGrid(job: GridJob): Promise<number> {
+  const nx = job.xs.length;
+  const schedule = pointSchedule({
+    nx,
+    ny: job.ys.length,
+    progressive: job.progressive,
+    shard: job.shard,
+  });
+  const total = schedule.order.length;
+  let done = 0;
+  for (const p of schedule.order) if (job.mask[p] === 1) done++;
+  const start = performance.now();
+  let computed = 0;
+  const progress = (level: number): GridProgress => {
+    const elapsed = (performance.now() - start) / 1000;
+    const rate = computed > 0 && elapsed > 0 ? computed / elapsed : null;
+    return {
+      done,
+      total,
+      level,
+      levels: schedule.levels,
+      elapsedSeconds: elapsed,
+      pointsPerSecond: rate,
+      etaSeconds: rate === null ? null : (total - done) / rate,
+    };
+  };
+  for (let k = 0; k < total; k++) {
+    if (job.signal?.aborted) break;
+    const p = schedule.order[k]!;
+    const level = schedule.level[k]!;
+    let fresh = false;
+    if (job.mask[p] !== 1) {
+      const complete = await job.point(p, job.xs[p % nx]!, job.ys[Math.floor(p / nx)]!);
+      if (!complete) break;
+      job.mask[p] = 1;
+      done++;
+      computed++;
+      fresh = true;
+    }
+    const levelDone = k + 1 === total || schedule.level[k + 1] !== level;
+    if (fresh || levelDone) job.onPoint?.(progress(level), levelDone);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+export interface SurfaceOptions {
+  model: Model;
+  origin: Origin;
+  directions: DirectionPair;
+  /** The evaluation subset (the first `subset` images of the split, chosen by the caller). */
+  data: ImageSet;
+  xs: number[];
+  /** [0] for a 1-D curve. */
+  ys: number[];
+  meta: SurfaceMetaInput;
+  /** Images per forward pass (default 128). */
+  batchSize?: number;
+  /** Coarse grid first (default true). */
+  progressive?: boolean;
+  shard?: Shard | undefined;
+  /** A partial surface of the same function and grid to continue. */
+  resume?: Surface | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: GridProgress) => void) | undefined;
+  /** The surface so far (a copy), after every `partialEvery` computed points and every level. */
+  onPartial?: ((surface: Surface, progress: GridProgress) => void) | undefined;
+  /** Default 1: after every point. */
+  partialEvery?: number;
+}
+
+/**
+ * Compute a loss surface (or 1-D curve). Resolves with the surface, complete
+ * or, when `signal` aborts, partial (see its mask). Leaves the tfjs tensor
+ * count where it found it.
+ */
+export async function computeSurface(options: SurfaceOptions): Promise<Surface> {
+  const { model, origin, directions, data, xs, ys } = options;
+  if (directions.y === null && (ys.length !== 1 || ys[0] !== 0)) {
+    throw new Error('a 1-D curve (one direction) needs ys = [0]');
+  }
+  const meta: SurfaceMeta = {
+    ...options.meta,
+    subset: data.count,
+    backend: tf.getBackend(),
+    seconds: 0,
+    written: new Date().toISOString(),
+  };
+  const surface = emptySurface({ xs, ys, meta });
+  if (options.resume) {
+    const diff = gridDifferences(surface, options.resume);
+    if (diff.length > 0)
+      throw new Error(`cannot resume: the partial surface differs (${diff.join('; ')})`);
+    const r = options.resume;
+    for (let p = 0; p < r.mask.length; p++) {
+      if (r.mask[p] !== 1) continue;
+      surface.mask[p] = 1;
+      surface.loss[p] = r.loss[p]!;
+      surface.accuracy[p] = r.accuracy[p]!;
+    }
+    surface.meta.seconds = r.meta.seconds;
+    if (r.meta.backend !== meta.backend) surface.meta.backend = `${r.meta.backend}+${meta.backend}`;
+  }
+  const secondsBefore = surface.meta.seconds;
+  const plane = planeTensors(origin, directions);
+  const batches = evaluationBatches({ model, data, batchSize: options.batchSize ?? 128 });
+  const partialEvery = Math.max(1, options.partialEvery ?? 1);
+  const start = performance.now();
+  let sincePartial = 0;
+  try {
+    await runGrid({
+      xs,
+      ys,
+      mask: surface.mask,
+      progressive: options.progressive ?? true,
+      shard: options.shard,
+      signal: options.signal,
+      async point(p, alpha, beta) {
+        const at = pointTensors(plane, alpha, beta);
+        try {
+          const { loss, accuracy } = await evaluateLossAccuracy({
+            model,
+            params: at.params,
+            state: at.state,
+            data: batches,
+          });
+          const finite = Number.isFinite(loss);
+          surface.loss[p] = finite ? loss : null;
+          surface.accuracy[p] = finite ? accuracy : null;
+          return true;
+        } finally {
+          for (const t of at.owned) t.dispose();
+        }
+      },
+      onPoint(progress, levelDone) {
+        surface.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
+        options.onProgress?.(progress);
+        sincePartial++;
+        if (options.onPartial && (levelDone || sincePartial >= partialEvery)) {
+          sincePartial = 0;
+          surface.meta.written = new Date().toISOString();
+          options.onPartial(copySurface(surface), progress);
+        }
+      },
+    });
+  } finally {
+    batches.dispose();
+    plane.dispose();
+  }
+  surface.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
+  surface.meta.written = new Date().toISOString();
+  return surface;
+}

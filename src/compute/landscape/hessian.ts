@@ -1,0 +1,492 @@
+/**
+ * Curvature of the loss: the extreme eigenvalues λ_max and λ_min of the
+ * Hessian ∇²L(θ) at a point, and the map of |λ_min / λ_max| over a plane
+ * (Li et al. 2018, section 6). A Hessian of a network has as many rows as the
+ * network has parameters, so it is never formed: Krylov methods need only
+ * Hessian-vector products, and those come exactly from double backward
+ * (Pearlmutter 1994):
+ *
+ *   H v = ∇_θ ⟨∇_θ L(θ), v⟩.                                         (1)
+ *
+ * tfjs 4.22 gets (1) wrong out of the box; the fixes are in
+ * tfjs-fixes/second-order.ts and are registered here before any product.
+ *
+ * Finite differences, H v ≈ (∇L(θ + εv) − ∇L(θ − εv)) / 2ε, are offered only
+ * as a labelled approximation: through ReLU kinks the gradient is not
+ * differentiable, and the difference quotient does not converge to (1) as
+ * ε → 0.
+ *
+ * The loss is the same as the surfaces': mean cross-entropy over the
+ * evaluation subset, BN in inference mode with the stored running statistics
+ * (Li et al.'s code evaluates its Hessian with net.eval() likewise).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model, TensorMap } from '../models/types';
+import { createRng, deriveSeed, normalArray } from '../random';
+import { registerSecondOrderGradients } from '../tfjs-fixes/second-order';
+import type { ImageSet } from '../train/types';
+import type { DirectionPair } from './directions';
+import type { EvaluationBatches, GridProgress, Origin, Shard, SurfaceMetaInput } from './grid';
+import {
+  emptySurface,
+  evaluationBatches,
+  gridDifferences,
+  planeTensors,
+  pointTensors,
+  runGrid,
+} from './grid';
+import { lanczos, powerIteration } from './linalg';
+import type { LinearOperator } from './linalg';
+import type { SurfaceMeta } from './surface';
+
+/** How Hessian-vector products are computed. */
+export type HvpMethod = 'exact' | 'finite-difference';
+/** How the extreme eigenvalues are found from those products. */
+export type EigenMethod = 'lanczos' | 'power';
+
+/** A flat view of some parameters: names, shapes and where each sits in the vector. */
+export interface ParameterLayout {
+  names: string[];
+  shapes: number[][];
+  offsets: number[];
+  dimension: number;
+}
+
+export function parameterLayout(params: TensorMap, names?: string[]): ParameterLayout {
+  const chosen = names ?? Object.keys(params);
+  const shapes: number[][] = [];
+  const offsets: number[] = [];
+  let dimension = 0;
+  for (const n of chosen) {
+    const t = params[n];
+    if (t === undefined) throw new Error(`Hessian: no parameter ${n}`);
+    shapes.push(t.shape.slice());
+    offsets.push(dimension);
+    dimension += t.size;
+  }
+  return { names: chosen, shapes, offsets, dimension };
+}
+
+function toTensors(layout: ParameterLayout, v: Float64Array): tf.Tensor[] {
+  return layout.names.map((_, i) => {
+    const size = layout.shapes[i]!.reduce((a, b) => a * b, 1);
+    const start = layout.offsets[i]!;
+    return tf.tensor(
+      Float32Array.from(v.subarray(start, start + size)),
+      layout.shapes[i]!,
+      'float32',
+    );
+  });
+}
+
+async function accumulate(
+  layout: ParameterLayout,
+  into: Float64Array,
+  tensors: tf.Tensor[],
+  scale: number,
+): Promise<void> {
+  const values = await Promise.all(tensors.map((t) => t.data()));
+  values.forEach((vals, i) => {
+    const start = layout.offsets[i]!;
+    for (let k = 0; k < vals.length; k++) into[start + k] = into[start + k]! + scale * vals[k]!;
+  });
+}
+
+/**
+ * Σ_i (log Σ_c exp z_ic − z_i,y_i), the summed cross-entropy, written from
+ * primitives that differentiate twice. tf.logSoftmax (and so the trainer's
+ * sumCrossEntropy) is a customGrad whose gradient reuses its saved output;
+ * a customGrad cannot be re-registered, so double backward through it loses
+ * the softmax's own derivative. The max shift keeps exp in range; its
+ * derivative cancels exactly (lse(z − m) + m does not depend on m).
+ */
+export function crossEntropySum(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const m = tf.max(logits, 1, true);
+  const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(logits, m)), 1, true)), m);
+  const picked = tf.sum(tf.mul(tf.oneHot(labels, logits.shape[1]), logits), 1, true);
+  return tf.sum(tf.sub(lse, picked));
+}
+
+/** Σ-loss of one batch as a function of the chosen parameters (the others held fixed). */
+function batchLoss(
+  model: Model,
+  params: TensorMap,
+  state: TensorMap,
+  layout: ParameterLayout,
+  batch: EvaluationBatches['batches'][number],
+): (...ps: tf.Tensor[]) => tf.Scalar {
+  return (...ps: tf.Tensor[]) => {
+    const p: TensorMap = { ...params };
+    layout.names.forEach((n, i) => (p[n] = ps[i]!));
+    const { logits } = model.forward(p, state, batch.x, { training: false });
+    return crossEntropySum(logits, batch.labels);
+  };
+}
+
+/**
+ * The operator v ↦ H v of scale · Σ_k losses_k(xs): exact by equation (1),
+ * or by central differences of gradients when asked. Products are summed
+ * term by term (the Hessian of a sum is the sum of Hessians), reading each
+ * term back before the next so memory holds one double-backward graph.
+ */
+export function hvpOperator(options: {
+  losses: ((...ps: tf.Tensor[]) => tf.Scalar)[];
+  xs: tf.Tensor[];
+  layout: ParameterLayout;
+  scale: number;
+  hvp: HvpMethod;
+  /** Step ε for finite differences, relative to ‖v‖ (default 1e-3). */
+  finiteDifferenceStep?: number | undefined;
+}): LinearOperator {
+  const { losses, xs, layout, scale } = options;
+  registerSecondOrderGradients();
+  if (options.hvp === 'exact') {
+    return async (v: Float64Array) => {
+      const out = new Float64Array(layout.dimension);
+      const vt = toTensors(layout, v);
+      try {
+        for (const loss of losses) {
+          // Equation (1): the gradient of ⟨∇L, v⟩.
+          const hv = tf.tidy(() =>
+            tf.grads((...ps: tf.Tensor[]) => {
+              const g = tf.grads(loss)(ps);
+              return tf.addN(g.map((gi, i) => tf.sum(tf.mul(gi, vt[i]!)))) as tf.Scalar;
+            })(xs),
+          );
+          try {
+            await accumulate(layout, out, hv, scale);
+          } finally {
+            for (const t of hv) t.dispose();
+          }
+        }
+      } finally {
+        for (const t of vt) t.dispose();
+      }
+      return out;
+    };
+  }
+  const relative = options.finiteDifferenceStep ?? 1e-3;
+  return async (v: Float64Array) => {
+    const out = new Float64Array(layout.dimension);
+    let vNorm = 0;
+    for (let i = 0; i < v.length; i++) vNorm += v[i]! * v[i]!;
+    vNorm = Math.sqrt(vNorm);
+    if (vNorm === 0) return out;
+    const eps = relative / vNorm;
+    const vt = toTensors(layout, v);
+    try {
+      for (const sign of [1, -1]) {
+        const shifted = tf.tidy(() => xs.map((x, i) => tf.add(x, tf.mul(vt[i]!, sign * eps))));
+        try {
+          for (const loss of losses) {
+            const g = tf.tidy(() => tf.grads(loss)(shifted));
+            try {
+              await accumulate(layout, out, g, (sign * scale) / (2 * eps));
+            } finally {
+              for (const t of g) t.dispose();
+            }
+          }
+        } finally {
+          for (const t of shifted) t.dispose();
+        }
+      }
+    } finally {
+      for (const t of vt) t.dispose();
+    }
+    return out;
+  };
+}
+
+/**
+ * The operator v ↦ H v of the mean loss over the evaluation batches at
+ * (params, state), with respect to the parameters in `layout`.
+ */
+export function hessianOperator(options: {
+  model: Model;
+  params: TensorMap;
+  state: TensorMap;
+  data: EvaluationBatches;
+  layout: ParameterLayout;
+  hvp: HvpMethod;
+  finiteDifferenceStep?: number | undefined;
+}): LinearOperator {
+  const { model, params, state, data, layout } = options;
+  return hvpOperator({
+    losses: data.batches.map((b) => batchLoss(model, params, state, layout, b)),
+    xs: layout.names.map((n) => params[n]!),
+    layout,
+    scale: 1 / data.count,
+    hvp: options.hvp,
+    finiteDifferenceStep: options.finiteDifferenceStep,
+  });
+}
+
+export interface EigenOptions {
+  method?: EigenMethod | undefined;
+  /** Most Hessian-vector products per Krylov run (default 20 for Lanczos, 50 for power iteration). */
+  iterations?: number | undefined;
+  /** Relative change below which an estimate counts as converged (default 1e-3). */
+  tolerance?: number | undefined;
+  hvp?: HvpMethod | undefined;
+  finiteDifferenceStep?: number | undefined;
+  /** Seed of the random starting vector. */
+  seed?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ExtremeEigenvalues {
+  lambdaMax: number;
+  lambdaMin: number;
+  /** Hessian-vector products spent. */
+  products: number;
+  converged: boolean;
+}
+
+/**
+ * λ_max and λ_min of a symmetric operator.
+ *
+ * - Lanczos: both ends from one Krylov space. (Shifting by λ_max would
+ *   change nothing: K(A − σI, v) = K(A, v).)
+ * - Power iteration: the first run converges to the eigenvalue μ₁ of largest
+ *   magnitude; a second run on A − μ₁I converges to the far end of the
+ *   spectrum, μ₂ − μ₁, since every eigenvalue of A − μ₁I lies between 0 and
+ *   that one. λ_max and λ_min are μ₁ and μ₂ in order (Li et al.'s code shifts
+ *   the same way).
+ */
+export async function extremeEigenvalues(
+  options: EigenOptions & {
+    apply: LinearOperator;
+    dimension: number;
+    onProduct?: (() => void) | undefined;
+  },
+): Promise<ExtremeEigenvalues> {
+  const method = options.method ?? 'lanczos';
+  const iterations = options.iterations ?? (method === 'lanczos' ? 20 : 50);
+  const tolerance = options.tolerance ?? 1e-3;
+  const start = Float64Array.from(
+    normalArray(options.dimension, createRng(deriveSeed(options.seed ?? 0, 'hessian.start'))),
+  );
+  const base = {
+    dimension: options.dimension,
+    start,
+    iterations,
+    tolerance,
+    signal: options.signal,
+    onIteration: () => options.onProduct?.(),
+  };
+  if (method === 'lanczos') {
+    const r = await lanczos({ ...base, apply: options.apply });
+    return { lambdaMax: r.max, lambdaMin: r.min, products: r.products, converged: r.converged };
+  }
+  const first = await powerIteration({ ...base, apply: options.apply });
+  const mu = first.eigenvalue;
+  const shifted: LinearOperator = async (v) => {
+    const av = await options.apply(v);
+    for (let i = 0; i < av.length; i++) av[i] = av[i]! - mu * v[i]!;
+    return av;
+  };
+  const second = await powerIteration({ ...base, apply: shifted });
+  const other = second.eigenvalue + mu;
+  return {
+    lambdaMax: Math.max(mu, other),
+    lambdaMin: Math.min(mu, other),
+    products: first.products + second.products,
+    converged: first.converged && second.converged,
+  };
+}
+
+/** What a Hessian computation needs: a network at a point and the evaluation subset. */
+export interface HessianProblem {
+  model: Model;
+  origin: Origin;
+  data: ImageSet;
+  /** Parameters to differentiate with respect to (default: every trainable parameter). */
+  parameters?: string[] | undefined;
+  /** Images per double-backward pass (default 64). */
+  batchSize?: number | undefined;
+}
+
+/** λ_max and λ_min of the Hessian of the loss at θ*. Leaves the tensor count where it found it. */
+export async function hessianEigenvalues(
+  options: HessianProblem & EigenOptions & { onProduct?: (() => void) | undefined },
+): Promise<ExtremeEigenvalues> {
+  const plane = planeTensors(options.origin, { x: {}, y: null });
+  const batches = evaluationBatches({
+    model: options.model,
+    data: options.data,
+    batchSize: options.batchSize ?? 64,
+  });
+  try {
+    const layout = parameterLayout(plane.params, options.parameters);
+    const apply = hessianOperator({
+      model: options.model,
+      params: plane.params,
+      state: plane.state,
+      data: batches,
+      layout,
+      hvp: options.hvp ?? 'exact',
+      finiteDifferenceStep: options.finiteDifferenceStep,
+    });
+    return await extremeEigenvalues({ ...options, apply, dimension: layout.dimension });
+  } finally {
+    batches.dispose();
+    plane.dispose();
+  }
+}
+
+/** How a Hessian map was computed, beside the plane's own metadata. */
+export interface HessianMeta extends SurfaceMeta {
+  method: EigenMethod;
+  hvp: HvpMethod;
+  iterations: number;
+  tolerance: number;
+  /** Number of parameters the Hessian is taken over (its dimension). */
+  dimension: number;
+}
+
+/**
+ * The Hessian map file: the extreme eigenvalues at each point of a plane
+ * through θ*, laid out like a Surface (row-major, y outer, x inner; null where
+ * not computed or not finite; mask of computed points).
+ */
+export interface HessianMap {
+  xs: number[];
+  ys: number[];
+  lambdaMax: (number | null)[];
+  lambdaMin: (number | null)[];
+  /** |λ_min / λ_max|: near 0 where the surface is locally convex, larger where it curves down too. */
+  ratio: (number | null)[];
+  mask: (0 | 1)[];
+  meta: HessianMeta;
+}
+
+export interface HessianMapOptions extends HessianProblem, EigenOptions {
+  directions: DirectionPair;
+  xs: number[];
+  ys: number[];
+  meta: SurfaceMetaInput;
+  progressive?: boolean | undefined;
+  shard?: Shard | undefined;
+  resume?: HessianMap | undefined;
+  onProgress?: ((progress: GridProgress) => void) | undefined;
+  onPartial?: ((map: HessianMap, progress: GridProgress) => void) | undefined;
+}
+
+function copyMap(m: HessianMap): HessianMap {
+  return {
+    xs: m.xs.slice(),
+    ys: m.ys.slice(),
+    lambdaMax: m.lambdaMax.slice(),
+    lambdaMin: m.lambdaMin.slice(),
+    ratio: m.ratio.slice(),
+    mask: m.mask.slice(),
+    meta: { ...m.meta },
+  };
+}
+
+/** |λ_min/λ_max| map over a (coarse) grid of the plane θ* + αδ + βη. */
+export async function computeHessianMap(options: HessianMapOptions): Promise<HessianMap> {
+  const { model, data, xs, ys } = options;
+  const method = options.method ?? 'lanczos';
+  const iterations = options.iterations ?? (method === 'lanczos' ? 20 : 50);
+  const tolerance = options.tolerance ?? 1e-3;
+  const hvp = options.hvp ?? 'exact';
+  const plane = planeTensors(options.origin, options.directions);
+  const batches = evaluationBatches({ model, data, batchSize: options.batchSize ?? 64 });
+  try {
+    const layout = parameterLayout(plane.params, options.parameters);
+    const base = emptySurface({
+      xs,
+      ys,
+      meta: {
+        ...options.meta,
+        subset: data.count,
+        backend: tf.getBackend(),
+        seconds: 0,
+        written: new Date().toISOString(),
+      },
+    });
+    const map: HessianMap = {
+      xs: base.xs,
+      ys: base.ys,
+      lambdaMax: base.loss.slice(),
+      lambdaMin: base.loss.slice(),
+      ratio: base.loss.slice(),
+      mask: base.mask,
+      meta: { ...base.meta, method, hvp, iterations, tolerance, dimension: layout.dimension },
+    };
+    if (options.resume) {
+      const r = options.resume;
+      const diff = gridDifferences(map, r);
+      for (const f of ['method', 'hvp', 'iterations', 'tolerance', 'dimension'] as const) {
+        if (r.meta[f] !== map.meta[f]) diff.push(`${f}: ${map.meta[f]} vs ${r.meta[f]}`);
+      }
+      if (diff.length > 0)
+        throw new Error(`cannot resume: the partial Hessian map differs (${diff.join('; ')})`);
+      for (let p = 0; p < r.mask.length; p++) {
+        if (r.mask[p] !== 1) continue;
+        map.mask[p] = 1;
+        map.lambdaMax[p] = r.lambdaMax[p]!;
+        map.lambdaMin[p] = r.lambdaMin[p]!;
+        map.ratio[p] = r.ratio[p]!;
+      }
+      map.meta.seconds = r.meta.seconds;
+    }
+    const secondsBefore = map.meta.seconds;
+    const start = performance.now();
+    await runGrid({
+      xs,
+      ys,
+      mask: map.mask,
+      progressive: options.progressive ?? true,
+      shard: options.shard,
+      signal: options.signal,
+      async point(p, alpha, beta) {
+        const at = pointTensors(plane, alpha, beta);
+        try {
+          const apply = hessianOperator({
+            model,
+            params: at.params,
+            state: at.state,
+            data: batches,
+            layout,
+            hvp,
+            finiteDifferenceStep: options.finiteDifferenceStep,
+          });
+          const r = await extremeEigenvalues({
+            ...options,
+            method,
+            iterations,
+            tolerance,
+            apply,
+            dimension: layout.dimension,
+          });
+          // A Krylov run cut short by cancel is not this point's answer.
+          if (options.signal?.aborted) return false;
+          const finite = Number.isFinite(r.lambdaMax) && Number.isFinite(r.lambdaMin);
+          map.lambdaMax[p] = finite ? r.lambdaMax : null;
+          map.lambdaMin[p] = finite ? r.lambdaMin : null;
+          const ratio = Math.abs(r.lambdaMin / r.lambdaMax);
+          map.ratio[p] = finite && Number.isFinite(ratio) ? ratio : null;
+          return true;
+        } finally {
+          for (const t of at.owned) t.dispose();
+        }
+      },
+      onPoint(progress) {
+        map.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
+        options.onProgress?.(progress);
+        if (options.onPartial) {
+          map.meta.written = new Date().toISOString();
+          options.onPartial(copyMap(map), progress);
+        }
+      },
+    });
+    map.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
+    map.meta.written = new Date().toISOString();
+    return map;
+  } finally {
+    batches.dispose();
+    plane.dispose();
+  }
+}
