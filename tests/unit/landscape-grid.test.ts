@@ -230,11 +230,21 @@ describe('surfaces', () => {
     expect(partials.length).toBe(7);
 
     const before = tf.memory().numTensors;
+    let forwards = 0;
+    const counting = {
+      ...model,
+      forward: (...args: Parameters<typeof model.forward>) => {
+        forwards++;
+        return model.forward(...args);
+      },
+    };
     const resumed = await computeSurface(
-      options({ resume: JSON.parse(JSON.stringify(partial)) as Surface }),
+      options({ model: counting, resume: JSON.parse(JSON.stringify(partial)) as Surface }),
     );
     expect(tf.memory().numTensors).toBe(before);
     expect(values(resumed)).toEqual(values(whole));
+    // Only the missing points were computed: 20 − 7 points × 3 batches of 8 images.
+    expect(forwards).toBe((20 - 7) * 3);
     expect(resumed.meta.seconds).toBeGreaterThan(partial.meta.seconds);
     await expect(
       computeSurface(
