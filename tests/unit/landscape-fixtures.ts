@@ -17,7 +17,7 @@ import type {
 import { createRng, normalArray } from '../../src/compute/random';
 import { toArrayMap } from '../../src/compute/train/state';
 import type { ArrayMap } from '../../src/compute/train/state';
-import type { ImageSet } from '../../src/compute/train/types';
+import type { Dataset } from '../../src/compute/data/dataset';
 
 const resnetSpec: ResNetSpec = {
   kind: 'resnet',
@@ -149,7 +149,7 @@ export function softmaxRegression(): Model {
   };
 }
 
-/** Gaussian images with uniformly random labels. */
+/** Random 0–255 images with uniformly random labels, as the data layer's loaders return them. */
 export function randomImages(options: {
   count: number;
   height: number;
@@ -157,18 +157,24 @@ export function randomImages(options: {
   channels: number;
   classes: number;
   seed: number;
-}): ImageSet {
+}): Dataset {
   const rng = createRng(options.seed);
-  const { count, height, width, channels } = options;
-  const labels = new Int32Array(count);
-  for (let i = 0; i < count; i++) labels[i] = rng.int(options.classes);
+  const { count, height, width, channels, classes } = options;
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) labels[i] = rng.int(classes);
+  const images = new Uint8Array(count * height * width * channels);
+  for (let i = 0; i < images.length; i++) images[i] = rng.int(256);
   return {
-    images: normalArray(count * height * width * channels, rng),
+    name: 'random',
+    split: 'train',
+    images,
     labels,
     count,
     height,
     width,
     channels,
+    classes,
+    classNames: Array.from({ length: classes }, (_, c) => `class ${c}`),
   };
 }
 

@@ -12,9 +12,10 @@ import {
 } from '../../src/compute/landscape/grid';
 import type { Origin, SurfaceMetaInput, SurfaceOptions } from '../../src/compute/landscape/grid';
 import type { Surface } from '../../src/compute/landscape/surface';
-import { evaluateBatch } from '../../src/compute/train/engine';
-import { disposeMap, toTensorMap } from '../../src/compute/train/state';
-import type { ImageSet } from '../../src/compute/train/types';
+import type { Dataset } from '../../src/compute/data/dataset';
+import { evaluateDataset } from '../../src/compute/train/batches';
+import { LocalEngine } from '../../src/compute/train/engine';
+import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
 import { initialArrays, randomImages, smallConvNet } from './landscape-fixtures';
 
 const model = smallConvNet({ activation: 'relu' });
@@ -63,31 +64,25 @@ function options(extra: Partial<SurfaceOptions> = {}): SurfaceOptions {
   };
 }
 
-/** Loss and accuracy of the network at (params, state) through the trainer's own evaluation. */
+/** Loss and accuracy of the network at (params, state) through the trainer's own evaluation (skipscape eval). */
 async function trainerEvaluate(
   at: Origin,
-  set: ImageSet,
+  set: Dataset,
 ): Promise<{ loss: number; accuracy: number }> {
-  const params = toTensorMap(at.params);
-  const state = toTensorMap(at.state);
+  const engine = new LocalEngine({ model, sgd: LI_ET_AL_SGD });
   try {
-    const r = await evaluateBatch({
-      model,
-      params,
-      state,
-      batch: {
-        x: set.images,
-        labels: Int32Array.from(set.labels),
-        n: set.count,
-        height: set.height,
-        width: set.width,
-        channels: set.channels,
-      },
-    });
-    return { loss: r.lossSum / r.count, accuracy: r.correct / r.count };
+    const momentum = Object.fromEntries(
+      Object.entries(at.params).map(([n, a]) => [
+        n,
+        { shape: a.shape, data: new Float32Array(a.data.length) },
+      ]),
+    );
+    await engine.load({ params: at.params, state: at.state, momentum });
+    const r = await evaluateDataset({ engine, dataset: set, batchSize: 7 });
+    if (r === 'cancelled') throw new Error('cancelled');
+    return r;
   } finally {
-    disposeMap(params);
-    disposeMap(state);
+    await engine.dispose();
   }
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { normalizationFor, normalizeImages } from '../../src/compute/data/dataset';
 import { randomDirections } from '../../src/compute/landscape/directions';
 import { evaluationBatches, planeTensors } from '../../src/compute/landscape/grid';
 import type { Origin, SurfaceMetaInput } from '../../src/compute/landscape/grid';
@@ -206,13 +207,18 @@ describe('Hessian-vector products of networks', () => {
     const model = softmaxRegression();
     const origin = await initialArrays(model, 5);
     const data = randomImages({ count: 12, height: 2, width: 2, channels: 1, classes: 3, seed: 6 });
+    const normalized = normalizeImages({
+      images: data.images,
+      channels: 1,
+      normalization: normalizationFor(data),
+    });
     // Closed form, parameters ordered as the layout: W[i][c] at i·3 + c, then b[c] at 12 + c.
     const dim = 15;
     const h = new Float64Array(dim * dim);
     const w = origin.params['fc.weight']!.data;
     const b = origin.params['fc.bias']!.data;
     for (let n = 0; n < data.count; n++) {
-      const x = [...data.images.subarray(n * 4, n * 4 + 4), 1];
+      const x = [...normalized.subarray(n * 4, n * 4 + 4), 1];
       const z = [0, 1, 2].map(
         (c) => b[c]! + [0, 1, 2, 3].reduce((s, i) => s + x[i]! * w[i * 3 + c]!, 0),
       );

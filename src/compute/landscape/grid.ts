@@ -23,7 +23,8 @@ import type { Model, TensorMap } from '../models/types';
 import { countCorrect, sumCrossEntropy } from '../train/engine';
 import { disposeMap, toTensorMap } from '../train/state';
 import type { ArrayMap } from '../train/state';
-import type { ImageSet } from '../train/types';
+import { batches } from '../data/batches';
+import type { Dataset } from '../data/dataset';
 import type { Direction, DirectionPair } from './directions';
 import { isZero } from './directions';
 import type { Surface, SurfaceMeta } from './surface';
@@ -279,42 +280,37 @@ export interface EvaluationBatches {
 }
 
 /**
- * Cut the evaluation set into batches of tensors, NHWC for conv nets and
+ * Cut the evaluation set into batches of tensors, in order, normalised as in
+ * training (the data layer's batches), NHWC for conv nets and
  * [n, features] for the MLP.
  */
 export function evaluationBatches(options: {
   model: Model;
-  data: ImageSet;
+  data: Dataset;
   batchSize: number;
 }): EvaluationBatches {
   const { model, data, batchSize } = options;
   const per = data.height * data.width * data.channels;
-  if (data.images.length !== data.count * per) {
-    throw new Error(
-      `evaluation set: ${data.images.length} values for ${data.count} images of ${per}`,
-    );
-  }
-  const batches: EvaluationBatches['batches'] = [];
-  for (let start = 0; start < data.count; start += batchSize) {
-    const n = Math.min(batchSize, data.count - start);
-    const values = data.images.subarray(start * per, (start + n) * per);
-    const x =
-      model.spec.kind === 'mlp'
-        ? tf.tensor2d(values, [n, per])
-        : tf.tensor4d(values, [n, data.height, data.width, data.channels]);
-    const labels = tf.tensor1d(Int32Array.from(data.labels.subarray(start, start + n)), 'int32');
-    batches.push({ x, labels, n });
-  }
-  return {
-    batches,
-    count: data.count,
-    dispose() {
-      for (const b of batches) {
-        b.x.dispose();
-        b.labels.dispose();
-      }
-    },
+  const out: EvaluationBatches['batches'] = [];
+  const dispose = () => {
+    for (const b of out) {
+      b.x.dispose();
+      b.labels.dispose();
+    }
   };
+  try {
+    for (const b of batches({ dataset: data, batchSize })) {
+      const x =
+        model.spec.kind === 'mlp'
+          ? tf.tensor2d(b.x, [b.size, per])
+          : tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]);
+      out.push({ x, labels: tf.tensor1d(b.y, 'int32'), n: b.size });
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  return { batches: out, count: data.count, dispose };
 }
 
 /**
@@ -503,7 +499,7 @@ export interface SurfaceOptions {
   origin: Origin;
   directions: DirectionPair;
   /** The evaluation subset (the first `subset` images of the split, chosen by the caller). */
-  data: ImageSet;
+  data: Dataset;
   xs: number[];
   /** [0] for a 1-D curve. */
   ys: number[];
@@ -557,7 +553,7 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
   }
   const secondsBefore = surface.meta.seconds;
   const plane = planeTensors(origin, directions);
-  const batches = evaluationBatches({ model, data, batchSize: options.batchSize ?? 128 });
+  const subset = evaluationBatches({ model, data, batchSize: options.batchSize ?? 128 });
   const partialEvery = Math.max(1, options.partialEvery ?? 1);
   const start = performance.now();
   let sincePartial = 0;
@@ -576,7 +572,7 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
             model,
             params: at.params,
             state: at.state,
-            data: batches,
+            data: subset,
           });
           const finite = Number.isFinite(loss);
           surface.loss[p] = finite ? loss : null;
@@ -598,7 +594,7 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
       },
     });
   } finally {
-    batches.dispose();
+    subset.dispose();
     plane.dispose();
   }
   surface.meta.seconds = secondsBefore + (performance.now() - start) / 1000;

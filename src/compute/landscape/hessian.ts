@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model, TensorMap } from '../models/types';
 import { createRng, deriveSeed, normalArray } from '../random';
 import { registerSecondOrderGradients } from '../tfjs-fixes/second-order';
-import type { ImageSet } from '../train/types';
+import type { Dataset } from '../data/dataset';
 import type { DirectionPair } from './directions';
 import type { EvaluationBatches, GridProgress, Origin, Shard, SurfaceMetaInput } from './grid';
 import {
@@ -299,7 +299,7 @@ export async function extremeEigenvalues(
 export interface HessianProblem {
   model: Model;
   origin: Origin;
-  data: ImageSet;
+  data: Dataset;
   /** Parameters to differentiate with respect to (default: every trainable parameter). */
   parameters?: string[] | undefined;
   /** Images per double-backward pass (default 64). */
@@ -311,7 +311,7 @@ export async function hessianEigenvalues(
   options: HessianProblem & EigenOptions & { onProduct?: (() => void) | undefined },
 ): Promise<ExtremeEigenvalues> {
   const plane = planeTensors(options.origin, { x: {}, y: null });
-  const batches = evaluationBatches({
+  const subset = evaluationBatches({
     model: options.model,
     data: options.data,
     batchSize: options.batchSize ?? 64,
@@ -322,14 +322,14 @@ export async function hessianEigenvalues(
       model: options.model,
       params: plane.params,
       state: plane.state,
-      data: batches,
+      data: subset,
       layout,
       hvp: options.hvp ?? 'exact',
       finiteDifferenceStep: options.finiteDifferenceStep,
     });
     return await extremeEigenvalues({ ...options, apply, dimension: layout.dimension });
   } finally {
-    batches.dispose();
+    subset.dispose();
     plane.dispose();
   }
 }
@@ -392,7 +392,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
   const tolerance = options.tolerance ?? 1e-3;
   const hvp = options.hvp ?? 'exact';
   const plane = planeTensors(options.origin, options.directions);
-  const batches = evaluationBatches({ model, data, batchSize: options.batchSize ?? 64 });
+  const subset = evaluationBatches({ model, data, batchSize: options.batchSize ?? 64 });
   try {
     const layout = parameterLayout(plane.params, options.parameters);
     const base = emptySurface({
@@ -448,7 +448,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
             model,
             params: at.params,
             state: at.state,
-            data: batches,
+            data: subset,
             layout,
             hvp,
             finiteDifferenceStep: options.finiteDifferenceStep,
@@ -486,7 +486,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
     map.meta.written = new Date().toISOString();
     return map;
   } finally {
-    batches.dispose();
+    subset.dispose();
     plane.dispose();
   }
 }
