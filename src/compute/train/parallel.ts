@@ -30,6 +30,7 @@ import { batchGradients, LocalEngine } from './engine';
 import type { BatchTotals, StepOutcome, TrainEngine } from './engine';
 import type { SgdConfig } from './optimizer';
 import { disposeMap } from './state';
+import { measureMatMul } from './throughput';
 import type { TrainingState } from './state';
 import type { Batch } from './types';
 
@@ -41,6 +42,8 @@ export type ReplicaRequest =
   | { type: 'apply'; id: number; grads: Float32Array; stats: Float32Array; lr: number }
   | { type: 'evaluate'; id: number; batch: Batch }
   | { type: 'snapshot'; id: number }
+  /** Measure this replica's dense matMul rate (the benchmark's yardstick). */
+  | { type: 'matmul'; id: number; size: number; minSeconds: number }
   | { type: 'dispose'; id: number };
 
 /** A replica's answers, matched to requests by id. */
@@ -58,6 +61,7 @@ export type ReplicaReply =
     }
   | { type: 'totals'; id: number; totals: BatchTotals }
   | { type: 'snapshot'; id: number; training: TrainingState }
+  | { type: 'matmul'; id: number; gflops: number; seconds: number }
   | { type: 'disposed'; id: number; numTensors: number }
   | { type: 'error'; id: number; message: string };
 
@@ -210,6 +214,11 @@ export function serveReplica(options: {
       case 'snapshot': {
         const training = await need().engine.snapshot();
         channel.send({ type: 'snapshot', id, training });
+        return;
+      }
+      case 'matmul': {
+        const m = await measureMatMul({ size: request.size, minSeconds: request.minSeconds });
+        channel.send({ type: 'matmul', id, gflops: m.gflops, seconds: m.seconds });
         return;
       }
       case 'dispose':
@@ -478,6 +487,21 @@ export class ParallelEngine implements TrainEngine {
     return Promise.all(
       this.clients.map(async (c) => (await c.request({ type: 'snapshot' }, 'snapshot')).training),
     );
+  }
+
+  /**
+   * Every replica multiplies n×n matrices at once; the sum of their rates is
+   * the machine's dense rate with this many threads busy.
+   */
+  async matMulGflops(options: {
+    size: number;
+    minSeconds: number;
+  }): Promise<{ total: number; perReplica: number[] }> {
+    const replies = await Promise.all(
+      this.clients.map((c) => c.request({ type: 'matmul', ...options }, 'matmul')),
+    );
+    const perReplica = replies.map((r) => r.gflops);
+    return { total: perReplica.reduce((a, b) => a + b, 0), perReplica };
   }
 
   /** Each replica's tfjs tensor count after dispose (every job leaves none behind). */

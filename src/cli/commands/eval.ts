@@ -1,0 +1,117 @@
+/** `skipscape eval`: loss and accuracy of a checkpoint in inference mode. */
+import { createModel } from '../../compute/models';
+import { evaluateDataset } from '../../compute/train/batches';
+import { LocalEngine } from '../../compute/train/engine';
+import type { TrainEngine } from '../../compute/train/engine';
+import { LI_ET_AL_SGD } from '../../compute/train/optimizer';
+import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import type { FlagSpecs } from '../args';
+import { loadDataset, parseDataset } from '../data';
+import { readCheckpoint } from '../files';
+import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { ProgressBar } from '../progress';
+import { createWorkerEngine } from '../replicas';
+import type { Command } from './types';
+
+const NAME = 'eval';
+
+const FLAGS = {
+  checkpoint: {
+    type: 'string',
+    value: 'FILE',
+    help: 'a .safetensors checkpoint written by skipscape train',
+  },
+  split: { type: 'string', value: 'train|test', help: 'which split (default test)' },
+  limit: { type: 'string', value: 'N', help: 'the first N images of the split (default all)' },
+  dataset: {
+    type: 'string',
+    value: 'NAME',
+    help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
+  },
+  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: { type: 'string', value: 'N', help: 'worker threads (default 1: this thread)' },
+  batch: { type: 'string', value: 'B', help: 'images per forward pass (default 128)' },
+  json: { type: 'boolean', help: 'print JSON {loss, accuracy, images}' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} satisfies FlagSpecs;
+
+export const evalCommand: Command = {
+  name: NAME,
+  summary: 'loss and accuracy of a checkpoint (inference mode)',
+  help: () =>
+    helpText({
+      usage:
+        'skipscape eval --checkpoint FILE [--split train|test] [--limit N] [--backend wasm|cpu|webgpu] [--json]',
+      summary:
+        'Evaluates the checkpoint with BN in inference mode (its stored running statistics): mean\n' +
+        'cross-entropy and accuracy over the first --limit images of the split.',
+      specs: FLAGS,
+    }),
+  async run(argv, io) {
+    const flags = parseFlags(NAME, FLAGS, argv);
+    if (flags.help) {
+      io.out(this.help());
+      return 0;
+    }
+    const path = required(NAME, 'checkpoint', flags.checkpoint);
+    const split = oneOf(NAME, 'split', flags.split ?? 'test', ['train', 'test'] as const);
+    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const limit = flags.limit !== undefined ? integer(NAME, 'limit', flags.limit, 1) : undefined;
+    const workers =
+      flags.workers !== undefined ? integer(NAME, 'workers', flags.workers, 1, 64) : 1;
+    const batchSize = flags.batch !== undefined ? integer(NAME, 'batch', flags.batch, 1) : 128;
+    const checkpoint = await readCheckpoint(path);
+    const datasetName = flags.dataset ?? checkpoint.meta.dataset;
+    if (datasetName === 'cifar10') {
+      throw new UsageError(
+        `${NAME}: the checkpoint was trained on CIFAR-10: give its directory with --dataset cifar10:<dir>`,
+      );
+    }
+    const dataset = parseDataset(NAME, datasetName);
+    const model = createModel(checkpoint.meta.spec);
+    await startNodeBackend(backend);
+    const data = await loadDataset(dataset, split, limit);
+    const engine: TrainEngine =
+      workers > 1
+        ? await createWorkerEngine({ model, sgd: LI_ET_AL_SGD, workers, backend })
+        : new LocalEngine({ model, sgd: LI_ET_AL_SGD });
+    const bar = new ProgressBar({ stream: io.progressStream });
+    try {
+      // Momentum is not needed to evaluate; zeros keep the engine's state complete.
+      const momentum = Object.fromEntries(
+        Object.entries(checkpoint.training.params).map(([n, a]) => [
+          n,
+          { shape: a.shape, data: new Float32Array(a.data.length) },
+        ]),
+      );
+      await engine.load({ ...checkpoint.training, momentum });
+      const t0 = performance.now();
+      const result = await evaluateDataset({
+        engine,
+        dataset: data,
+        batchSize,
+        onProgress: (done, total) => {
+          const seconds = (performance.now() - t0) / 1000;
+          bar.update({
+            done,
+            total,
+            label: 'eval',
+            detail: `${(done / seconds).toFixed(0)} img/s`,
+            etaSeconds: ((total - done) * seconds) / done,
+          });
+        },
+      });
+      bar.done();
+      if (result === 'cancelled') return 130;
+      if (flags.json) io.out(`${JSON.stringify(result)}\n`);
+      else {
+        io.out(
+          `${path}: ${split} split, ${result.images} images: loss ${result.loss.toFixed(4)}, accuracy ${(result.accuracy * 100).toFixed(2)}%\n`,
+        );
+      }
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  },
+};

@@ -1,0 +1,16 @@
+/**
+ * The command table. Each command is a module exporting a Command; to add
+ * one, write src/cli/commands/<name>.ts and add it here.
+ */
+import { benchCommand } from './bench';
+import { evalCommand } from './eval';
+import { paramsCommand } from './params';
+import { trainCommand } from './train';
+import type { Command } from './types';
+
+export const COMMANDS: readonly Command[] = [
+  paramsCommand,
+  trainCommand,
+  evalCommand,
+  benchCommand,
+];

@@ -1,0 +1,22 @@
+/**
+ * `skipscape <command>`: the entry of the bundled command line
+ * (.cache/skipscape/cli.mjs, built by bin/skipscape.mjs). The same bundle runs
+ * as a data-parallel replica when started as a worker thread (replicas.ts).
+ */
+import { isMainThread, workerData } from 'node:worker_threads';
+import { runCli } from './cli';
+import type { CommandIo } from './commands/types';
+import { runReplicaWorker } from './replicas';
+import type { ReplicaWorkerData } from './replicas';
+
+const processIo: CommandIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  progressStream: process.stderr,
+};
+
+if (!isMainThread && (workerData as ReplicaWorkerData | null)?.role === 'replica') {
+  await runReplicaWorker(workerData as ReplicaWorkerData);
+} else {
+  process.exitCode = await runCli(process.argv.slice(2), processIo);
+}
