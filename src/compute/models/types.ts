@@ -84,9 +84,26 @@ export interface SummaryRow {
   params: number;
 }
 
+/** One run of a residual block, as seen by ForwardOptions.combine. */
+export interface ResidualBlockInfo {
+  /** The block's parameter prefix, e.g. `layer2.0`, `skip64_arr.3`, `layers.5`. */
+  name: string;
+  /** Position among the residual additions of this forward pass, from 0. */
+  index: number;
+}
+
 export interface ForwardOptions {
   /** BN uses batch statistics (true) or stored running statistics (false). */
   training: boolean;
+  /**
+   * How a residual block joins its branch α·F(x) and its shortcut; their sum
+   * when absent. Lesion studies return the shortcut alone; path-length
+   * studies gate what flows backward through each. Not called when the
+   * model has no skips.
+   */
+  combine?: (block: ResidualBlockInfo, residual: tf.Tensor, shortcut: tf.Tensor) => tf.Tensor;
+  /** Record intermediate tensors in ForwardResult.trace (per-layer signal statistics). */
+  trace?: boolean;
 }
 
 export interface ForwardResult {
@@ -98,6 +115,12 @@ export interface ForwardResult {
    * running statistics. Empty in inference mode.
    */
   batchStats: TensorMap;
+  /**
+   * With options.trace: named intermediate tensors in forward order, e.g.
+   * `layers.3.preActivation` (s^i of Glorot & Bengio's eq. (1)) or
+   * `layer2.1.output`. They belong to the caller, like logits.
+   */
+  trace?: TensorMap;
 }
 
 export interface Model {
@@ -107,7 +130,12 @@ export interface Model {
   /** Fresh parameters and running statistics from a seeded generator. */
   init(seed: number): { params: TensorMap; state: TensorMap };
   /** x is NHWC for conv nets, [batch, features] for the MLP. */
-  forward(params: TensorMap, state: TensorMap, x: tf.Tensor, options: ForwardOptions): ForwardResult;
+  forward(
+    params: TensorMap,
+    state: TensorMap,
+    x: tf.Tensor,
+    options: ForwardOptions,
+  ): ForwardResult;
   /** torchsummary rows for a given batch-free input shape. */
   summary(): SummaryRow[];
 }

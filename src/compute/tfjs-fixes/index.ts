@@ -1,0 +1,58 @@
+/**
+ * Every workaround for tfjs 4.22 (no release since October 2024) lives here,
+ * each tested against the cpu backend in tests/unit/fixes*.test.ts:
+ *
+ * - tfjs-core registers no gradients by itself: importing this module imports
+ *   register_all_gradients first, then overrides what needs overriding.
+ * - Conv2D's gradient needs Conv2DBackpropFilter, which the wasm backend lacks
+ *   (tensorflow/tfjs#8474), and its Conv2DBackpropInput is slow:
+ *   conv2d-gradient.ts rewrites both with forward convolutions.
+ * - tf.batchNorm's gradient spends a third of a step in Tile: batch-norm.ts.
+ * - tf.stridedSlice has no gradient: shortcut.ts builds option A from avgPool.
+ * - Fused ops under a gradient tape call Conv2DBackpropFilter: fused.ts fuses
+ *   only when nothing is recorded.
+ * - Elsewhere, by convention: chained ops (t.sum()) are not registered with the
+ *   ESM build, so src/compute uses functional ops (tf.sum(t)); dataSync throws
+ *   in Node and stalls browsers, so results are read with `await t.data()`;
+ *   tf.Variable names are global, so parameters live in explicit maps.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { conv2dForwardGradConfig } from './conv2d-gradient';
+
+export {
+  conv2dFilterGradient,
+  conv2dForwardGradConfig,
+  conv2dInputGradient,
+  convGeometry,
+  insertZeros,
+  type ConvGeometry,
+} from './conv2d-gradient';
+export {
+  BATCH_NORM_EPSILON,
+  batchNormInference,
+  batchNormTraining,
+  foldBatchNorm,
+  type BatchNormTrainingResult,
+} from './batch-norm';
+export { subsampleAndPadChannels } from './shortcut';
+export {
+  conv2dBiasActivation,
+  isRecordingGradients,
+  matMulBiasActivation,
+  type FusedActivation,
+} from './fused';
+
+/** tfjs's own Conv2D gradient, kept so tests can compare against it. */
+export const tfjsConv2dGradConfig: tf.GradConfig = tf.getGradient(tf.Conv2D);
+
+/**
+ * Register our gradient overrides (idempotent). Runs when this module is
+ * first imported, after register_all_gradients, so ours win.
+ */
+export function installTfjsFixes(): void {
+  if (tf.getGradient(tf.Conv2D) !== conv2dForwardGradConfig)
+    tf.registerGradient(conv2dForwardGradConfig);
+}
+
+installTfjsFixes();
