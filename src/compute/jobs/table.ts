@@ -1,0 +1,12 @@
+/**
+ * Job kinds → the code that runs them, loaded on first use (so tfjs and the
+ * models load only when a job starts). One line per kind; its payload types
+ * go in JobKinds (protocol.ts).
+ */
+import type { JobTable } from './protocol';
+
+export const JOB_TABLE: JobTable = {
+  train: async () => (await import('./train-job')).runTrainJob,
+  'training-comparison': async () =>
+    (await import('./training-comparison')).runTrainingComparisonJob,
+};

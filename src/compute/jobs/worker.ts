@@ -1,0 +1,40 @@
+/**
+ * The compute worker: a module worker the islands start with
+ *   new Worker(new URL('../compute/jobs/worker.ts', import.meta.url), { type: 'module' })
+ * It imports nothing heavy up front: the backend module (and tfjs with it)
+ * loads when the first job starts, each job's code when a job of its kind
+ * starts. Tensors live and die here; only plain data goes back.
+ */
+/// <reference lib="webworker" />
+import type { BackendName } from '../backend';
+import { createJobRunner } from './runner';
+import type { ToWorker } from './protocol';
+import { JOB_TABLE } from './table';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let current: { key: string; choice: Promise<{ name: BackendName; reason: string }> } | null = null;
+
+const runner = createJobRunner({
+  post: (message, transfer) => self.postMessage(message, transfer ?? []),
+  jobs: JOB_TABLE,
+  // One backend per worker: started for the first job, restarted only when a
+  // job asks for a different preference.
+  startBackend(prefer) {
+    const key = JSON.stringify(prefer ?? null);
+    if (current === null || current.key !== key) {
+      const choice = import('../backend').then(async ({ initBackend }) => {
+        const c = await initBackend(prefer === undefined ? {} : { prefer });
+        return { name: c.name, reason: c.reason };
+      });
+      current = { key, choice };
+      // A failed start is not kept, so the next job tries again.
+      choice.catch(() => {
+        if (current?.choice === choice) current = null;
+      });
+    }
+    return current.choice;
+  },
+});
+
+self.onmessage = (event: MessageEvent<ToWorker>) => runner.handle(event.data);
