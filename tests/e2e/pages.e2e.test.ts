@@ -28,13 +28,17 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** Text a reader sees outside typeset maths and code, where no TeX source belongs. */
+/**
+ * Text a reader sees outside typeset maths and code, where no TeX source
+ * belongs. Maths that remark-math parsed but nothing typeset is left as
+ * <code class="language-math">; that stays in, so its TeX is caught.
+ */
 async function proseText(page: Page): Promise<string> {
   return page.evaluate(() => {
     const clone = document.body.cloneNode(true) as HTMLElement;
-    for (const node of clone.querySelectorAll('.katex, script, style, pre, code, noscript')) {
-      node.remove();
-    }
+    const skipped =
+      '.katex, script, style, noscript, pre:not(:has(> code.language-math)), code:not(.language-math)';
+    for (const node of clone.querySelectorAll(skipped)) node.remove();
     return clone.textContent ?? '';
   });
 }
