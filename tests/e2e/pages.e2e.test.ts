@@ -134,17 +134,3 @@ describe.each(pages)('%s', (path) => {
     }
   });
 });
-
-test('why-gradients-vanish carries the seed equation numbers (1) to (9)', async () => {
-  const watched = await openWatchedPage(browser, { baseUrl });
-  try {
-    await visit(watched, '/articles/why-gradients-vanish/');
-    const tags = await watched.page
-      .locator('.katex-display .katex-html .katex-tag')
-      .evaluateAll((nodes) => nodes.map((node) => node.textContent?.trim()));
-    for (let n = 1; n <= 9; n++) expect(tags).toContain(`(${n})`);
-    expectCleanRecord(watched);
-  } finally {
-    await watched.close();
-  }
-});
