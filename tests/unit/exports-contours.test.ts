@@ -2,6 +2,7 @@
  * The contour maths behind the SVG export and the explorer's 2-D and 3-D
  * views: isolines by marching squares, levels, the colour scale, ticks.
  */
+import { interpolateViridis } from 'd3-scale-chromatic';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,6 +14,7 @@ import {
   niceTicks,
   scaleUnit,
   viridisRgb,
+  viridisHex,
   type GridField,
 } from '../../src/compute/landscape/contours';
 import { linspace } from './exports-fixtures';
@@ -146,6 +148,13 @@ describe('scale', () => {
     expect(scaleUnit(scale, 1e6)).toBe(1);
     expect(scaleUnit(scale, Number.NaN)).toBeNaN();
     expect(scaleUnit({ log: false, lo: 0, hi: 4 }, 1)).toBe(0.25);
+  });
+
+  it('the inlined viridis table is d3-scale-chromatic’s, entry by entry', () => {
+    for (let k = 0; k < 256; k++) {
+      for (const t of [k / 256, (k + 0.5) / 256]) expect(viridisHex(t)).toBe(interpolateViridis(t));
+    }
+    expect(viridisHex(1)).toBe(interpolateViridis(1));
   });
 
   it('viridis runs from #440154 to #fde725', () => {

@@ -77,6 +77,16 @@ describe('reproduceCommand', () => {
     );
   });
 
+  it('reproduces a surface on a trajectory plane with skipscape trajectory', () => {
+    const s = analyticSurface();
+    s.meta = { ...s.meta, kind: 'pca', normalization: 'none', seed: 0 };
+    expect(reproduceCommand(s, { runDir: 'runs/resnet20' })).toBe(
+      'skipscape trajectory --run runs/resnet20 --out resnet20-skip-pca-9x7.trajectory.json ' +
+        '--grid -1:1:9,-1:1:7 --surface resnet20-skip-pca-9x7.json --subset 512 --split train --backend wasm',
+    );
+    expect(parseSurface(surfaceToJson(s)).meta.kind).toBe('pca');
+  });
+
   it('names files after model, skips, normalisation and grid', () => {
     expect(exportFileName(analyticSurface({ skip: false }), 'vts')).toBe(
       'resnet20-noskip-filter-9x7.vts',
@@ -310,7 +320,7 @@ describe('glTF', () => {
     const { accessor } = readGltf(doc);
     const indices = accessor(3);
     expect(indices.length).toBe(6 * 256 * 255);
-    expect(indices.reduce((m, q) => Math.max(m, q), 0)).toBe(257 * 256 - 1);
+    expect(Array.from(indices).reduce((m, q) => Math.max(m, q), 0)).toBe(257 * 256 - 1);
   });
 });
 

@@ -10,7 +10,34 @@
  * that simply stop where a sample is missing, and the 3-D view needs the same
  * lines as segments to lift onto the mesh. Isolines of a grid are 100 lines.
  */
-import { interpolateViridis } from 'd3-scale-chromatic';
+
+/**
+ * Viridis (van der Walt and Smith, matplotlib; CC0) as 256 sRGB colours,
+ * 6 hex digits each: the table d3-scale-chromatic's interpolateViridis
+ * samples, which a unit test checks entry by entry. It is inlined because
+ * the explorer's first paint needs it: importing d3-scale-chromatic there
+ * would pull in every colour scheme, as @observablehq/plot (loaded later, for
+ * the 1-D view) shares that module.
+ */
+const VIRIDIS =
+  '44015444025645045745055946075a46085c460a5d460b5e470d60470e61471063471164471365481467481668' +
+  '48176948186a481a6c481b6d481c6e481d6f481f70482071482173482374482475482576482677482878482979' +
+  '472a7a472c7a472d7b472e7c472f7d46307e46327e46337f463480453581453781453882443983443a83443b84' +
+  '433d84433e85423f854240864241864142874144874045884046883f47883f48893e49893e4a893e4c8a3d4d8a' +
+  '3d4e8a3c4f8a3c508b3b518b3b528b3a538b3a548c39558c39568c38588c38598c375a8c375b8d365c8d365d8d' +
+  '355e8d355f8d34608d34618d33628d33638d32648e32658e31668e31678e31688e30698e306a8e2f6b8e2f6c8e' +
+  '2e6d8e2e6e8e2e6f8e2d708e2d718e2c718e2c728e2c738e2b748e2b758e2a768e2a778e2a788e29798e297a8e' +
+  '297b8e287c8e287d8e277e8e277f8e27808e26818e26828e26828e25838e25848e25858e24868e24878e23888e' +
+  '23898e238a8d228b8d228c8d228d8d218e8d218f8d21908d21918c20928c20928c20938c1f948c1f958b1f968b' +
+  '1f978b1f988b1f998a1f9a8a1e9b8a1e9c891e9d891f9e891f9f881fa0881fa1881fa1871fa28720a38620a486' +
+  '21a58521a68522a78522a88423a98324aa8325ab8225ac8226ad8127ad8128ae8029af7f2ab07f2cb17e2db27d' +
+  '2eb37c2fb47c31b57b32b67a34b67935b77937b87838b9773aba763bbb753dbc743fbc7340bd7242be7144bf70' +
+  '46c06f48c16e4ac16d4cc26c4ec36b50c46a52c56954c56856c66758c7655ac8645cc8635ec96260ca6063cb5f' +
+  '65cb5e67cc5c69cd5b6ccd5a6ece5870cf5773d05675d05477d1537ad1517cd2507fd34e81d34d84d44b86d549' +
+  '89d5488bd6468ed64590d74393d74195d84098d83e9bd93c9dd93ba0da39a2da37a5db36a8db34aadc32addc30' +
+  'b0dd2fb2dd2db5de2bb8de29bade28bddf26c0df25c2df23c5e021c8e020cae11fcde11dd0e11cd2e21bd5e21a' +
+  'd8e219dae319dde318dfe318e2e418e5e419e7e419eae51aece51befe51cf1e51df4e61ef6e620f8e621fbe723' +
+  'fde725';
 
 /** How loss values map to colour and height: `lo` and `hi` in loss units. */
 export interface LossScale {
@@ -45,19 +72,25 @@ export function scaleUnit(scale: LossScale, loss: number): number {
   return Math.min(1, Math.max(0, u));
 }
 
+/** Index of the viridis entry for u ∈ [0, 1] (clipped), as d3's ramp picks it: ⌊256·u⌋. */
+function viridisIndex(u: number): number {
+  return Math.max(0, Math.min(255, Math.floor((Number.isNaN(u) ? 0 : u) * 256)));
+}
+
 /** Viridis at u ∈ [0, 1] as sRGB bytes [r, g, b]. */
 export function viridisRgb(u: number): [number, number, number] {
-  const hex = interpolateViridis(Math.min(1, Math.max(0, u)));
+  const at = 6 * viridisIndex(u);
   return [
-    Number.parseInt(hex.slice(1, 3), 16),
-    Number.parseInt(hex.slice(3, 5), 16),
-    Number.parseInt(hex.slice(5, 7), 16),
+    Number.parseInt(VIRIDIS.slice(at, at + 2), 16),
+    Number.parseInt(VIRIDIS.slice(at + 2, at + 4), 16),
+    Number.parseInt(VIRIDIS.slice(at + 4, at + 6), 16),
   ];
 }
 
 /** Viridis at u ∈ [0, 1] as a CSS hex colour. */
 export function viridisHex(u: number): string {
-  return interpolateViridis(Math.min(1, Math.max(0, u)));
+  const at = 6 * viridisIndex(u);
+  return `#${VIRIDIS.slice(at, at + 6)}`;
 }
 
 /** Smallest and largest finite value over several value arrays; null when none is finite. */

@@ -13,18 +13,8 @@
  * leave a hole at every cell with a missing corner.
  */
 import * as z from 'zod/mini';
-import {
-  contourLevels,
-  formatNumber,
-  isolines,
-  logTicks,
-  niceTicks,
-  scaleUnit,
-  transformLoss,
-  viridisHex,
-  viridisRgb,
-  type LossScale,
-} from './contours';
+import { contourSvg, escapeXml, type ContourPanel } from './contourSvg';
+import { scaleUnit, transformLoss, viridisRgb, type LossScale } from './contours';
 import type { Surface, SurfaceMeta } from './surface';
 
 /** Where the files named in the reproducing command live; the surface records only their sha256. */
@@ -35,6 +25,8 @@ export interface ReproduceOptions {
   checkpoint2Path?: string;
   /** `--out` of the command. Default: {@link exportFileName}(surface, 'json'). */
   outPath?: string;
+  /** For a surface on a trajectory's PCA plane: the run directory of per-epoch checkpoints. */
+  runDir?: string;
 }
 
 /** Backends the command line accepts (`--backend`); a browser's webgl run is reproduced on the default. */
@@ -55,6 +47,7 @@ function shellWord(word: string): string {
 /** The exact `skipscape landscape …` command that recomputes this surface. */
 export function reproduceCommand(surface: Surface, options: ReproduceOptions = {}): string {
   const m = surface.meta;
+  if (m.kind === 'pca') return trajectoryCommand(surface, options);
   const ckpt =
     options.checkpointPath ?? `checkpoint-${m.checkpointSha256.slice(0, 12)}.safetensors`;
   const grid =
@@ -76,12 +69,35 @@ export function reproduceCommand(surface: Surface, options: ReproduceOptions = {
   return words.join(' ');
 }
 
+/**
+ * A surface on the plane of a training trajectory's two principal components
+ * comes from `skipscape trajectory` (directions from the run's checkpoints, no
+ * seed, no normalisation).
+ */
+function trajectoryCommand(surface: Surface, options: ReproduceOptions): string {
+  const m = surface.meta;
+  const out = options.outPath ?? exportFileName(surface, 'json');
+  const words = ['skipscape', 'trajectory', '--run', shellWord(options.runDir ?? 'RUN_DIR')];
+  words.push('--out', shellWord(out.replace(/\.json$/, '') + '.trajectory.json'));
+  if (m.includeBiasBn) words.push('--include-biasbn');
+  words.push(
+    '--grid',
+    `${axisSpec(surface.xs)},${axisSpec(surface.ys)}`,
+    '--surface',
+    shellWord(out),
+  );
+  words.push('--subset', String(m.subset), '--split', m.split);
+  if (CLI_BACKENDS.has(m.backend)) words.push('--backend', m.backend);
+  return words.join(' ');
+}
+
 /** A descriptive file name: `resnet56-skip-filter-51x51.csv`, `resnet56-noskip-interp-21.json`. */
 export function exportFileName(surface: Surface, extension: string): string {
   const m = surface.meta;
   const grid =
     surface.ys.length > 1 ? `${surface.xs.length}x${surface.ys.length}` : `${surface.xs.length}`;
-  const kind = m.kind === 'interpolation' ? 'interp' : m.normalization;
+  const kind =
+    m.kind === 'direction' ? m.normalization : m.kind === 'interpolation' ? 'interp' : 'pca';
   const safe = m.model.replace(/[^\w.-]+/g, '_');
   return `${safe}-${m.skip ? 'skip' : 'noskip'}-${kind}-${grid}.${extension}`;
 }
@@ -175,7 +191,7 @@ const surfaceMetaSchema = z.object({
   seed: z.number(),
   normalization: z.enum(['filter', 'layer', 'none']),
   includeBiasBn: z.boolean(),
-  kind: z.enum(['direction', 'interpolation']),
+  kind: z.enum(['direction', 'interpolation', 'pca']),
   backend: z.string(),
   seconds: z.number(),
   version: z.string(),
@@ -573,15 +589,6 @@ function finiteLossRange(surface: Surface): { min: number; max: number } | null 
   return min <= max ? { min, max } : null;
 }
 
-/** Escape text for XML character data and attribute values. */
-export function escapeXml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;');
-}
-
 /** One inline binary VTK DataArray payload: base64 of a UInt64 byte count followed by the data. */
 function vtkBinary(data: ArrayBufferView): string {
   const bytes = new Uint8Array(8 + data.byteLength);
@@ -672,269 +679,63 @@ ${field}
 }
 
 // ---------------------------------------------------------------------------
-// SVG: the contour view
+// SVG: the contour view (drawn by contourSvg.ts, as the explorer draws it)
 
-/** One panel of the contour figure. */
-export interface ContourPanel {
-  surface: Surface;
-  /** Title above the panel, e.g. "ResNet-56, with skips". */
-  title: string;
-}
-
-export interface ContourSvgOptions extends ReproduceOptions {
+/** A contour-view SVG file of one or more panels, with each panel's metadata and command in <metadata>. */
+export function contourSvgFile(options: {
   panels: ContourPanel[];
-  /** The shared colour scale of every panel. */
   scale: LossScale;
-  /** Number of contour levels inside the scale. */
   levels: number;
-  /** Side of each square panel in px. */
-  panelSize?: number;
-  /** Prefix for element ids (hatch pattern, title), unique per page. */
-  idPrefix?: string;
-  /** Draw the colour bar (the explorer shows one per panel when panels stack). */
-  colourBar?: boolean;
-  /** Include a <metadata> element with each panel's metadata and command line. */
-  metadata?: boolean;
-  /** Per-panel reproduce options (checkpoint paths), same order as panels. */
+  /** Checkpoint paths for each panel's command, in panel order. */
   reproduce?: ReproduceOptions[];
+  idPrefix?: string;
+}): { svg: string; width: number; height: number } {
+  const metadata = JSON.stringify(
+    options.panels.map((panel, p) => ({
+      title: panel.title,
+      meta: panel.surface.meta,
+      command: reproduceCommand(panel.surface, options.reproduce?.[p] ?? {}),
+    })),
+    null,
+    1,
+  );
+  const { svg, layout } = contourSvg({
+    panels: options.panels,
+    scale: options.scale,
+    levels: options.levels,
+    metadata,
+    ...(options.idPrefix === undefined ? {} : { idPrefix: options.idPrefix }),
+  });
+  return {
+    svg: `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`,
+    width: layout.width,
+    height: layout.height,
+  };
 }
-
-/** Where things are in the SVG, so a pointer position maps back to (α, β). */
-export interface ContourSvgLayout {
-  width: number;
-  height: number;
-  /** Plot rectangle of each panel in SVG px, and the α, β range it spans. */
-  panels: {
-    x: number;
-    y: number;
-    size: number;
-    xDomain: [number, number];
-    yDomain: [number, number];
-  }[];
-}
-
-const MARGIN = { left: 44, top: 26, bottom: 36, gap: 28, bar: 58 };
-const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="11"';
-
-/** Cell edges around grid values: midpoints between neighbours, the end values at the ends. */
-function cellEdges(values: readonly number[]): number[] {
-  const edges = [values[0] as number];
-  for (let k = 0; k + 1 < values.length; k++) {
-    edges.push(((values[k] as number) + (values[k + 1] as number)) / 2);
-  }
-  edges.push(values[values.length - 1] as number);
-  return edges;
-}
-
-/** Round a coordinate for compact SVG. */
-const r2 = (x: number): string => String(Math.round(x * 100) / 100);
 
 /**
- * The contour view as a standalone SVG: per panel a heatmap of the loss on
- * the shared viridis scale (cells centred on the grid points), isolines at
- * the contour levels, θ* marked at the origin, α and β axes; a colour bar
- * with the contour levels; diverged points hatched, uncomputed points left
- * grey. Accessible: role="img" with a <title> and <desc>.
+ * A standalone SVG file of one surface's contour view, metadata included.
+ * Default scale: log10, over the surface's own finite losses.
  */
-export function contourSvg(options: ContourSvgOptions): { svg: string; layout: ContourSvgLayout } {
-  const size = options.panelSize ?? 320;
-  const id = options.idPrefix ?? 'skipscape-contour';
-  const withBar = options.colourBar ?? true;
-  const { scale } = options;
-  const levels = contourLevels(scale, options.levels);
-  const n = options.panels.length;
-  const width = MARGIN.left + n * size + (n - 1) * MARGIN.gap + (withBar ? MARGIN.bar : 12);
-  const height = MARGIN.top + size + MARGIN.bottom;
-  const layout: ContourSvgLayout = { width, height, panels: [] };
-  const body: string[] = [];
-
-  options.panels.forEach((panel, p) => {
-    const { surface } = panel;
-    const { xs, ys } = surface;
-    const x0 = MARGIN.left + p * (size + MARGIN.gap);
-    const y0 = MARGIN.top;
-    const xDomain: [number, number] = [xs[0] as number, xs[xs.length - 1] as number];
-    const yDomain: [number, number] =
-      ys.length > 1 ? [ys[0] as number, ys[ys.length - 1] as number] : [-0.5, 0.5];
-    layout.panels.push({ x: x0, y: y0, size, xDomain, yDomain });
-    const sx = (a: number): number =>
-      x0 +
-      (xDomain[1] > xDomain[0] ? ((a - xDomain[0]) / (xDomain[1] - xDomain[0])) * size : size / 2);
-    const sy = (b: number): number =>
-      y0 + size - ((b - yDomain[0]) / (yDomain[1] - yDomain[0])) * size;
-    const xe = cellEdges(xs);
-    const ye = ys.length > 1 ? cellEdges(ys) : [yDomain[0], yDomain[1]];
-    const nx = xs.length;
-    const cells: string[] = [];
-    const hatched: string[] = [];
-    for (let j = 0; j < ys.length; j++) {
-      for (let i = 0; i < nx; i++) {
-        const k = j * nx + i;
-        const left = sx(xe[i] as number);
-        const right = sx(xe[i + 1] as number);
-        const top = sy(ye[j + 1] as number);
-        const bottom = sy(ye[j] as number);
-        const rect = `x="${r2(left)}" y="${r2(top)}" width="${r2(right - left)}" height="${r2(bottom - top)}"`;
-        const loss = surface.loss[k];
-        if (loss !== null && loss !== undefined && Number.isFinite(loss)) {
-          cells.push(`<rect ${rect} fill="${viridisHex(scaleUnit(scale, loss))}"/>`);
-        } else if (surface.mask[k] === 1) {
-          hatched.push(`<rect ${rect}/>`);
-        }
-      }
-    }
-    const field = {
-      xs,
-      ys,
-      values: Float64Array.from(surface.loss, (v) =>
-        v === null || !Number.isFinite(v) ? Number.NaN : transformLoss(scale, v),
-      ),
-    };
-    const paths = isolines(
-      field,
-      levels.map((l) => transformLoss(scale, l)),
-    ).flatMap((iso) =>
-      iso.polylines.map((line) => {
-        let d = '';
-        for (let q = 0; q < line.length; q += 2) {
-          d += `${q === 0 ? 'M' : 'L'}${r2(sx(line[q] as number))} ${r2(sy(line[q + 1] as number))}`;
-        }
-        return `<path d="${d}"/>`;
-      }),
-    );
-    const xTicks = niceTicks(xDomain[0], xDomain[1], 4);
-    const yTicks = ys.length > 1 ? niceTicks(yDomain[0], yDomain[1], 4) : [];
-    const axis: string[] = [];
-    for (const t of xTicks) {
-      const x = r2(sx(t));
-      axis.push(
-        `<line x1="${x}" x2="${x}" y1="${y0 + size}" y2="${y0 + size + 4}" stroke="currentColor"/>`,
-        `<text x="${x}" y="${y0 + size + 15}" text-anchor="middle">${formatNumber(t)}</text>`,
-      );
-    }
-    for (const t of yTicks) {
-      const y = r2(sy(t));
-      axis.push(
-        `<line x1="${x0 - 4}" x2="${x0}" y1="${y}" y2="${y}" stroke="currentColor"/>`,
-        `<text x="${x0 - 6}" y="${y}" dy="0.32em" text-anchor="end">${formatNumber(t)}</text>`,
-      );
-    }
-    axis.push(
-      `<text x="${x0 + size / 2}" y="${y0 + size + 30}" text-anchor="middle">α</text>`,
-      `<text x="${x0 - 32}" y="${y0 + size / 2}" dy="0.32em" text-anchor="middle">β</text>`,
-    );
-    const origin =
-      xDomain[0] <= 0 && xDomain[1] >= 0 && yDomain[0] <= 0 && yDomain[1] >= 0
-        ? `<g stroke="#fff" stroke-width="1.5"><line x1="${r2(sx(0) - 5)}" x2="${r2(sx(0) + 5)}" y1="${r2(sy(0))}" y2="${r2(sy(0))}"/><line x1="${r2(sx(0))}" x2="${r2(sx(0))}" y1="${r2(sy(0) - 5)}" y2="${r2(sy(0) + 5)}"/></g><text x="${r2(sx(0) + 6)}" y="${r2(sy(0) - 6)}" fill="#fff">θ*</text>`
-        : '';
-    body.push(
-      `<g class="panel">`,
-      `<text x="${x0}" y="${y0 - 9}" font-weight="600">${escapeXml(panel.title)}</text>`,
-      `<rect x="${x0}" y="${y0}" width="${size}" height="${size}" fill="#8888"/>`,
-      `<g shape-rendering="crispEdges">${cells.join('')}</g>`,
-      hatched.length > 0 ? `<g fill="url(#${id}-nan)">${hatched.join('')}</g>` : '',
-      `<g fill="none" stroke="#fff" stroke-opacity="0.6" stroke-width="0.8">${paths.join('')}</g>`,
-      origin,
-      `<rect x="${x0}" y="${y0}" width="${size}" height="${size}" fill="none" stroke="currentColor" stroke-opacity="0.5"/>`,
-      axis.join(''),
-      `</g>`,
-    );
-  });
-
-  if (withBar) {
-    const bx = MARGIN.left + n * size + (n - 1) * MARGIN.gap + 14;
-    const by = MARGIN.top;
-    const stops: string[] = [];
-    for (let k = 0; k <= 16; k++) {
-      stops.push(`<stop offset="${k / 16}" stop-color="${viridisHex(k / 16)}"/>`);
-    }
-    const t0 = transformLoss(scale, scale.lo);
-    const t1 = transformLoss(scale, scale.hi);
-    const barY = (loss: number): number =>
-      by + size - ((transformLoss(scale, loss) - t0) / (t1 - t0)) * size;
-    const ticks = scale.log ? logTicks(scale.lo, scale.hi) : niceTicks(scale.lo, scale.hi, 5);
-    const tickMarks = ticks
-      .map(
-        (t) =>
-          `<line x1="${bx + 10}" x2="${bx + 14}" y1="${r2(barY(t))}" y2="${r2(barY(t))}" stroke="currentColor"/><text x="${bx + 16}" y="${r2(barY(t))}" dy="0.32em">${formatNumber(t)}</text>`,
-      )
-      .join('');
-    const levelMarks = levels
-      .map((l) => `<line x1="${bx}" x2="${bx + 10}" y1="${r2(barY(l))}" y2="${r2(barY(l))}"/>`)
-      .join('');
-    body.push(
-      `<g class="colour-bar">`,
-      `<text x="${bx}" y="${by - 9}">loss${scale.log ? ' (log)' : ''}</text>`,
-      `<rect x="${bx}" y="${by}" width="10" height="${size}" fill="url(#${id}-bar)"/>`,
-      `<g stroke="#fff" stroke-opacity="0.7">${levelMarks}</g>`,
-      tickMarks,
-      `</g>`,
-    );
-    body.unshift(
-      `<defs><linearGradient id="${id}-bar" x1="0" x2="0" y1="1" y2="0">${stops.join('')}</linearGradient></defs>`,
-    );
-  }
-
-  const titles = options.panels.map((panel) => panel.title).join('; ');
-  const description =
-    `Loss f(α, β) = L(θ* + αδ + βη) over the plane of two filter-normalised directions, ` +
-    `coloured by loss (${scale.log ? 'log' : 'linear'} scale from ${formatNumber(scale.lo)} to ${formatNumber(scale.hi)}) ` +
-    `with ${levels.length} contour lines. ` +
-    options.panels
-      .map((panel) => {
-        const range = finiteLossRange(panel.surface);
-        return range
-          ? `${panel.title}: loss from ${formatNumber(range.min)} to ${formatNumber(range.max)}.`
-          : `${panel.title}: no finite values.`;
-      })
-      .join(' ');
-  const metadata =
-    options.metadata === true
-      ? `<metadata>${escapeXml(
-          JSON.stringify(
-            options.panels.map((panel, p) => ({
-              title: panel.title,
-              meta: panel.surface.meta,
-              command: reproduceCommand(panel.surface, options.reproduce?.[p] ?? options),
-            })),
-            null,
-            1,
-          ),
-        )}</metadata>`
-      : '';
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${id}-title ${id}-desc" ${FONT} fill="currentColor">` +
-    `<title id="${id}-title">${escapeXml(titles)}</title>` +
-    `<desc id="${id}-desc">${escapeXml(description)}</desc>` +
-    metadata +
-    `<defs><pattern id="${id}-nan" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ddd"/><line x1="0" y1="0" x2="0" y2="6" stroke="#c0392b" stroke-width="2"/></pattern></defs>` +
-    body.join('') +
-    `</svg>`;
-  return { svg, layout };
-}
-
-/** A standalone SVG file of one surface's contour view, metadata included. */
 export function surfaceToSvg(
   surface: Surface,
-  options: Partial<Omit<ContourSvgOptions, 'panels'>> & { title?: string } = {},
+  options: ReproduceOptions & { scale?: LossScale; levels?: number; title?: string } = {},
 ): string {
   const range = finiteLossRange(surface);
-  const log = options.scale?.log ?? true;
+  const lo = range?.min ?? 0.1;
   const scale: LossScale = options.scale ?? {
-    log,
-    lo: range?.min ?? 0.1,
-    hi: range && range.max > range.min ? range.max : (range?.min ?? 0.1) * 10,
+    log: true,
+    lo,
+    hi: range && range.max > range.min ? range.max : lo * 10,
   };
   const title =
     options.title ?? `${surface.meta.model}, ${surface.meta.skip ? 'with' : 'without'} skips`;
-  const { svg } = contourSvg({
-    ...options,
+  return contourSvgFile({
     panels: [{ surface, title }],
     scale,
     levels: options.levels ?? 15,
-    metadata: true,
-  });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`;
+    reproduce: [options],
+  }).svg;
 }
 
 /** One export format, for buttons and the command line. */
@@ -958,7 +759,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
 export function exportSurface(
   surface: Surface,
   format: ExportFormat['id'],
-  options: GltfOptions & { levels?: number } = {},
+  options: GltfOptions & { levels?: number; title?: string } = {},
 ): string {
   switch (format) {
     case 'csv':

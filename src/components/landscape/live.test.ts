@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { isActive, liveReducer, pointsPerSecond, type LiveEvent, type LivePhase } from './live';
+
+const run = (events: LiveEvent[], from: LivePhase = { phase: 'idle' }) =>
+  events.reduce(liveReducer, from);
+
+describe('Run live state machine', () => {
+  it('start → backend → progress → done', () => {
+    const state = run([
+      { type: 'start' },
+      { type: 'backend', backend: 'webgpu' },
+      { type: 'progress', done: 60, total: 121, seconds: 3 },
+    ]);
+    expect(state).toEqual({
+      phase: 'running',
+      done: 60,
+      total: 121,
+      backend: 'webgpu',
+      seconds: 3,
+    });
+    expect(pointsPerSecond(state)).toBe(20);
+    expect(liveReducer(state, { type: 'done', seconds: 6 })).toEqual({
+      phase: 'done',
+      done: 121,
+      total: 121,
+      backend: 'webgpu',
+      seconds: 6,
+    });
+  });
+
+  it('cancel keeps the count of points done, and later messages do not revive the run', () => {
+    const cancelled = run([
+      { type: 'start' },
+      { type: 'backend', backend: 'wasm' },
+      { type: 'progress', done: 30, total: 121, seconds: 9 },
+      { type: 'cancel' },
+      { type: 'progress', done: 31, total: 121, seconds: 9.3 },
+      { type: 'done', seconds: 10 },
+    ]);
+    expect(cancelled).toEqual({ phase: 'cancelled', done: 30, total: 121, backend: 'wasm' });
+    expect(isActive(cancelled)).toBe(false);
+  });
+
+  it('errors end an active run; reset returns to idle only when nothing runs', () => {
+    const failed = run([{ type: 'start' }, { type: 'error', message: 'device lost' }]);
+    expect(failed).toEqual({ phase: 'error', message: 'device lost', done: 0, total: 0 });
+    expect(liveReducer(failed, { type: 'reset' })).toEqual({ phase: 'idle' });
+    const running = run([{ type: 'start' }, { type: 'backend', backend: 'cpu' }]);
+    expect(liveReducer(running, { type: 'reset' })).toBe(running);
+    expect(liveReducer(running, { type: 'start' })).toBe(running);
+  });
+});

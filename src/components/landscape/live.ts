@@ -1,0 +1,86 @@
+/**
+ * The "Run live" state machine, apart from any UI or worker: events from the
+ * reader (start, cancel) and from the compute job (backend chosen, progress,
+ * done, error) move it between phases. Events that do not apply to the
+ * current phase (a progress message arriving after Cancel) are ignored, so
+ * the UI never shows a finished run as running.
+ *
+ *   idle ──start──▶ starting ──backend──▶ running ──progress──▶ running
+ *     ▲                 │                    │  │
+ *     │                 └──────cancel────────┤  └──done──▶ done
+ *     │                                      ▼
+ *     └──────reset────── cancelled (partial points kept) / error / done
+ */
+
+export type LivePhase =
+  | { phase: 'idle' }
+  | { phase: 'starting' }
+  | { phase: 'running'; done: number; total: number; backend: string; seconds: number }
+  | { phase: 'done'; done: number; total: number; backend: string; seconds: number }
+  | { phase: 'cancelled'; done: number; total: number; backend: string | null }
+  | { phase: 'error'; message: string; done: number; total: number };
+
+export type LiveEvent =
+  | { type: 'start' }
+  | { type: 'backend'; backend: string }
+  | { type: 'progress'; done: number; total: number; seconds: number }
+  | { type: 'done'; seconds: number }
+  | { type: 'cancel' }
+  | { type: 'error'; message: string }
+  | { type: 'reset' };
+
+/** Whether a job is under way (Cancel applies). */
+export function isActive(state: LivePhase): boolean {
+  return state.phase === 'starting' || state.phase === 'running';
+}
+
+export function liveReducer(state: LivePhase, event: LiveEvent): LivePhase {
+  const progress =
+    state.phase === 'running' ? { done: state.done, total: state.total } : { done: 0, total: 0 };
+  switch (event.type) {
+    case 'start':
+      return isActive(state) ? state : { phase: 'starting' };
+    case 'backend':
+      return state.phase === 'starting'
+        ? { phase: 'running', done: 0, total: 0, backend: event.backend, seconds: 0 }
+        : state;
+    case 'progress':
+      return state.phase === 'running'
+        ? { ...state, done: event.done, total: event.total, seconds: event.seconds }
+        : state;
+    case 'done':
+      return state.phase === 'running'
+        ? {
+            phase: 'done',
+            done: state.total,
+            total: state.total,
+            backend: state.backend,
+            seconds: event.seconds,
+          }
+        : state;
+    case 'cancel':
+      return isActive(state)
+        ? {
+            phase: 'cancelled',
+            ...progress,
+            backend: state.phase === 'running' ? state.backend : null,
+          }
+        : state;
+    case 'error':
+      return isActive(state) ? { phase: 'error', message: event.message, ...progress } : state;
+    case 'reset':
+      return isActive(state) ? state : { phase: 'idle' };
+  }
+}
+
+/** Points per second of a running or finished job, null before the first point. */
+export function pointsPerSecond(state: LivePhase): number | null {
+  if (
+    (state.phase === 'running' || state.phase === 'done') &&
+    state.seconds > 0 &&
+    state.done > 0
+  ) {
+    return state.done / state.seconds;
+  }
+  return null;
+}
