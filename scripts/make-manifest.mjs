@@ -1,0 +1,106 @@
+// Lists every shipped result under public/artifacts in public/artifacts/manifest.json,
+// with its sha256 (the site checks each artifact against it when it loads it).
+//
+//   node scripts/make-manifest.mjs           write the manifest
+//   node scripts/make-manifest.mjs --check   fail if the manifest is missing an artifact or a sum is stale
+//
+// Layout it reads (written by scripts/make-artifacts.sh):
+//   runs/<model>-<skip|noskip>/history.json, epoch-NNN.safetensors
+//   surfaces/<model>-<skip|noskip>.json (2-D), .curve.json (1-D), .directions.safetensors
+//   hessian/<model>-<skip|noskip>.json, trajectory/<model>-<skip|noskip>.json
+import { createHash } from 'node:crypto';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join, relative, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const publicDir = join(root, 'public');
+const artifactsDir = join(publicDir, 'artifacts');
+const manifestPath = join(artifactsDir, 'manifest.json');
+
+async function walk(dir) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const files = [];
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) files.push(...(await walk(p)));
+    else files.push(p);
+  }
+  return files.sort();
+}
+
+/** 'resnet56-noskip' → { model: 'resnet56', skip: false }. */
+function runName(name) {
+  const m = /^(.+)-(skip|noskip)$/.exec(name);
+  if (!m) throw new Error(`${name}: artifact names end in -skip or -noskip`);
+  return { model: m[1], skip: m[2] === 'skip' };
+}
+
+function describe(rel, bytes) {
+  const parts = rel.split('/');
+  const file = basename(rel);
+  if (parts[0] === 'runs' && parts.length === 3) {
+    const run = runName(parts[1]);
+    if (file === 'history.json') {
+      const h = JSON.parse(bytes.toString('utf8'));
+      const epochs = Array.isArray(h.epochs) ? h.epochs.length : undefined;
+      return { kind: 'history', ...run, epochs };
+    }
+    const m = /^epoch-(\d+)\.safetensors$/.exec(file);
+    if (m) return { kind: 'checkpoint', ...run, epoch: Number(m[1]) };
+    return null;
+  }
+  if (parts[0] === 'surfaces' && parts.length === 2) {
+    if (file.endsWith('.directions.safetensors')) {
+      return { kind: 'directions', ...runName(file.replace('.directions.safetensors', '')) };
+    }
+    const curve = file.endsWith('.curve.json');
+    const name = file.replace(curve ? '.curve.json' : '.json', '');
+    const s = JSON.parse(bytes.toString('utf8'));
+    const computed = s.mask.reduce((a, b) => a + b, 0);
+    return {
+      kind: curve ? 'curve' : 'surface',
+      ...runName(name),
+      grid: curve ? [s.xs.length] : [s.xs.length, s.ys.length],
+      computed: computed / s.mask.length,
+    };
+  }
+  if ((parts[0] === 'hessian' || parts[0] === 'trajectory') && parts.length === 2) {
+    return { kind: parts[0], ...runName(file.replace(/\.json$/, '')) };
+  }
+  return null;
+}
+
+const check = process.argv.includes('--check');
+const artifacts = [];
+for (const abs of await walk(artifactsDir)) {
+  const rel = relative(artifactsDir, abs).split('\\').join('/');
+  if (rel === 'manifest.json' || rel.endsWith('.tmp') || rel.endsWith('.partial')) continue;
+  const bytes = await readFile(abs);
+  const about = describe(rel, bytes);
+  if (!about) continue;
+  artifacts.push({
+    ...about,
+    path: relative(publicDir, abs).split('\\').join('/'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+  });
+}
+const manifest = JSON.stringify({ artifacts }, null, 2) + '\n';
+
+if (check) {
+  const old = await readFile(manifestPath, 'utf8').catch(() => '');
+  if (old !== manifest) {
+    console.error('public/artifacts/manifest.json is stale: run node scripts/make-manifest.mjs');
+    process.exit(1);
+  }
+  console.log(`manifest: ${artifacts.length} artifacts, all sums current`);
+} else {
+  await writeFile(manifestPath, manifest);
+  console.log(`wrote ${relative(root, manifestPath)}: ${artifacts.length} artifacts`);
+}
