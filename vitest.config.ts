@@ -1,4 +1,18 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+// WebGPU in Node (npm package `webgpu`, Dawn) on a machine without a GPU runs
+// on SwiftShader. Dawn dlopens libvulkan.so.1, which here only Chromium ships,
+// and the dynamic loader reads LD_LIBRARY_PATH once, at process start: so the
+// test workers are started with Chromium's folder on it and SwiftShader as the
+// Vulkan driver. Without Chromium the WebGPU tests skip and say why.
+const chromiumLib = process.env.CHROMIUM_LIB_DIR ?? '/usr/lib/chromium';
+const dawnEnv: Record<string, string> = existsSync(`${chromiumLib}/libvulkan.so.1`)
+  ? {
+      LD_LIBRARY_PATH: [chromiumLib, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+      VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? `${chromiumLib}/vk_swiftshader_icd.json`,
+    }
+  : {};
 
 // tfjs ships two builds: a CommonJS Node build of tfjs-core that registers no
 // gradients, and an ESM build (with extensionless imports) that does. Inlining
@@ -14,5 +28,6 @@ export default defineConfig({
     server: { deps: { inline: [/@tensorflow/] } },
     testTimeout: 120_000,
     pool: 'forks',
+    env: dawnEnv,
   },
 });

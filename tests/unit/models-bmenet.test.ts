@@ -6,6 +6,7 @@ import type { BMEnetSpec } from '../../src/compute/models';
 import { SEED_BMENET32_ROWS, SEED_BMENET32_TOTAL_PARAMS } from './models-fixtures';
 
 beforeAll(async () => {
+  tf.env().set('IS_TEST', true);
   await tf.setBackend('cpu');
 });
 

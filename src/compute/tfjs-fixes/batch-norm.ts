@@ -22,9 +22,9 @@ export const BATCH_NORM_EPSILON = 1e-5;
 export interface BatchNormTrainingResult {
   /** The normalised, scaled and shifted output, same shape as x. */
   y: tf.Tensor;
-  /** Batch mean per channel. Carries no gradient. */
+  /** Batch mean per channel. */
   mean: tf.Tensor1D;
-  /** Unbiased batch variance per channel, for the running statistics. Carries no gradient. */
+  /** Unbiased batch variance per channel, for the running statistics. */
   variance: tf.Tensor1D;
 }
 
@@ -57,23 +57,21 @@ export function batchNormTraining(options: {
   const m = x.size / x.shape[x.rank - 1]!;
   if (m < 2)
     throw new Error(`batch norm in training mode needs more than one value per channel, got ${m}`);
-  // The statistics are computed inside the custom op, where nothing is
-  // recorded for differentiation, and handed out through this closure.
-  let statMean: tf.Tensor1D | null = null;
-  let statVar: tf.Tensor1D | null = null;
-  const op = tf.customGrad((xIn, gammaIn, betaIn, save) => {
+  // μ, σ² and the affine coefficients are ordinary ops of x, γ and β. The
+  // custom op below only applies them and saves them, rather than taking them
+  // as inputs, so the tape never routes a gradient through them twice: (2)
+  // already is the total derivative, and these ops are pruned from
+  // backpropagation unless the caller differentiates through the statistics
+  // on purpose.
+  const { mean, variance: biased } = tf.moments(x, axes);
+  const invStd = tf.rsqrt(tf.add(biased, epsilon));
+  const a = tf.mul(gamma, invStd);
+  const shift = tf.sub(beta, tf.mul(a, mean));
+  const op = tf.customGrad((xIn, _gammaIn, _betaIn, save) => {
     const xt = xIn as tf.Tensor;
-    const g = gammaIn as tf.Tensor1D;
-    const b = betaIn as tf.Tensor1D;
-    const { mean, variance } = tf.moments(xt, axes);
-    statMean = tf.keep(mean as tf.Tensor1D);
-    statVar = tf.keep(tf.mul(variance, m / (m - 1)) as tf.Tensor1D);
-    const invStd = tf.rsqrt(tf.add(variance, epsilon));
-    const a = tf.mul(g, invStd);
-    const value = tf.add(tf.mul(xt, a), tf.sub(b, tf.mul(a, mean)));
     (save as tf.GradSaveFunc)([xt, mean, invStd, a]);
     return {
-      value,
+      value: tf.add(tf.mul(xt, a), shift),
       gradFunc: (dy, saved) => {
         const [xs, mu, inv, scale] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
         const dyT = dy as tf.Tensor;
@@ -87,13 +85,7 @@ export function batchNormTraining(options: {
     };
   });
   const y = op(x, gamma, beta);
-  // Re-home the kept statistics in the caller's scope, so an enclosing tf.tidy
-  // disposes them like any other tensor.
-  const kept = [statMean!, statVar!] as [tf.Tensor1D, tf.Tensor1D];
-  const mean = tf.clone(kept[0]);
-  const variance = tf.clone(kept[1]);
-  tf.dispose(kept);
-  return { y, mean, variance };
+  return { y, mean: mean as tf.Tensor1D, variance: tf.mul(biased, m / (m - 1)) as tf.Tensor1D };
 }
 
 /** Per-channel scale s = γ/√(σ²_run + ε) and shift t = β − s·μ_run of inference-mode BN. */

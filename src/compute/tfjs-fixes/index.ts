@@ -36,6 +36,7 @@ export {
   type BatchNormTrainingResult,
 } from './batch-norm';
 export { subsampleAndPadChannels } from './shortcut';
+export { registerSecondOrderGradients, secondOrderGradients } from './second-order';
 export {
   conv2dBiasActivation,
   isRecordingGradients,

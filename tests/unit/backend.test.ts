@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { defaultBackendOrder, detectRuntime, initBackend } from '../../src/compute/backend';
+import { conv2dForwardGradConfig } from '../../src/compute/tfjs-fixes';
+
+describe('initBackend in Node', () => {
+  it('knows it is in Node, and the orders it would try', () => {
+    expect(detectRuntime()).toBe('node');
+    expect(defaultBackendOrder('node')).toEqual(['wasm', 'cpu']);
+    expect(defaultBackendOrder('browser')).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+    expect(defaultBackendOrder('worker')).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+  });
+
+  it('starts wasm by default, with SIMD on one thread, and says why', async () => {
+    const choice = await initBackend();
+    expect(choice.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(choice.tried).toEqual([]);
+    expect(choice.runtime).toBe('node');
+    expect(choice.reason).toMatch(/WebAssembly/);
+    expect(choice.wasm).toEqual({ simd: true, threads: 1 });
+    // Our gradient fixes are in place whichever backend runs.
+    expect(tf.getGradient(tf.Conv2D)).toBe(conv2dForwardGradConfig);
+  });
+
+  it('starts what is asked for', async () => {
+    const choice = await initBackend({ prefer: 'cpu' });
+    expect(choice.name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(choice.reason).toMatch(/asked for/);
+  });
+
+  it('falls back in order and reports each failure', async () => {
+    const choice = await initBackend({ prefer: ['webgl', 'wasm'] });
+    expect(choice.name).toBe('wasm');
+    expect(choice.tried).toEqual([{ name: 'webgl', error: 'WebGL is not available in Node' }]);
+    expect(choice.reason).toMatch(/after webgl failed/);
+  });
+
+  it('fails with every reason when nothing can start', async () => {
+    await expect(initBackend({ prefer: ['webgl'] })).rejects.toThrow(
+      /webgl: WebGL is not available in Node/,
+    );
+  });
+});
