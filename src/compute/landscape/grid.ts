@@ -233,43 +233,64 @@ function agree(u: number | null, v: number | null): boolean {
   return Math.abs(u - v) <= 1e-6 * Math.max(1, Math.abs(u), Math.abs(v));
 }
 
+/** What every grid file has: a grid, a mask of computed points and a surface's metadata. */
+export interface GridFile {
+  xs: number[];
+  ys: number[];
+  mask: (0 | 1)[];
+  meta: SurfaceMeta;
+}
+
 /**
- * Join surfaces of the same function on the same grid (shards of one run, or
- * partial runs): a point is computed if any input has it. Inputs that differ
- * in identity or grid are refused; so is a point two inputs both have with
- * different values. Seconds add up; backends are listed when they differ.
+ * Join grid files of the same function on the same grid (shards of one run,
+ * or partial runs): a point is computed if any input has it. Inputs that
+ * differ in identity or grid are refused; so is a point two inputs both have
+ * with different values. Seconds add up; backends are listed when they
+ * differ. `values` names the per-point arrays; `differences` adds checks of
+ * a file kind's own metadata.
  */
-export function mergeSurfaces(surfaces: Surface[]): Surface {
-  const [base, ...rest] = surfaces;
-  if (base === undefined) throw new Error('merge: no surfaces');
-  const out = copySurface(base);
+export function mergeGridFiles<T extends GridFile>(
+  files: T[],
+  options: { values: readonly (keyof T & string)[]; differences?: (a: T, b: T) => string[] },
+): T {
+  const [base, ...rest] = files;
+  if (base === undefined) throw new Error('merge: no inputs');
+  const out = structuredClone(base);
+  const column = (f: T, key: keyof T & string) => f[key] as unknown as (number | null)[];
   const backends = new Set([base.meta.backend]);
-  rest.forEach((s, k) => {
-    const diff = gridDifferences(base, s);
+  rest.forEach((f, k) => {
+    const diff = [...gridDifferences(base, f), ...(options.differences?.(base, f) ?? [])];
     if (diff.length > 0)
       throw new Error(`merge: input ${k + 2} does not match input 1 (${diff.join('; ')})`);
-    for (let p = 0; p < s.mask.length; p++) {
-      if (s.mask[p] !== 1) continue;
+    for (let p = 0; p < f.mask.length; p++) {
+      if (f.mask[p] !== 1) continue;
       if (out.mask[p] === 1) {
-        if (!agree(out.loss[p]!, s.loss[p]!) || !agree(out.accuracy[p]!, s.accuracy[p]!)) {
+        const clash = options.values.find(
+          (key) => !agree(column(out, key)[p]!, column(f, key)[p]!),
+        );
+        if (clash !== undefined) {
           const i = p % out.xs.length;
           const j = Math.floor(p / out.xs.length);
           throw new Error(
-            `merge: inputs disagree at (x=${out.xs[i]}, y=${out.ys[j]}): loss ${out.loss[p]} vs ${s.loss[p]}, accuracy ${out.accuracy[p]} vs ${s.accuracy[p]}`,
+            `merge: inputs disagree at (x=${out.xs[i]}, y=${out.ys[j]}): ${clash} ${column(out, clash)[p]} vs ${column(f, clash)[p]}`,
           );
         }
         continue;
       }
       out.mask[p] = 1;
-      out.loss[p] = s.loss[p]!;
-      out.accuracy[p] = s.accuracy[p]!;
+      for (const key of options.values) column(out, key)[p] = column(f, key)[p]!;
     }
-    out.meta.seconds += s.meta.seconds;
-    backends.add(s.meta.backend);
+    out.meta.seconds += f.meta.seconds;
+    backends.add(f.meta.backend);
   });
   out.meta.backend = [...backends].join('+');
   out.meta.written = new Date().toISOString();
   return out;
+}
+
+/** Join surfaces of one function on one grid (see mergeGridFiles). */
+export function mergeSurfaces(surfaces: Surface[]): Surface {
+  return mergeGridFiles(surfaces, { values: ['loss', 'accuracy'] });
 }
 
 /** The evaluation subset as tensors, in batches, kept for a whole job. */
@@ -448,6 +469,11 @@ export interface GridJob {
   onPoint?: ((progress: GridProgress, levelDone: boolean) => void) | undefined;
 }
 
+/** Let timers, I/O and messages run (a worker's cancel, a page's redraw, a terminal's Ctrl-C). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Run a grid job's schedule; returns this run's compute seconds. Stops early when aborted. */
 export async function runGrid(job: GridJob): Promise<number> {
   const nx = job.xs.length;
@@ -490,6 +516,10 @@ export async function runGrid(job: GridJob): Promise<number> {
     }
     const levelDone = k + 1 === total || schedule.level[k + 1] !== level;
     if (fresh || levelDone) job.onPoint?.(progress(level), levelDone);
+    // On the cpu and wasm backends reads resolve as microtasks, so without a
+    // macrotask break timers, I/O (partial files) and signals (cancel,
+    // Ctrl-C) would wait for the whole grid.
+    if (fresh) await yieldToEventLoop();
   }
   return (performance.now() - start) / 1000;
 }

@@ -31,6 +31,7 @@ import {
   emptySurface,
   evaluationBatches,
   gridDifferences,
+  mergeGridFiles,
   planeTensors,
   pointTensors,
   runGrid,
@@ -417,10 +418,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
     };
     if (options.resume) {
       const r = options.resume;
-      const diff = gridDifferences(map, r);
-      for (const f of ['method', 'hvp', 'iterations', 'tolerance', 'dimension'] as const) {
-        if (r.meta[f] !== map.meta[f]) diff.push(`${f}: ${map.meta[f]} vs ${r.meta[f]}`);
-      }
+      const diff = [...gridDifferences(map, r), ...hessianDifferences(map, r)];
       if (diff.length > 0)
         throw new Error(`cannot resume: the partial Hessian map differs (${diff.join('; ')})`);
       for (let p = 0; p < r.mask.length; p++) {
@@ -489,4 +487,20 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
     subset.dispose();
     plane.dispose();
   }
+}
+
+const HESSIAN_FIELDS = ['method', 'hvp', 'iterations', 'tolerance', 'dimension'] as const;
+
+function hessianDifferences(a: HessianMap, b: HessianMap): string[] {
+  return HESSIAN_FIELDS.filter((f) => a.meta[f] !== b.meta[f]).map(
+    (f) => `${f}: ${a.meta[f]} vs ${b.meta[f]}`,
+  );
+}
+
+/** Join shards or partial runs of one Hessian map (see mergeGridFiles). */
+export function mergeHessianMaps(maps: HessianMap[]): HessianMap {
+  return mergeGridFiles(maps, {
+    values: ['lambdaMax', 'lambdaMin', 'ratio'],
+    differences: hessianDifferences,
+  });
 }

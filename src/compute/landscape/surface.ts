@@ -26,8 +26,13 @@ export interface SurfaceMeta {
   normalization: Normalization;
   /** Whether 1-D tensors (biases, BN γ and β) move with the directions. */
   includeBiasBn: boolean;
-  /** 'direction' (θ* + αδ + βη) or 'interpolation' (θ(λ), 1-D). */
-  kind: 'direction' | 'interpolation';
+  /**
+   * 'direction' (θ* + αδ + βη, random directions), 'interpolation' (θ(λ), 1-D),
+   * or 'pca' (θ_n + αe₁ + βe₂ on the plane of a training trajectory's top two
+   * principal components; seed 0 and normalization 'none', as nothing is drawn
+   * or rescaled).
+   */
+  kind: 'direction' | 'interpolation' | 'pca';
   /** tfjs backend that computed the values. */
   backend: string;
   /** Wall-clock seconds spent computing the points in `mask`. */

@@ -139,3 +139,27 @@ export function pcaTrajectory(options: TrajectoryOptions): Trajectory {
     explainedVarianceRatios: ratios,
   };
 }
+
+/**
+ * The trajectory file (`skipscape trajectory --out`): the path of a training
+ * run on its principal plane, for drawing over the 'pca' surface of the same
+ * plane.
+ */
+export interface TrajectoryFile {
+  /** Checkpoint coordinates in training order, and each checkpoint's epoch; the last is (0, 0). */
+  path: { x: number[]; y: number[]; epochs: number[] };
+  /** Share of the variance along e₁ and e₂. */
+  explainedVarianceRatio: [number, number];
+  /** Shares of every component, descending. */
+  explainedVarianceRatios: number[];
+  meta: {
+    model: string;
+    skip: boolean;
+    dataset: string;
+    /** sha256 of each checkpoint file, in path order; the last is θ_n, the plane's origin. */
+    checkpointSha256: string[];
+    includeBiasBn: boolean;
+    version: string;
+    written: string;
+  };
+}
