@@ -4,8 +4,12 @@
  */
 import { benchCommand } from './bench';
 import { evalCommand } from './eval';
+import { hessianCommand } from './hessian';
+import { landscapeCommand } from './landscape';
+import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
 import { trainCommand } from './train';
+import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
 
 export const COMMANDS: readonly Command[] = [
@@ -13,4 +17,8 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   evalCommand,
   benchCommand,
+  landscapeCommand,
+  mergeCommand,
+  hessianCommand,
+  trajectoryCommand,
 ];

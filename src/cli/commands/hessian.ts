@@ -1,0 +1,226 @@
+/**
+ * `skipscape hessian`: the extreme eigenvalues λ_max, λ_min of the loss
+ * Hessian at a checkpoint, or the map of |λ_min/λ_max| over a plane through
+ * it (Li et al. 2018, fig. 6), from exact Hessian-vector products.
+ */
+import { existsSync } from 'node:fs';
+import { randomDirections } from '../../compute/landscape/directions';
+import { axisValues, parseGrid } from '../../compute/landscape/grid';
+import { computeHessianMap } from '../../compute/landscape/hessian';
+import type { HessianMap } from '../../compute/landscape/hessian';
+import type { Normalization } from '../../compute/landscape/surface';
+import { createModel } from '../../compute/models';
+import { helpText, integer, oneOf, parseFlags, positive, required, UsageError } from '../args';
+import type { FlagSpecs } from '../args';
+import {
+  attachNegativeValues,
+  hasSkips,
+  loadCheckpoint,
+  loadSubset,
+  modelName,
+  readHessianMapFile,
+  throttled,
+  writeJsonFile,
+} from '../landscape-io';
+import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { packageVersion } from '../paths';
+import type { Command } from './types';
+import { gridProgressBar, interruptSignal, parseShardFlag } from './landscape';
+
+const NAME = 'hessian';
+
+const FLAGS = {
+  checkpoint: {
+    type: 'string',
+    value: 'FILE',
+    help: 'θ*: a .safetensors checkpoint written by skipscape train',
+  },
+  grid: {
+    type: 'string',
+    value: 'A:B:N[,A:B:N]',
+    help: 'points of the plane θ* + αδ + βη (default 0:0:1,0:0:1: θ* alone)',
+  },
+  norm: {
+    type: 'string',
+    value: 'filter|layer|none',
+    help: 'direction normalisation, as for landscape (default filter)',
+  },
+  'include-biasbn': { type: 'boolean', help: 'move biases and BN γ, β along the directions too' },
+  seed: {
+    type: 'string',
+    value: 'S',
+    help: 'seed of the directions, as for landscape (default 0)',
+  },
+  subset: {
+    type: 'string',
+    value: 'N',
+    help: 'the loss over the first N images of the split (default 500)',
+  },
+  split: { type: 'string', value: 'train|test', help: 'which split (default train)' },
+  dataset: {
+    type: 'string',
+    value: 'NAME',
+    help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
+  },
+  iters: {
+    type: 'string',
+    value: 'K',
+    help: 'most Hessian-vector products per Krylov run (default 20 Lanczos, 50 power)',
+  },
+  method: { type: 'string', value: 'lanczos|power', help: 'eigenvalue method (default lanczos)' },
+  tolerance: {
+    type: 'string',
+    value: 'T',
+    help: 'relative change that counts as converged (default 1e-3)',
+  },
+  hvp: {
+    type: 'string',
+    value: 'exact|finite-difference',
+    help: 'Hessian-vector products (default exact; finite differences are an approximation)',
+  },
+  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  batch: { type: 'string', value: 'B', help: 'images per double-backward pass (default 64)' },
+  out: { type: 'string', value: 'FILE.json', help: 'the Hessian map file to write' },
+  resume: { type: 'boolean', help: 'continue the partial map in --out (same flags)' },
+  shard: {
+    type: 'string',
+    value: 'i/n',
+    help: 'compute only shard i of n (join with skipscape merge)',
+  },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} satisfies FlagSpecs;
+
+export const hessianCommand: Command = {
+  name: NAME,
+  summary: 'Hessian eigenvalues λ_max, λ_min at a checkpoint, or their map over a plane',
+  help: () =>
+    helpText({
+      usage:
+        'skipscape hessian --checkpoint FILE [--grid -1:1:11,-1:1:11] [--subset N] [--iters K] [--method lanczos|power]\n' +
+        '         [--hvp exact|finite-difference] [--backend wasm|cpu|webgpu] --out FILE.json [--resume] [--shard i/n]',
+      summary:
+        'At each grid point θ* + αδ + βη (directions as skipscape landscape makes them from --seed, --norm),\n' +
+        'finds the largest and smallest eigenvalues of the Hessian of the mean loss over the first --subset\n' +
+        'images, from exact Hessian-vector products H v = ∇⟨∇L, v⟩ (double backward). Lanczos finds both\n' +
+        'ends at once; power iteration finds λ_min by shifting, H − λ_max I. The file holds λ_max, λ_min and\n' +
+        '|λ_min/λ_max| per point, laid out like a surface.',
+      specs: FLAGS,
+    }),
+  async run(argv, io) {
+    const flags = parseFlags(NAME, FLAGS, attachNegativeValues(argv, FLAGS));
+    if (flags.help) {
+      io.out(this.help());
+      return 0;
+    }
+    const path = required(NAME, 'checkpoint', flags.checkpoint);
+    const out = required(NAME, 'out', flags.out);
+    let grid: ReturnType<typeof parseGrid>;
+    try {
+      grid = parseGrid(flags.grid ?? '0:0:1,0:0:1');
+    } catch (e) {
+      throw new UsageError(`${NAME}: --${e instanceof Error ? e.message : String(e)}`);
+    }
+    const normalization = oneOf(NAME, 'norm', flags.norm ?? 'filter', [
+      'filter',
+      'layer',
+      'none',
+    ] as const) as Normalization;
+    const includeBiasBn = flags['include-biasbn'] ?? false;
+    const seed = integer(NAME, 'seed', flags.seed ?? '0', 0, 2 ** 32 - 1);
+    const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
+    const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
+    const method = oneOf(NAME, 'method', flags.method ?? 'lanczos', ['lanczos', 'power'] as const);
+    const iterations = integer(
+      NAME,
+      'iters',
+      flags.iters ?? (method === 'lanczos' ? '20' : '50'),
+      1,
+    );
+    const tolerance = positive(NAME, 'tolerance', flags.tolerance ?? '1e-3');
+    const hvp = oneOf(NAME, 'hvp', flags.hvp ?? 'exact', ['exact', 'finite-difference'] as const);
+    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const batchSize = integer(NAME, 'batch', flags.batch ?? '64', 1);
+    const shard = parseShardFlag(NAME, flags.shard);
+
+    const checkpoint = await loadCheckpoint(path);
+    const resume = flags.resume && existsSync(out) ? await readHessianMapFile(out) : undefined;
+    const model = createModel(checkpoint.meta.spec);
+    const started = await startNodeBackend(backend);
+    const data = await loadSubset({
+      command: NAME,
+      checkpoint,
+      datasetFlag: flags.dataset,
+      split,
+      subset,
+    });
+    const origin = { params: checkpoint.training.params, state: checkpoint.training.state };
+    const directions = randomDirections({
+      params: model.params,
+      weights: origin.params,
+      seed,
+      dimensions: grid.y === null ? 1 : 2,
+      normalization,
+      includeBiasBn,
+    });
+    const xs = axisValues(grid.x);
+    const ys = grid.y === null ? [0] : axisValues(grid.y);
+    io.err(
+      `${NAME}: ${modelName(model.spec)}${hasSkips(model.spec) ? '' : ' (no skips)'}, ${xs.length}×${ys.length} points, ` +
+        `${data.count} ${split} images, ${method} with ${iterations} ${hvp} products at most, ${started.backend}\n`,
+    );
+    if (hvp === 'finite-difference') {
+      io.err(
+        `${NAME}: finite-difference products are an approximation: through ReLU kinks they do not converge to H v\n`,
+      );
+    }
+    const write = throttled(30, (m: HessianMap) => writeJsonFile(out, m));
+    const interrupt = interruptSignal(io, NAME);
+    try {
+      const map = await computeHessianMap({
+        model,
+        origin,
+        data,
+        directions: grid.y === null ? { x: directions.x, y: null } : directions,
+        xs,
+        ys,
+        meta: {
+          model: modelName(model.spec),
+          skip: hasSkips(model.spec),
+          checkpointSha256: checkpoint.sha256,
+          checkpoint2Sha256: null,
+          dataset: data.name,
+          split,
+          seed,
+          normalization,
+          includeBiasBn,
+          kind: 'direction',
+          version: packageVersion(),
+        },
+        method,
+        iterations,
+        tolerance,
+        hvp,
+        batchSize,
+        seed,
+        shard,
+        resume,
+        signal: interrupt.signal,
+        onProgress: gridProgressBar(io, NAME),
+        onPartial: (m) => void write(m),
+      });
+      await write(map, true);
+      const done = map.mask.filter((m) => m === 1).length;
+      if (map.mask.length === 1 && done === 1) {
+        io.out(
+          `λ_max ${map.lambdaMax[0]}, λ_min ${map.lambdaMin[0]}, |λ_min/λ_max| ${map.ratio[0]}\n`,
+        );
+      }
+      io.err(
+        `${NAME}: ${done}/${map.mask.length} points in ${out} (${map.meta.seconds.toFixed(1)} s computing)\n`,
+      );
+      return interrupt.signal.aborted ? 130 : 0;
+    } finally {
+      interrupt.release();
+    }
+  },
+};

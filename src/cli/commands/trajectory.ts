@@ -1,0 +1,210 @@
+/**
+ * `skipscape trajectory`: the path of a training run projected on the plane of
+ * its top two principal components (Li et al. 2018, section 7), with the
+ * explained variance, and optionally the loss surface of that plane.
+ */
+import { existsSync } from 'node:fs';
+import { axisValues, computeSurface, parseGrid } from '../../compute/landscape/grid';
+import type { Surface } from '../../compute/landscape/surface';
+import { pcaTrajectory } from '../../compute/landscape/trajectory';
+import type { TrajectoryFile } from '../../compute/landscape/trajectory';
+import { createModel } from '../../compute/models';
+import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import type { FlagSpecs } from '../args';
+import { checkpointFiles } from '../files';
+import {
+  attachNegativeValues,
+  hasSkips,
+  loadCheckpoint,
+  loadSubset,
+  modelName,
+  readSurfaceFile,
+  throttled,
+  writeDirections,
+  writeJsonFile,
+  writeSurfaceFile,
+} from '../landscape-io';
+import type { LoadedCheckpoint } from '../landscape-io';
+import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { packageVersion } from '../paths';
+import type { Command } from './types';
+import { gridProgressBar, interruptSignal, parseShardFlag } from './landscape';
+
+const NAME = 'trajectory';
+
+const FLAGS = {
+  run: {
+    type: 'string',
+    value: 'DIR',
+    help: 'a training run directory (epoch-NNN.safetensors, from skipscape train)',
+  },
+  out: { type: 'string', value: 'FILE.json', help: 'the trajectory file to write' },
+  'include-biasbn': {
+    type: 'boolean',
+    help: 'include biases and BN γ, β in the PCA (default: weights only)',
+  },
+  'save-directions': {
+    type: 'string',
+    value: 'FILE',
+    help: 'also write e₁, e₂ as safetensors (x.<name>, y.<name>)',
+  },
+  grid: {
+    type: 'string',
+    value: 'A:B:N,A:B:N',
+    help: 'also compute the loss surface of the plane on this grid (α along e₁, β along e₂)',
+  },
+  surface: {
+    type: 'string',
+    value: 'FILE.json',
+    help: 'where the surface goes (default: --out with .surface.json)',
+  },
+  subset: {
+    type: 'string',
+    value: 'N',
+    help: 'surface: the first N images of the split (default 500)',
+  },
+  split: { type: 'string', value: 'train|test', help: 'surface: which split (default train)' },
+  dataset: {
+    type: 'string',
+    value: 'NAME',
+    help: "surface: override the run's dataset (cifar10:<dir>)",
+  },
+  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  batch: { type: 'string', value: 'B', help: 'surface: images per forward pass (default 128)' },
+  resume: { type: 'boolean', help: 'surface: continue the partial surface file' },
+  shard: { type: 'string', value: 'i/n', help: 'surface: compute only shard i of n' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} satisfies FlagSpecs;
+
+export const trajectoryCommand: Command = {
+  name: NAME,
+  summary: 'PCA of a training run: directions, projected path, explained variance',
+  help: () =>
+    helpText({
+      usage:
+        'skipscape trajectory --run DIR --out FILE.json [--include-biasbn] [--save-directions FILE]\n' +
+        '         [--grid A:B:N,A:B:N [--surface FILE.json] [--subset N] [--split train|test] [--backend NAME]]',
+      summary:
+        "PCA of θ_i − θ_n over the run's per-epoch checkpoints (θ_n the last): the top two components e₁, e₂\n" +
+        'as directions, each checkpoint projected onto them (θ_n at the origin), and the share of variance\n' +
+        'each component explains. With --grid, also the surface f(α, β) = L(θ_n + αe₁ + βe₂) (kind "pca").',
+      specs: FLAGS,
+    }),
+  async run(argv, io) {
+    const flags = parseFlags(NAME, FLAGS, attachNegativeValues(argv, FLAGS));
+    if (flags.help) {
+      io.out(this.help());
+      return 0;
+    }
+    const dir = required(NAME, 'run', flags.run);
+    const out = required(NAME, 'out', flags.out);
+    const includeBiasBn = flags['include-biasbn'] ?? false;
+    const files = await checkpointFiles(dir);
+    if (files.length < 3) {
+      throw new UsageError(
+        `${NAME}: ${dir} holds ${files.length} epoch-NNN.safetensors checkpoints; a trajectory needs at least 3`,
+      );
+    }
+    const checkpoints: LoadedCheckpoint[] = [];
+    for (const f of files) checkpoints.push(await loadCheckpoint(f));
+    const final = checkpoints[checkpoints.length - 1]!;
+    const spec = JSON.stringify(final.meta.spec);
+    const odd = checkpoints.find((c) => JSON.stringify(c.meta.spec) !== spec);
+    if (odd) throw new UsageError(`${NAME}: ${odd.path} is another model than ${final.path}`);
+    const model = createModel(final.meta.spec);
+
+    const trajectory = pcaTrajectory({
+      params: model.params,
+      checkpoints: checkpoints.map((c) => c.training.params),
+      includeBiasBn,
+    });
+    const file: TrajectoryFile = {
+      path: { ...trajectory.path, epochs: checkpoints.map((c) => c.meta.epoch) },
+      explainedVarianceRatio: trajectory.explainedVarianceRatio,
+      explainedVarianceRatios: trajectory.explainedVarianceRatios,
+      meta: {
+        model: modelName(model.spec),
+        skip: hasSkips(model.spec),
+        dataset: final.meta.dataset,
+        checkpointSha256: checkpoints.map((c) => c.sha256),
+        includeBiasBn,
+        version: packageVersion(),
+        written: new Date().toISOString(),
+      },
+    };
+    await writeJsonFile(out, file);
+    const [r1, r2] = trajectory.explainedVarianceRatio;
+    io.out(
+      `${out}: ${checkpoints.length} checkpoints; explained variance ${(r1 * 100).toFixed(2)}% + ${(r2 * 100).toFixed(2)}%\n`,
+    );
+    if (flags['save-directions']) {
+      await writeDirections(flags['save-directions'], trajectory.directions, {
+        kind: 'pca',
+        checkpointSha256: final.sha256,
+        includeBiasBn: String(includeBiasBn),
+      });
+    }
+    if (flags.grid === undefined) return 0;
+
+    let grid: ReturnType<typeof parseGrid>;
+    try {
+      grid = parseGrid(flags.grid);
+    } catch (e) {
+      throw new UsageError(`${NAME}: --${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (grid.y === null)
+      throw new UsageError(`${NAME}: the surface of the plane needs two axes in --grid`);
+    const surfacePath = flags.surface ?? out.replace(/(\.json)?$/, '.surface.json');
+    const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
+    const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
+    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
+    const shard = parseShardFlag(NAME, flags.shard);
+    const resume =
+      flags.resume && existsSync(surfacePath) ? await readSurfaceFile(surfacePath) : undefined;
+    await startNodeBackend(backend);
+    const data = await loadSubset({
+      command: NAME,
+      checkpoint: final,
+      datasetFlag: flags.dataset,
+      split,
+      subset,
+    });
+    const write = throttled(30, (s: Surface) => writeSurfaceFile(surfacePath, s));
+    const interrupt = interruptSignal(io, NAME);
+    try {
+      const surface = await computeSurface({
+        model,
+        origin: { params: final.training.params, state: final.training.state },
+        directions: trajectory.directions,
+        data,
+        xs: axisValues(grid.x),
+        ys: axisValues(grid.y),
+        meta: {
+          model: modelName(model.spec),
+          skip: hasSkips(model.spec),
+          checkpointSha256: final.sha256,
+          checkpoint2Sha256: null,
+          dataset: data.name,
+          split,
+          seed: 0,
+          normalization: 'none',
+          includeBiasBn,
+          kind: 'pca',
+          version: packageVersion(),
+        },
+        batchSize,
+        shard,
+        resume,
+        signal: interrupt.signal,
+        onProgress: gridProgressBar(io, NAME),
+        onPartial: (s) => void write(s),
+      });
+      await write(surface, true);
+      io.err(`${NAME}: surface of the plane in ${surfacePath}\n`);
+      return interrupt.signal.aborted ? 130 : 0;
+    } finally {
+      interrupt.release();
+    }
+  },
+};
