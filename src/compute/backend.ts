@@ -147,11 +147,38 @@ async function tryStart(
       break;
     }
   }
-  // setBackend resolves false (and tfjs logs the cause) when initialisation fails.
-  const ok = await tf.setBackend(name);
-  if (!ok || tf.getBackend() !== name)
-    throw new Error(`tfjs could not initialise the ${name} backend`);
+  await setBackendOrExplain(name, options.quiet ?? runtime === 'node');
   await tf.ready();
+}
+
+/**
+ * tf.setBackend resolves false when a backend fails to initialise and reports
+ * the cause only through console.warn. Catch those lines so the cause lands in
+ * BackendChoice.tried; pass them on afterwards unless asked to be quiet.
+ */
+async function setBackendOrExplain(name: BackendName, quiet: boolean): Promise<void> {
+  const lines: string[] = [];
+  const warn = console.warn;
+  const prod = tf.env().getBool('PROD');
+  tf.env().set('PROD', false);
+  console.warn = (...parts: unknown[]) => {
+    lines.push(parts.map((p) => (p instanceof Error ? p.message : String(p))).join(' '));
+  };
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } finally {
+    console.warn = warn;
+    tf.env().set('PROD', prod);
+  }
+  if (!quiet) for (const line of lines) warn(line);
+  if (!ok || tf.getBackend() !== name) {
+    const cause = lines
+      .filter((l) => !l.startsWith('Initialization of backend'))
+      .map((l) => l.split('\n')[0]!)
+      .join('; ');
+    throw new Error(`tfjs could not initialise the ${name} backend${cause ? `: ${cause}` : ''}`);
+  }
 }
 
 function reasonFor(
