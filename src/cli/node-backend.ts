@@ -1,51 +1,34 @@
 /**
- * Starting a tfjs backend in Node for the command line and its worker
- * threads: wasm (default; one single-threaded instance per thread, since
- * tfjs-wasm has no threads in Node, tensorflow/tfjs#3830), cpu, or webgpu
- * through Dawn (the `webgpu` package) when an adapter exists.
- *
- * Importing this module installs our tfjs fixes (every gradient registered,
- * the forward-convolution Conv2D gradient the wasm backend needs).
+ * Starting a tfjs backend for the command line and its worker threads, through
+ * compute/backend.ts: wasm (default; one single-threaded instance per thread),
+ * cpu, or webgpu through Dawn (the `webgpu` package). A backend named on the
+ * command line is the only one tried: asking for webgpu and silently getting
+ * wasm would make every timing a lie.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '../compute/tfjs-fixes';
-import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { WASM_DIR } from './paths';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { initBackend } from '../compute/backend';
 
 export const NODE_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
 export type NodeBackend = (typeof NODE_BACKENDS)[number];
 
-let wasmPathsSet = false;
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
-/** Put navigator.gpu in place with Dawn; false when no adapter can be had. */
-export async function installDawn(): Promise<{ ok: boolean; why: string }> {
+/**
+ * What Dawn needs from the environment: a private XDG_RUNTIME_DIR, and, on a
+ * machine with no Vulkan driver of its own, Chromium's SwiftShader (a CPU
+ * implementation of Vulkan) as the driver.
+ */
+function prepareDawnEnvironment(): void {
   if (!process.env['XDG_RUNTIME_DIR']) {
     const dir = `/tmp/skipscape-xdg-${process.getuid?.() ?? 0}`;
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     process.env['XDG_RUNTIME_DIR'] = dir;
   }
-  try {
-    const dawn = (await import('webgpu')) as {
-      create: (options: string[]) => GPU;
-      globals: Record<string, unknown>;
-    };
-    Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create([]);
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) return { ok: false, why: 'Dawn found no WebGPU adapter' };
-    Object.defineProperty(globalThis.navigator, 'gpu', { value: gpu, configurable: true });
-    const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-    return {
-      ok: true,
-      why: `Dawn adapter: ${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown'}`,
-    };
-  } catch (e) {
-    return {
-      ok: false,
-      why: `Dawn failed to start: ${e instanceof Error ? e.message : String(e)}`,
-    };
+  const hasDriver = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some(
+    (d) => existsSync(d) && readdirSync(d).length > 0,
+  );
+  if (!process.env['VK_ICD_FILENAMES'] && !hasDriver && existsSync(SWIFTSHADER_ICD)) {
+    process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
   }
 }
 
@@ -53,28 +36,30 @@ export async function installDawn(): Promise<{ ok: boolean; why: string }> {
 export async function startNodeBackend(
   name: NodeBackend,
 ): Promise<{ backend: string; why: string }> {
-  let why = '';
-  switch (name) {
-    case 'wasm': {
-      if (!wasmPathsSet) {
-        setWasmPaths(WASM_DIR);
-        wasmPathsSet = true;
-      }
-      why = 'tfjs-wasm (SIMD, single-threaded in Node)';
-      break;
-    }
-    case 'cpu':
-      why = 'tfjs-cpu (plain JavaScript)';
-      break;
-    case 'webgpu': {
-      const dawn = await installDawn();
-      if (!dawn.ok) throw new Error(`webgpu backend unavailable: ${dawn.why}`);
-      await import('@tensorflow/tfjs-backend-webgpu');
-      why = dawn.why;
-      break;
-    }
+  if (name === 'webgpu') prepareDawnEnvironment();
+  try {
+    const choice = await initBackend({ prefer: [name] });
+    return { backend: choice.name, why: choice.reason };
+  } catch (e) {
+    throw new Error(
+      `the ${name} backend did not start: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
-  if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend failed to initialise`);
-  await tf.ready();
-  return { backend: tf.getBackend(), why };
+}
+
+/** The WebGPU adapter Dawn gives, in words, and whether it is a software one (SwiftShader). */
+export async function webgpuAdapter(): Promise<{ description: string; software: boolean } | null> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  const adapter = await gpu?.requestAdapter();
+  if (!adapter) return null;
+  const info = adapter.info;
+  const description = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => s && s.length > 0)
+    .join(' ');
+  const fallback =
+    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return { description, software: fallback || /swiftshader|llvmpipe|lavapipe/i.test(description) };
 }

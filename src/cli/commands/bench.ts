@@ -15,12 +15,13 @@ import type { TrainEngine } from '../../compute/train/engine';
 import { LI_ET_AL_SGD } from '../../compute/train/optimizer';
 import type { ParallelEngine } from '../../compute/train/parallel';
 import { initialTrainingState } from '../../compute/train/state';
+import type { TrainingState } from '../../compute/train/state';
 import { forwardFlopsPerImage, measureMatMul } from '../../compute/train/throughput';
 import type { Batch } from '../../compute/train/types';
 import { helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { writeFileAtomic } from '../files';
-import { installDawn, NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { NODE_BACKENDS, startNodeBackend, webgpuAdapter } from '../node-backend';
 import type { NodeBackend } from '../node-backend';
 import { createWorkerEngine } from '../replicas';
 import type { Command } from './types';
@@ -132,7 +133,9 @@ export const benchCommand: Command = {
         'Inference and training throughput on 28×28×1 inputs, batch 128, with one thread and with one\n' +
         'worker thread per core (data-parallel, as `train --workers`), and the GFLOP/s reached (forward\n' +
         'FLOPs counted from the convolutions and matrix products tfjs runs; training counted as 3×)\n' +
-        'beside a dense matMul measured with the same threads in the same run.',
+        'beside a dense matMul measured with the same threads in the same run. webgpu runs through Dawn\n' +
+        "(npm package webgpu), which needs libvulkan.so.1 (Debian: libvulkan1; or Chromium's copy with\n" +
+        'LD_LIBRARY_PATH=/usr/lib/chromium); a software adapter (SwiftShader) is skipped unless named.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -147,6 +150,7 @@ export const benchCommand: Command = {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+    const explicitBackends = flags.backend !== undefined;
     const backends: NodeBackend[] = flags.backend
       ? list(flags.backend).map((b) => oneOf(NAME, 'backend', b, NODE_BACKENDS))
       : ['wasm', 'cpu', 'webgpu'];
@@ -165,9 +169,17 @@ export const benchCommand: Command = {
       }
     });
 
+    // FLOP counts and initial weights come from the cpu backend on this thread,
+    // before any GPU backend starts (switching back and forth with Dawn is fragile).
     await startNodeBackend('cpu');
     const flops = new Map<Model, number>();
-    for (const m of models) flops.set(m, await forwardFlopsPerImage(m, inputShapeOf(m.spec)));
+    const initial = new Map<Model, TrainingState>();
+    for (const m of models) {
+      flops.set(m, await forwardFlopsPerImage(m, inputShapeOf(m.spec)));
+      initial.set(m, await initialTrainingState(m, 0));
+    }
+    // webgpu last: once started it stays this thread's backend.
+    backends.sort((a, b) => Number(a === 'webgpu') - Number(b === 'webgpu'));
 
     const file: BenchFile = {
       machine: {
@@ -186,13 +198,26 @@ export const benchCommand: Command = {
     const say = (line: string) => io.err(`${line}\n`);
 
     for (const backend of backends) {
+      let label: string = backend;
       if (backend === 'webgpu') {
-        const dawn = await installDawn();
-        if (!dawn.ok) {
-          file.skipped.push({ backend, why: dawn.why });
-          say(`webgpu: skipped (${dawn.why})`);
+        let why: string | null = null;
+        try {
+          await startNodeBackend('webgpu');
+          const adapter = await webgpuAdapter();
+          label = `webgpu (${adapter?.description || 'unknown adapter'})`;
+          // A software adapter runs WebGPU on the CPU hundreds of times slower
+          // than wasm: measure it only when asked for by name.
+          if (adapter?.software && !explicitBackends)
+            why = `only a software adapter: ${adapter.description}`;
+        } catch (e) {
+          why = e instanceof Error ? e.message : String(e);
+        }
+        if (why !== null) {
+          file.skipped.push({ backend, why });
+          say(`webgpu: skipped (${why})`);
           continue;
         }
+        say(`${label}: started`);
       }
       // cpu is plain JavaScript, 10–50× slower: one timed batch is enough to place it.
       const short = backend === 'cpu';
@@ -201,17 +226,14 @@ export const benchCommand: Command = {
         let matMul: { size: number; gflops: number } | null = null;
         for (const model of models) {
           const name = modelNames[models.indexOf(model)]!;
-          await startNodeBackend('cpu');
-          const initial = await initialTrainingState(model, 0);
           let engine: TrainEngine;
           if (backend === 'webgpu') {
-            await startNodeBackend('webgpu');
             engine = new LocalEngine({ model, sgd: LI_ET_AL_SGD });
           } else {
             engine = await createWorkerEngine({ model, sgd: LI_ET_AL_SGD, workers, backend });
           }
           try {
-            await engine.load(initial);
+            await engine.load(initial.get(model)!);
             if (matMul === null) {
               const size = short ? 256 : 512;
               const seconds = short ? 0.5 : 1;
@@ -249,7 +271,7 @@ export const benchCommand: Command = {
             say(`${backend} ×${workers} ${name}: training ${trRate.toFixed(1)} images/s`);
             const inferenceGflops = (infRate * perImage) / 1e9;
             file.rows.push({
-              backend,
+              backend: label,
               workers,
               model: name,
               batch,
