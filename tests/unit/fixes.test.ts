@@ -17,6 +17,8 @@ import {
   isRecordingGradients,
   matMulBiasActivation,
   subsampleAndPadChannels,
+  batchMatMulExplicitGradConfig,
+  tfjsBatchMatMulGradConfig,
   tfjsConv2dGradConfig,
 } from '../../src/compute/tfjs-fixes';
 
@@ -164,6 +166,43 @@ describe('Conv2D gradient from forward convolutions', () => {
     expect(Array.from(spread.dataSync())).toEqual([1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0]);
     tf.dispose([t, spread]);
   });
+});
+
+describe('MatMul gradient with explicit transposes', () => {
+  it('is the registered BatchMatMul gradient', () => {
+    expect(tf.getGradient(tf.BatchMatMul)).toBe(batchMatMulExplicitGradConfig);
+  });
+
+  it.each([
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ])(
+    'equals tfjs own gradient with transposeA = %s, transposeB = %s, for matrices and batches',
+    (ta, tb) => {
+      for (const batch of [[], [3]]) {
+        const grads = (): tf.Tensor[] =>
+          tf.tidy(() => {
+            const a = tf.randomNormal([...batch, ...(ta ? [4, 5] : [5, 4])], 0, 1, 'float32', 41);
+            const b = tf.randomNormal([...batch, ...(tb ? [6, 4] : [4, 6])], 0, 1, 'float32', 42);
+            const r = tf.randomNormal([...batch, 5, 6], 0, 1, 'float32', 43);
+            return tf.grads((aa: tf.Tensor, bb: tf.Tensor) =>
+              tf.sum(tf.mul(tf.matMul(aa, bb, ta, tb), r)),
+            )([a, b]);
+          });
+        const ours = grads();
+        tf.registerGradient(tfjsBatchMatMulGradConfig);
+        const theirs = grads();
+        installTfjsFixes();
+        ours.forEach((g, i) => {
+          expect(g.shape).toEqual(theirs[i]!.shape);
+          expect(maxAbsDiff(g, theirs[i]!)).toBeLessThan(1e-5);
+        });
+        tf.dispose([...ours, ...theirs]);
+      }
+    },
+  );
 });
 
 describe('batch norm from elementwise ops', () => {

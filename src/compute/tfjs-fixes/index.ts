@@ -7,6 +7,8 @@
  * - Conv2D's gradient needs Conv2DBackpropFilter, which the wasm backend lacks
  *   (tensorflow/tfjs#8474), and its Conv2DBackpropInput is slow:
  *   conv2d-gradient.ts rewrites both with forward convolutions.
+ * - MatMul's gradient uses transposeA/transposeB, a slow path on wasm (36× for
+ *   a dense layer's weight gradient): matmul-gradient.ts transposes explicitly.
  * - tf.batchNorm's gradient spends a third of a step in Tile: batch-norm.ts.
  * - tf.stridedSlice has no gradient: shortcut.ts builds option A from avgPool.
  * - Fused ops under a gradient tape call Conv2DBackpropFilter: fused.ts fuses
@@ -19,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { conv2dForwardGradConfig } from './conv2d-gradient';
+import { batchMatMulExplicitGradConfig } from './matmul-gradient';
 
 export {
   conv2dFilterGradient,
@@ -35,6 +38,7 @@ export {
   foldBatchNorm,
   type BatchNormTrainingResult,
 } from './batch-norm';
+export { batchMatMulExplicitGradConfig, transposeMatrices } from './matmul-gradient';
 export { subsampleAndPadChannels } from './shortcut';
 export { registerSecondOrderGradients, secondOrderGradients } from './second-order';
 export {
@@ -46,14 +50,20 @@ export {
 
 /** tfjs's own Conv2D gradient, kept so tests can compare against it. */
 export const tfjsConv2dGradConfig: tf.GradConfig = tf.getGradient(tf.Conv2D);
+/** tfjs's own BatchMatMul gradient, likewise. */
+export const tfjsBatchMatMulGradConfig: tf.GradConfig = tf.getGradient(tf.BatchMatMul);
 
 /**
  * Register our gradient overrides (idempotent). Runs when this module is
  * first imported, after register_all_gradients, so ours win.
  */
 export function installTfjsFixes(): void {
-  if (tf.getGradient(tf.Conv2D) !== conv2dForwardGradConfig)
+  if (tf.getGradient(tf.Conv2D) !== conv2dForwardGradConfig) {
     tf.registerGradient(conv2dForwardGradConfig);
+  }
+  if (tf.getGradient(tf.BatchMatMul) !== batchMatMulExplicitGradConfig) {
+    tf.registerGradient(batchMatMulExplicitGradConfig);
+  }
 }
 
 installTfjsFixes();
