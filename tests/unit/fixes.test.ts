@@ -10,6 +10,7 @@ import {
   BATCH_NORM_EPSILON,
   batchNormInference,
   batchNormTraining,
+  channelSum,
   conv2dBiasActivation,
   conv2dForwardGradConfig,
   insertZeros,
@@ -263,6 +264,15 @@ describe('batch norm from elementwise ops', () => {
       expect(maxAbsDiff(g!, tf.fill(xs.shape, 1 / 36))).toBeLessThan(1e-6);
     });
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('sums channels through an average pool exactly as tf.sum does', () => {
+    tf.tidy(() => {
+      const x4 = tf.randomNormal([3, 5, 7, 4], 0, 1, 'float32', 15);
+      expect(maxAbsDiff(channelSum(x4), tf.sum(x4, [0, 1, 2]))).toBeLessThan(1e-4);
+      const x2 = tf.randomNormal([9, 4], 0, 1, 'float32', 16);
+      expect(maxAbsDiff(channelSum(x2), tf.sum(x2, 0))).toBeLessThan(1e-5);
+    });
   });
 
   it('uses running statistics in inference mode', () => {

@@ -29,6 +29,25 @@ export interface BatchNormTrainingResult {
 }
 
 /**
+ * Σ over every axis but the last: the per-channel sum of an NHWC tensor.
+ * tfjs reduces only innermost axes and transposes everything else there
+ * first; for NHWC images an average pool over the whole picture followed by a
+ * sum over the batch gives the same numbers about nine times faster on wasm.
+ */
+export function channelSum(x: tf.Tensor): tf.Tensor1D {
+  const c = x.shape[x.rank - 1]!;
+  if (x.rank !== 4) return tf.sum(tf.reshape(x, [-1, c]), 0);
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const pooled = tf.avgPool(x as tf.Tensor4D, [h, w], 1, 'valid');
+  return tf.mul(tf.sum(tf.reshape(pooled, [n, c]), 0), h * w);
+}
+
+/** Per-channel mean over every axis but the last. */
+export function channelMean(x: tf.Tensor): tf.Tensor1D {
+  return tf.div(channelSum(x), x.size / x.shape[x.rank - 1]!);
+}
+
+/**
  * Training-mode BN over the last axis. The forward pass is (1) written as one
  * per-channel affine map of x, y = a·x + b with a = γ/√(σ² + ε), b = β − a·μ.
  * The backward pass is the closed form of differentiating (1) through μ and
@@ -53,7 +72,6 @@ export function batchNormTraining(options: {
 }): BatchNormTrainingResult {
   const { x, gamma, beta } = options;
   const epsilon = options.epsilon ?? BATCH_NORM_EPSILON;
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
   const m = x.size / x.shape[x.rank - 1]!;
   if (m < 2)
     throw new Error(`batch norm in training mode needs more than one value per channel, got ${m}`);
@@ -63,7 +81,8 @@ export function batchNormTraining(options: {
   // already is the total derivative, and these ops are pruned from
   // backpropagation unless the caller differentiates through the statistics
   // on purpose.
-  const { mean, variance: biased } = tf.moments(x, axes);
+  const mean = channelMean(x);
+  const biased = channelMean(tf.squaredDifference(x, mean));
   const invStd = tf.rsqrt(tf.add(biased, epsilon));
   const a = tf.mul(gamma, invStd);
   const shift = tf.sub(beta, tf.mul(a, mean));
@@ -75,8 +94,8 @@ export function batchNormTraining(options: {
       gradFunc: (dy, saved) => {
         const [xs, mu, inv, scale] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
         const dyT = dy as tf.Tensor;
-        const dBeta = tf.sum(dyT, axes);
-        const dGamma = tf.mul(tf.sub(tf.sum(tf.mul(dyT, xs), axes), tf.mul(mu, dBeta)), inv);
+        const dBeta = channelSum(dyT);
+        const dGamma = tf.mul(tf.sub(channelSum(tf.mul(dyT, xs)), tf.mul(mu, dBeta)), inv);
         const k = tf.neg(tf.mul(tf.mul(scale, inv), tf.div(dGamma, m)));
         const c = tf.sub(tf.neg(tf.mul(scale, tf.div(dBeta, m))), tf.mul(k, mu));
         const dx = tf.add(tf.add(tf.mul(dyT, scale), tf.mul(xs, k)), c);

@@ -35,6 +35,8 @@ export {
   BATCH_NORM_EPSILON,
   batchNormInference,
   batchNormTraining,
+  channelMean,
+  channelSum,
   foldBatchNorm,
   type BatchNormTrainingResult,
 } from './batch-norm';
