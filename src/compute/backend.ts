@@ -17,7 +17,7 @@
  * with its own wasm instance (src/compute/jobs).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import './tfjs-fixes';
+import { installWasmKernelFixes } from './tfjs-fixes';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -127,6 +127,7 @@ async function tryStart(
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const paths = options.wasmPaths ?? (runtime === 'node' ? await nodeWasmFolder() : undefined);
       if (paths !== undefined) wasm.setWasmPaths(paths);
+      installWasmKernelFixes();
       break;
     }
     case 'webgl': {

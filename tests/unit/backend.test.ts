@@ -23,6 +23,22 @@ describe('initBackend in Node', () => {
     expect(tf.getGradient(tf.Conv2D)).toBe(conv2dForwardGradConfig);
   });
 
+  it('shares buffers in wasm clones (the tensors saved for gradients) instead of copying them', async () => {
+    await initBackend({ prefer: ['wasm'] });
+    const x = tf.tensor1d([1, 2, 3]);
+    const buffers = tf.memory().numDataBuffers;
+    const y = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(buffers);
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    y.dispose();
+    // The original survives its clone's disposal, and the clone survives the original's.
+    expect(Array.from(await x.data())).toEqual([1, 2, 3]);
+    const z = tf.clone(x);
+    x.dispose();
+    expect(Array.from(await z.data())).toEqual([1, 2, 3]);
+    z.dispose();
+  });
+
   it('starts what is asked for', async () => {
     const choice = await initBackend({ prefer: 'cpu' });
     expect(choice.name).toBe('cpu');

@@ -11,6 +11,8 @@
  *   a dense layer's weight gradient): matmul-gradient.ts transposes explicitly.
  * - tf.batchNorm's gradient spends a third of a step in Tile: batch-norm.ts.
  * - tf.stridedSlice has no gradient: shortcut.ts builds option A from avgPool.
+ * - wasm's Identity (every tf.clone, so every tensor saved for a gradient)
+ *   copies its buffer: wasm-kernels.ts shares it, installed by backend.ts.
  * - Fused ops under a gradient tape call Conv2DBackpropFilter: fused.ts fuses
  *   only when nothing is recorded.
  * - Elsewhere, by convention: chained ops (t.sum()) are not registered with the
@@ -42,6 +44,7 @@ export {
 } from './batch-norm';
 export { batchMatMulExplicitGradConfig, transposeMatrices } from './matmul-gradient';
 export { subsampleAndPadChannels } from './shortcut';
+export { installWasmKernelFixes } from './wasm-kernels';
 export { registerSecondOrderGradients, secondOrderGradients } from './second-order';
 export {
   conv2dBiasActivation,
