@@ -45,13 +45,17 @@ const BANNER = [
   'const __dirname = __skipscapeDirname(__filename);',
 ].join('\n');
 
-/** Build the bundle if it is stale; returns its path. */
-export async function ensureCliBundle({ force = false } = {}) {
-  if (!force && !isStale()) return BUNDLE;
+/**
+ * Build the bundle if it is stale (or always, with force); returns its path.
+ * `outfile` builds elsewhere under .cache/ (tests pin their own copy, so a
+ * rebuild by another process cannot change the code under test mid-run).
+ */
+export async function ensureCliBundle({ force = false, outfile = BUNDLE } = {}) {
+  if (!force && outfile === BUNDLE && !isStale()) return BUNDLE;
   const { build } = await import('esbuild');
-  mkdirSync(dirname(BUNDLE), { recursive: true });
+  mkdirSync(dirname(outfile), { recursive: true });
   // Build beside the target and rename, so concurrent runs never see half a file.
-  const tmp = `${BUNDLE}.${process.pid}.tmp.mjs`;
+  const tmp = `${outfile}.${process.pid}.tmp.mjs`;
   await build({
     entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
     outfile: tmp,
@@ -65,6 +69,6 @@ export async function ensureCliBundle({ force = false } = {}) {
     logLevel: 'error',
     legalComments: 'none',
   });
-  renameSync(tmp, BUNDLE);
-  return BUNDLE;
+  renameSync(tmp, outfile);
+  return outfile;
 }

@@ -56,6 +56,7 @@ function sampleCheckpoint(): Checkpoint {
         augment: true,
         seed: 42,
         trainImages: 12000,
+        testImages: 2000,
       },
       history: [],
       backend: 'wasm',

@@ -89,7 +89,9 @@ export function specFromFlags(
   try {
     createModel(spec);
   } catch (e) {
-    throw new UsageError(`${command}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(
+      `${command}: --model ${name}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   return spec;
 }

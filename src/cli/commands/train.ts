@@ -132,7 +132,7 @@ export const trainCommand: Command = {
       flags.dataset ?? (resume?.meta.dataset === 'fashion-mnist' ? 'fashion-mnist' : undefined);
     const dataset = parseDataset(NAME, required(NAME, 'dataset', datasetFlag));
     let spec: ModelSpec;
-    let config: Omit<TrainConfig, 'trainImages'>;
+    let config: Omit<TrainConfig, 'trainImages' | 'testImages'>;
     if (resume) {
       // A resumed run keeps its model and settings; only --epochs may extend it.
       for (const f of ['model', 'lr', 'batch', 'seed', 'schedule', 'depth', 'shortcut'] as const) {
@@ -169,7 +169,7 @@ export const trainCommand: Command = {
     const started = await startNodeBackend(backend);
     const [trainSet, testSet] = await Promise.all([
       loadDataset(dataset, 'train', resume ? resume.meta.config.trainImages : limit),
-      loadDataset(dataset, 'test', testLimit),
+      loadDataset(dataset, 'test', testLimit ?? (resume?.meta.config.testImages || undefined)),
     ]);
     const name = modelName(spec);
     io.err(
@@ -200,7 +200,7 @@ export const trainCommand: Command = {
         dataset: dataset.name,
         backend: backendLabel,
         workers,
-        config: { ...config, trainImages: trainSet.count },
+        config: { ...config, trainImages: trainSet.count, testImages: testSet.count },
         epochs,
       };
       await writeFileAtomic(join(outDir, 'history.json'), `${JSON.stringify(file, null, 2)}\n`);

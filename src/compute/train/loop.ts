@@ -132,6 +132,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     augment: options.augment ?? true,
     seed: options.seed ?? 0,
     trainImages: data.train.count,
+    testImages: data.test?.count ?? 0,
   };
   if (!Number.isInteger(epochs) || epochs < 1) {
     throw new RangeError(`epochs must be a whole number ≥ 1, got ${epochs}`);

@@ -37,6 +37,8 @@ export interface TrainConfig {
   seed: number;
   /** Training images used (after any limit). */
   trainImages: number;
+  /** Test images evaluated after every epoch (0: none). */
+  testImages: number;
 }
 
 /** An image set in NHWC, normalised, with integer labels. */
