@@ -17,6 +17,7 @@
  * add a kind, add a line there and a loader to JOB_TABLE (table.ts).
  */
 import type { BackendName } from '../backend';
+import type { LandscapeJobTypes } from './landscape-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
 
@@ -25,6 +26,8 @@ export interface JobKinds {
   train: TrainJobTypes;
   /** One network with and without skips, side by side ("Skip connections in action"). */
   'training-comparison': TrainingComparisonJobTypes;
+  /** A loss surface around a shipped checkpoint (the loss-landscape explorer's "Run live"). */
+  landscape: LandscapeJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

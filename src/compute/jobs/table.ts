@@ -9,4 +9,5 @@ export const JOB_TABLE: JobTable = {
   train: async () => (await import('./train-job')).runTrainJob,
   'training-comparison': async () =>
     (await import('./training-comparison')).runTrainingComparisonJob,
+  landscape: async () => (await import('./landscape-job')).runLandscapeJob,
 };
