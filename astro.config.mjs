@@ -110,7 +110,9 @@ export default defineConfig({
     // skip-connections-in-action) import src/compute, hence tfjs. Bundle its
     // ESM build as the browser, vitest and the CLI do: Node cannot load its
     // extensionless imports, and its CommonJS build registers no gradients.
+    // `ssr` serves the dev server; `prerender` builds the static pages.
     ssr: { noExternal: [/^@tensorflow\//] },
+    environments: { prerender: { resolve: { noExternal: [/^@tensorflow\//] } } },
   },
   markdown: {
     // Astro 7's default processor (Sätteri) runs no remark/rehype plugins; the
