@@ -216,6 +216,25 @@ describe('train', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a cancel during the end-of-epoch evaluation records no half-evaluated epoch', async () => {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const epochs: number[] = [];
+    const result = await train(
+      options({
+        signal: controller.signal,
+        onEpoch: (e) => void epochs.push(e.meta.epoch),
+        // 96 images in batches of 16: step 6 is the epoch's last, then comes evaluation.
+        onProgress: (p) => p.step === 6 && controller.abort(),
+      }),
+    );
+    expect(result.status).toBe('cancelled');
+    expect(result.step).toBe(6);
+    expect(result.history).toEqual([]);
+    expect(epochs).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops at a non-finite loss, says where, and never hands over a corrupted checkpoint', async () => {
     const before = tf.memory().numTensors;
     const checkpoints: EpochEnd[] = [];
@@ -234,6 +253,10 @@ describe('train', () => {
     expect(d.lastFiniteStep).toBe(d.step - 1);
     expect(Number.isFinite(d.lastFiniteLoss!)).toBe(true);
     expect(d.message).toMatch(new RegExp(`at step ${d.step} .*last finite loss`));
+    // The offending step was not applied: the state handed back is the last good one.
+    for (const a of Object.values(result.training.params)) {
+      expect(a.data.every(Number.isFinite)).toBe(true);
+    }
     for (const c of checkpoints) {
       for (const a of Object.values(c.training.params))
         expect(a.data.every(Number.isFinite)).toBe(true);
