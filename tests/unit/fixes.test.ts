@@ -15,6 +15,7 @@ import {
   conv2dForwardGradConfig,
   insertZeros,
   installTfjsFixes,
+  rotate180,
   isRecordingGradients,
   matMulBiasActivation,
   subsampleAndPadChannels,
@@ -158,6 +159,13 @@ describe('Conv2D gradient from forward convolutions', () => {
     const before = tf.memory().numTensors;
     tf.dispose(convGrads(CASES[1]!));
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rotates a filter by 180° in its spatial axes', () => {
+    tf.tidy(() => {
+      const f = tf.randomNormal([3, 2, 4, 5], 0, 1, 'float32', 9) as tf.Tensor4D;
+      expect(maxAbsDiff(rotate180(f), tf.reverse(f, [0, 1]))).toBe(0);
+    });
   });
 
   it('spreads a tensor onto a finer grid with zeros between', () => {

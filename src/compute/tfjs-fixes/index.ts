@@ -31,6 +31,7 @@ export {
   conv2dInputGradient,
   convGeometry,
   insertZeros,
+  rotate180,
   type ConvGeometry,
 } from './conv2d-gradient';
 export {
