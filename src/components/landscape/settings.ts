@@ -29,7 +29,14 @@ export const landscapeSettings = {
   dist: { type: 'number', default: 4.4, min: 1.2, max: 9, label: 'Camera distance' },
   /** Run live: grid points per side over [-1, 1]², and training images per point. */
   grid: { type: 'int', default: 11, min: 3, max: 51, label: 'Grid points per side' },
-  subset: { type: 'int', default: 256, min: 32, max: 2048, label: 'Training images' },
+  subset: { type: 'int', default: 256, min: 16, max: 2048, label: 'Training images' },
+  /** Run live's backend; auto = WebGPU on a real GPU, else WebAssembly (see LiveRun). */
+  backend: {
+    type: 'enum',
+    default: 'auto',
+    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
+    label: 'Backend',
+  },
 } as const satisfies SettingsTable;
 
 export type LandscapeState = StateOf<typeof landscapeSettings>;

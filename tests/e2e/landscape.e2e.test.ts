@@ -1,0 +1,459 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { inflateSync } from 'node:zlib';
+import { join } from 'node:path';
+import type { Browser, Download, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { parseSurface, surfaceToJson } from '../../src/compute/landscape/exports';
+import type { Surface } from '../../src/compute/landscape/surface';
+import {
+  launchChromium,
+  openWatchedPage,
+  seriousAxeViolations,
+  type WatchedPage,
+} from './support/browser';
+
+/**
+ * The loss-landscape explorer in Chromium, as a reader and a researcher use
+ * it. Surfaces come from files the test writes (analytic functions, opened
+ * through the explorer's own "Open a surface file"), so the figure is tested
+ * whether or not shipped results exist; when public/artifacts lists shipped
+ * surfaces and checkpoints, the shipped figure and Run live are tested too.
+ */
+
+const baseUrl = inject('baseUrl');
+const distDir = inject('distDir');
+const ARTICLE = '/articles/loss-landscapes/';
+/** How long a poll waits: the machine running these tests may be busy. */
+const WAIT = { timeout: 15_000 };
+
+interface ManifestEntry {
+  kind: string;
+  model: string;
+  skip: boolean;
+  path: string;
+}
+
+let browser: Browser;
+let files: { skip: string; noskip: string };
+
+/** The build's artifact manifest (read now: it decides which tests run). */
+const manifest: ManifestEntry[] = (() => {
+  try {
+    const text = readFileSync(join(distDir, 'artifacts', 'manifest.json'), 'utf8');
+    return (JSON.parse(text) as { artifacts: ManifestEntry[] }).artifacts;
+  } catch {
+    return [];
+  }
+})();
+
+/** f on a 21 × 21 grid over [-1, 1]², with one diverged and one uncomputed point. */
+function analytic(skip: boolean, f: (a: number, b: number) => number): Surface {
+  const n = 21;
+  const xs = Array.from({ length: n }, (_, k) => Number((-1 + (2 * k) / (n - 1)).toPrecision(12)));
+  const loss: (number | null)[] = [];
+  const accuracy: (number | null)[] = [];
+  const mask: (0 | 1)[] = [];
+  for (const b of xs) {
+    for (const a of xs) {
+      const k = loss.length;
+      const missing = k === n * n - 1;
+      const diverged = k === n * 3 + 4;
+      loss.push(missing || diverged ? null : f(a, b));
+      accuracy.push(missing || diverged ? null : Math.exp(-f(a, b)));
+      mask.push(missing ? 0 : 1);
+    }
+  }
+  return {
+    xs,
+    ys: xs,
+    loss,
+    accuracy,
+    mask,
+    meta: {
+      model: 'resnet20',
+      skip,
+      checkpointSha256: (skip ? 'a' : 'b').repeat(64),
+      checkpoint2Sha256: null,
+      dataset: 'fashion-mnist',
+      split: 'train',
+      subset: 256,
+      seed: 4,
+      normalization: 'filter',
+      includeBiasBn: false,
+      kind: 'direction',
+      backend: 'wasm',
+      seconds: 1,
+      version: 'e2e',
+      written: '2026-01-01T00:00:00.000Z',
+    },
+  };
+}
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  const dir = await mkdtemp(join(tmpdir(), 'skipscape-landscape-'));
+  files = { skip: join(dir, 'skip.json'), noskip: join(dir, 'noskip.json') };
+  await writeFile(files.skip, surfaceToJson(analytic(true, (a, b) => 0.1 + a * a + 2 * b * b)));
+  await writeFile(
+    files.noskip,
+    surfaceToJson(
+      analytic(false, (a, b) => 0.3 + 4 * (a * a + b * b) + Math.abs(Math.sin(9 * a * b))),
+    ),
+  );
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openArticle(query = '', viewport?: { width: number; height: number }) {
+  const watched = await openWatchedPage(browser, { baseUrl, ...(viewport ? { viewport } : {}) });
+  await watched.page.goto(new URL(`${ARTICLE}${query}`, baseUrl).href, { waitUntil: 'load' });
+  await watched.page.locator('.landscape').scrollIntoViewIfNeeded();
+  // The island hydrates when it scrolls into view; Astro drops the ssr attribute when it has.
+  await watched.page.waitForFunction(
+    () => document.querySelector('astro-island[ssr] .landscape') === null,
+    undefined,
+    WAIT,
+  );
+  return watched;
+}
+
+/** Open the two test surfaces through the explorer's file input. */
+async function openFiles(page: Page) {
+  await page.locator('.landscape-export summary').click();
+  await page
+    .locator('.landscape-export input[type=file]')
+    .setInputFiles([files.skip, files.noskip]);
+  // Both files shown (in place of shipped surfaces, if any): each panel names its source.
+  await expect
+    .poll(() => page.locator('.landscape-notices').textContent(), { timeout: 20_000 })
+    .toMatch(/Showing your file skip\.json[\s\S]*Showing your file noskip\.json/);
+  await expect.poll(() => page.locator('.provenance').count(), WAIT).toBe(2);
+}
+
+/**
+ * RGBA pixels of a PNG as Playwright's screenshots write them (8-bit RGB or
+ * RGBA, not interlaced): the chunks' IDAT data inflated, each row unfiltered
+ * (PNG specification, section 9).
+ */
+function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Array } {
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  const channels = png[25] === 6 ? 4 : 3;
+  expect(png[24], 'bit depth').toBe(8);
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = new Uint8Array(width * height * 4);
+  const prev = new Uint8Array(stride);
+  const row = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const value = raw[y * (stride + 1) + 1 + x] as number;
+      const a = x >= channels ? (row[x - channels] as number) : 0;
+      const b = prev[x] as number;
+      const c = x >= channels ? (prev[x - channels] as number) : 0;
+      let predictor = 0;
+      if (filter === 1) predictor = a;
+      else if (filter === 2) predictor = b;
+      else if (filter === 3) predictor = (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      row[x] = (value + predictor) & 0xff;
+    }
+    for (let x = 0; x < width; x++) {
+      for (let k = 0; k < 3; k++) out[4 * (y * width + x) + k] = row[x * channels + k] as number;
+      out[4 * (y * width + x) + 3] = channels === 4 ? (row[x * channels + 3] as number) : 255;
+    }
+    prev.set(row);
+  }
+  return { width, height, rgba: out };
+}
+
+/** Distinct colours and a checksum of what a 3-D view shows on screen. */
+async function canvasStats(page: Page, index: number) {
+  const shot = await page.locator('canvas.surface-canvas').nth(index).screenshot();
+  const { rgba } = decodePng(shot);
+  const colours = new Set<number>();
+  let sum = 0;
+  for (let k = 0; k < rgba.length; k += 4) {
+    const rgb =
+      ((rgba[k] as number) << 16) | ((rgba[k + 1] as number) << 8) | (rgba[k + 2] as number);
+    colours.add(rgb);
+    sum = (sum + rgb * ((k % 9973) + 1)) % 2147483647;
+  }
+  return { colours: colours.size, sum };
+}
+
+async function drawnCanvases(page: Page) {
+  await expect
+    .poll(() => page.locator('canvas.surface-canvas').count(), { timeout: 60_000 })
+    .toBe(2);
+  for (const i of [0, 1]) {
+    await expect
+      .poll(async () => (await canvasStats(page, i))?.colours ?? 0, { timeout: 30_000 })
+      .toBeGreaterThan(200);
+  }
+}
+
+function expectClean(watched: WatchedPage) {
+  expect(watched.record.foreignRequests, 'requests to another origin').toEqual([]);
+  expect(watched.record.pageErrors, 'uncaught page errors').toEqual([]);
+  expect(watched.record.consoleErrors, 'console errors').toEqual([]);
+  expect(watched.record.failedResponses, 'failed same-origin responses').toEqual([]);
+}
+
+async function downloaded(
+  page: Page,
+  click: () => Promise<void>,
+): Promise<{ name: string; bytes: Buffer }> {
+  const [download] = (await Promise.all([page.waitForEvent('download'), click()])) as [
+    Download,
+    void,
+  ];
+  const path = await download.path();
+  return { name: download.suggestedFilename(), bytes: await readFile(path) };
+}
+
+describe('loss-landscape explorer', () => {
+  test('3-D: both surfaces drawn, pointer readout, cameras linked, keyboard turns the view', async () => {
+    const watched = await openArticle();
+    const { page } = watched;
+    try {
+      await openFiles(page);
+      await drawnCanvases(page);
+      const canvas = page.locator('canvas.surface-canvas').first();
+      const box = await canvas.boundingBox();
+      if (!box) throw new Error('no canvas box');
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.55);
+      await expect
+        .poll(() => page.locator('.readout').first().textContent(), WAIT)
+        .toMatch(/^α -?\d\.\d\d, β -?\d\.\d\d: loss \d/);
+
+      // Dragging the first view turns the second: its pixels change, the URL records the camera.
+      const before = await canvasStats(page, 1);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.55, { steps: 6 });
+      await page.mouse.up();
+      await expect.poll(async () => (await canvasStats(page, 1))?.sum, WAIT).not.toBe(before?.sum);
+      await expect
+        .poll(() => new URL(page.url()).searchParams.get('landscape.az'), WAIT)
+        .not.toBeNull();
+
+      const az = new URL(page.url()).searchParams.get('landscape.az');
+      await canvas.focus();
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowLeft');
+      await expect
+        .poll(() => new URL(page.url()).searchParams.get('landscape.az'), WAIT)
+        .not.toBe(az);
+
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test('contour view: the exported SVG drawn inline, readout by keyboard; 1-D view: both curves', async () => {
+    const watched = await openArticle('?landscape.view=contour');
+    const { page } = watched;
+    try {
+      await openFiles(page);
+      const svg = page.locator('.contour-host svg[role=img]');
+      await expect.poll(() => svg.count(), WAIT).toBe(2);
+      // One heatmap cell per finite point: 21 × 21 minus the diverged and the uncomputed one.
+      expect(await svg.first().locator('g[shape-rendering=crispEdges] rect').count()).toBe(439);
+      expect(await svg.first().locator('path').count()).toBeGreaterThan(5);
+      await page.locator('.contour-host').first().focus();
+      await page.keyboard.press('ArrowRight');
+      await expect
+        .poll(() => page.locator('.readout').first().textContent(), WAIT)
+        .toMatch(/^α 0\.10, β 0\.00: loss 0\.11/);
+      expect(await canvasCount(page)).toBe(0);
+
+      await page.locator('input[value="1d"]').check();
+      const chart = page.locator('.curve-host svg');
+      await expect.poll(() => chart.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      const chartText = await page.locator('.curve-host').textContent();
+      expect(chartText).toContain('with skips');
+      expect(chartText).toContain('without skips');
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test('URL state: out-of-range values are clamped with a visible notice; changes are written back', async () => {
+    const watched = await openArticle(
+      '?landscape.view=contour&landscape.levels=99&landscape.view2=x&landscape.log=maybe',
+    );
+    const { page } = watched;
+    try {
+      const notices = page.locator('.landscape-notices');
+      await expect
+        .poll(() => notices.textContent(), WAIT)
+        .toContain('landscape.levels=99 is outside 0–40; using 40.');
+      expect(await notices.textContent()).toContain(
+        'landscape.log=maybe is not on or off; showing on.',
+      );
+      expect(await page.locator('input[value=contour]').isChecked()).toBe(true);
+      await page.locator('.landscape-controls input[type=checkbox]').uncheck();
+      await expect
+        .poll(() => new URL(page.url()).searchParams.get('landscape.log'), WAIT)
+        .toBe('0');
+      // The unknown key is left alone for whoever owns it.
+      expect(new URL(page.url()).searchParams.get('landscape.view2')).toBe('x');
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test('exports read back: CSV, JSON, glTF, VTS, SVG and a 2× PNG without UI', async () => {
+    const watched = await openArticle('?landscape.view=contour');
+    const { page } = watched;
+    try {
+      await openFiles(page);
+      const row = page.locator('.export-row').filter({ hasText: 'with skips:' }).first();
+
+      const csv = await downloaded(page, () => row.getByRole('button', { name: 'CSV' }).click());
+      expect(csv.name).toBe('resnet20-skip-filter-21x21.csv');
+      const lines = csv.bytes.toString('utf8').trimEnd().split('\n');
+      expect(lines).toContain('# seed: 4');
+      expect(lines.some((l) => l.startsWith('# command: skipscape landscape '))).toBe(true);
+      const rows = lines.filter((l) => !l.startsWith('#'));
+      expect(rows[0]).toBe('alpha,beta,loss,accuracy,computed');
+      expect(rows).toHaveLength(1 + 21 * 21);
+      expect(rows[1]).toBe(`-1,-1,${0.1 + 1 + 2},${Math.exp(-(0.1 + 1 + 2))},1`);
+
+      const json = await downloaded(page, () => row.getByRole('button', { name: 'JSON' }).click());
+      expect(parseSurface(json.bytes.toString('utf8'))).toEqual(
+        parseSurface(await readFile(files.skip, 'utf8')),
+      );
+
+      const gltf = await downloaded(page, () => row.getByRole('button', { name: 'glTF' }).click());
+      const doc = JSON.parse(gltf.bytes.toString('utf8')) as {
+        buffers: { byteLength: number; uri: string }[];
+        accessors: { count: number }[];
+      };
+      const buffer = Buffer.from(doc.buffers[0]?.uri.split(',')[1] ?? '', 'base64');
+      expect(buffer.length).toBe(doc.buffers[0]?.byteLength);
+      expect(doc.accessors[0]?.count).toBe(439);
+
+      const vts = await downloaded(page, () =>
+        row.getByRole('button', { name: 'VTK (.vts)' }).click(),
+      );
+      expect(vts.bytes.toString('utf8')).toContain('<StructuredGrid WholeExtent="0 20 0 20 0 0">');
+
+      const figureRow = page.locator('.export-row').first();
+      const svg = await downloaded(page, () =>
+        figureRow.getByRole('button', { name: 'SVG contour map' }).click(),
+      );
+      const svgText = svg.bytes.toString('utf8');
+      expect(svgText.startsWith('<?xml')).toBe(true);
+      expect(svgText).toContain('<metadata>');
+      expect(svgText.match(/<g class="panel">/g)).toHaveLength(2);
+
+      const png = await downloaded(page, () =>
+        figureRow.getByRole('button', { name: 'PNG 2×' }).click(),
+      );
+      expect(png.bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+      // IHDR: width and height at 2× the SVG's size, big-endian at bytes 16–23.
+      const width = png.bytes.readUInt32BE(16);
+      const svgWidth = Number(/viewBox="0 0 (\d+)/.exec(svgText)?.[1]);
+      expect(width).toBe(2 * svgWidth);
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test('phone: panels stack, nothing wider than the screen', async () => {
+    const watched = await openArticle('', { width: 390, height: 844 });
+    const { page } = watched;
+    try {
+      await openFiles(page);
+      await drawnCanvases(page);
+      const boxes = await page
+        .locator('.landscape-panel')
+        .evaluateAll((nodes) => nodes.map((n) => n.getBoundingClientRect().toJSON() as DOMRect));
+      expect(boxes).toHaveLength(2);
+      expect((boxes[1] as DOMRect).top).toBeGreaterThanOrEqual((boxes[0] as DOMRect).bottom);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+        390,
+      );
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+});
+
+function canvasCount(page: Page): Promise<number> {
+  return page.locator('canvas.surface-canvas').count();
+}
+
+const shippedSurfaces = () => manifest.filter((e) => e.kind === 'surface');
+const shippedCheckpoints = () => manifest.filter((e) => e.kind === 'checkpoint');
+
+describe('shipped results', () => {
+  test.skipIf(shippedSurfaces().length === 0)(
+    'the article draws the shipped surfaces at once, each sha256-verified',
+    async () => {
+      const watched = await openArticle();
+      const { page } = watched;
+      try {
+        await drawnCanvases(page);
+        await expect
+          .poll(() => page.locator('.provenance').first().textContent(), WAIT)
+          .toContain('sha256 verified');
+        expectClean(watched);
+      } finally {
+        await watched.close();
+      }
+    },
+  );
+
+  test.skipIf(shippedCheckpoints().length === 0)(
+    'Run live on SwiftShader WebGPU computes a coarse grid; Cancel keeps its points',
+    async () => {
+      const watched = await openArticle(
+        '?landscape.view=contour&landscape.grid=3&landscape.subset=16&landscape.backend=webgpu',
+      );
+      const { page } = watched;
+      try {
+        await page.getByRole('button', { name: 'Run live' }).click();
+        const status = () => page.locator('.live-status').textContent();
+        await expect.poll(status, { timeout: 60_000 }).toContain('on webgpu');
+        await expect.poll(status, { timeout: 150_000 }).toMatch(/[1-9]\d* of 9 points/);
+        await page.getByRole('button', { name: 'Cancel' }).click();
+        await expect
+          .poll(status, WAIT)
+          .toMatch(/Cancelled: .* keeps the [1-9]\d* points it computed/);
+        await expect
+          .poll(() => page.locator('.provenance').first().textContent(), WAIT)
+          .toMatch(/Computed live in this browser: 3×3 grid .* webgpu/);
+        expectClean(watched);
+      } finally {
+        await watched.close();
+      }
+    },
+  );
+});
