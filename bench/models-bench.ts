@@ -76,6 +76,64 @@ function trainStep(
     });
 }
 
+/**
+ * The same ResNet's inference written the plain tfjs way, as a baseline:
+ * tf.conv2d, then tf.batchNorm, then tf.relu, each its own kernel.
+ */
+function naiveResNetInference(
+  model: Model,
+  params: TensorMap,
+  state: TensorMap,
+  x: tf.Tensor,
+): tf.Tensor {
+  if (model.spec.kind !== 'resnet') throw new Error('naive inference is written for ResNets');
+  const spec = model.spec;
+  const p = (n: string) => params[n]!;
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ];
+  const convBn = (
+    conv: string,
+    bn: string,
+    h: tf.Tensor,
+    stride: number,
+    padding: typeof pad | 'valid',
+  ) =>
+    tf.batchNorm(
+      tf.conv2d(h as tf.Tensor4D, p(`${conv}.weight`) as tf.Tensor4D, stride, padding),
+      state[`${bn}.runningMean`]!,
+      state[`${bn}.runningVar`]!,
+      p(`${bn}.beta`),
+      p(`${bn}.gamma`),
+      1e-5,
+    );
+  return tf.tidy(() => {
+    let h = tf.relu(convBn('conv1', 'bn1', x, 1, pad));
+    const k = (spec.depth - 2) / 6;
+    for (let stage = 1; stage <= 3; stage++) {
+      for (let b = 0; b < k; b++) {
+        const n = `layer${stage}.${b}`;
+        const stride = stage > 1 && b === 0 ? 2 : 1;
+        const out = convBn(
+          `${n}.conv2`,
+          `${n}.bn2`,
+          tf.relu(convBn(`${n}.conv1`, `${n}.bn1`, h, stride, pad)),
+          1,
+          pad,
+        );
+        const shortcut = params[`${n}.shortcut.0.weight`]
+          ? convBn(`${n}.shortcut.0`, `${n}.shortcut.1`, h, stride, 'valid')
+          : h;
+        h = tf.relu(tf.add(out, shortcut));
+      }
+    }
+    return tf.add(tf.matMul(tf.mean(h, [1, 2]), p('linear.weight')), p('linear.bias'));
+  });
+}
+
 async function main(): Promise<void> {
   const choice = await initBackend({ prefer: [backend] });
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -106,6 +164,12 @@ async function main(): Promise<void> {
       10,
     );
     const before = tf.memory().numTensors;
+    if (model.spec.kind === 'resnet' && model.spec.shortcut === 'B') {
+      const naiveMs = await best(() => naiveResNetInference(model, params, state, x));
+      console.log(
+        `${name} plain tfjs inference (conv2d, batchNorm, relu): ${naiveMs.toFixed(0)} ms = ${((batch / naiveMs) * 1000).toFixed(0)} img/s`,
+      );
+    }
     const inferMs = await best(() =>
       tf.tidy(() => model.forward(params, state, x, { training: false }).logits),
     );
