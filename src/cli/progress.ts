@@ -48,7 +48,8 @@ export class ProgressBar {
       if (!options.force && now - this.lastDraw < 100 && done < total) return;
       this.lastDraw = now;
       const columns = this.stream.columns ?? 100;
-      const text = ` ${percent} ${done}/${total} ${detail} ${eta}`;
+      // ETA before the details, so a narrow terminal cuts the details first.
+      const text = ` ${percent} ${done}/${total} ${eta} ${detail}`;
       const width = Math.max(10, Math.min(40, columns - label.length - text.length - 4));
       const filled = Math.round(fraction * width);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
@@ -57,7 +58,7 @@ export class ProgressBar {
       this.drawn = true;
     } else if (options.force || now - this.lastPlain >= this.plainInterval || done >= total) {
       this.lastPlain = now;
-      this.stream.write(`${label} ${percent} ${done}/${total} ${detail} ${eta}\n`);
+      this.stream.write(`${label} ${percent} ${done}/${total} ${eta} ${detail}\n`);
     }
   }
 
