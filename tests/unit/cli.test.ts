@@ -241,7 +241,7 @@ describe('skipscape train / eval through the bundle', () => {
       'epoch-001.safetensors',
     ]);
 
-    const r = await skipscape('train', '--out', out, '--resume', '--workers', '2');
+    const r = await skipscape('train', '--out', out, '--resume');
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/resuming after epoch 1/);
     const whole = JSON.parse(

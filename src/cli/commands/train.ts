@@ -100,7 +100,11 @@ export const trainCommand: Command = {
         'random crop and flip. Writes DIR/epoch-NNN.safetensors after every epoch and DIR/history.json.\n' +
         'With --resume, the run continues from the last checkpoint with its stored settings and follows\n' +
         'the curve an uninterrupted run would (same backend and workers). Ctrl-C stops after the current\n' +
-        'step, keeping every finished epoch.',
+        'step, keeping every finished epoch.\n\n' +
+        'With --workers N, each batch is split across N worker threads (one wasm instance each); their\n' +
+        'gradients are averaged and every thread applies the same update. BN normalises each shard with\n' +
+        "its own statistics, as PyTorch's DistributedDataParallel without SyncBatchNorm, so a curve\n" +
+        "depends on N (and is reproducible for a given N); the running statistics are the whole batch's.",
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -110,11 +114,6 @@ export const trainCommand: Command = {
       return 0;
     }
     const outDir = required(NAME, 'out', flags.out);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
-    const workers =
-      flags.workers !== undefined
-        ? integer(NAME, 'workers', flags.workers, 1, 64)
-        : defaultWorkers(backend);
     const limit = flags.limit !== undefined ? integer(NAME, 'limit', flags.limit, 2) : undefined;
     const testLimit =
       flags['test-limit'] !== undefined
@@ -127,6 +126,21 @@ export const trainCommand: Command = {
       if (files.length === 0)
         throw new UsageError(`${NAME}: --resume: no epoch-*.safetensors in ${outDir}`);
       resume = await readCheckpoint(files.at(-1)!);
+    }
+    // A resumed run keeps the backend and threads it ran on (the checkpoint
+    // says 'wasm' or 'wasm×2'): the curve depends on both.
+    const ranOn = resume ? /^(wasm|cpu|webgpu)(?:×(\d+))?$/.exec(resume.meta.backend) : null;
+    const backend = oneOf(NAME, 'backend', flags.backend ?? ranOn?.[1] ?? 'wasm', NODE_BACKENDS);
+    const workers =
+      flags.workers !== undefined
+        ? integer(NAME, 'workers', flags.workers, 1, 64)
+        : ranOn
+          ? Number(ranOn[2] ?? 1)
+          : defaultWorkers(backend);
+    if (resume && ranOn && (backend !== ranOn[1] || workers !== Number(ranOn[2] ?? 1))) {
+      io.err(
+        `note: the checkpoint ran on ${resume.meta.backend}; on ${backend}×${workers} the resumed curve will differ slightly from an uninterrupted run\n`,
+      );
     }
     const datasetFlag =
       flags.dataset ?? (resume?.meta.dataset === 'fashion-mnist' ? 'fashion-mnist' : undefined);
