@@ -7,6 +7,11 @@
  */
 /// <reference lib="webworker" />
 import type { BackendName } from '../backend';
+// The wasm backend's binaries, emitted by the bundler as files of their own;
+// without these URLs tfjs looks for them next to the page and finds nothing.
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { createJobRunner } from './runner';
 import type { ToWorker } from './protocol';
 import { JOB_TABLE } from './table';
@@ -24,7 +29,12 @@ const runner = createJobRunner({
     const key = JSON.stringify(prefer ?? null);
     if (current === null || current.key !== key) {
       const choice = import('../backend').then(async ({ initBackend }) => {
-        const c = await initBackend(prefer === undefined ? {} : { prefer });
+        const wasmPaths = {
+          'tfjs-backend-wasm.wasm': wasmPlain,
+          'tfjs-backend-wasm-simd.wasm': wasmSimd,
+          'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+        };
+        const c = await initBackend(prefer === undefined ? { wasmPaths } : { prefer, wasmPaths });
         return { name: c.name, reason: c.reason };
       });
       current = { key, choice };
