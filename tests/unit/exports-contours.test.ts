@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   contourLevels,
   finiteRange,
+  formatNumber,
   isolineSegments,
   isolines,
   logTicks,
@@ -171,6 +172,18 @@ describe('scale', () => {
       ]),
     ).toEqual({ min: 1, max: 3 });
     expect(finiteRange([[null]])).toBeNull();
+  });
+
+  it('numbers are labelled short', () => {
+    expect([0, 0.1234567, 2, 1500, 10000, 123456, 0.0001].map(formatNumber)).toEqual([
+      '0',
+      '0.1235',
+      '2',
+      '1500',
+      '1e4',
+      '1.23e5',
+      '1e-4',
+    ]);
   });
 
   it('ticks are nice', () => {

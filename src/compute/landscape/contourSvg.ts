@@ -66,7 +66,7 @@ export interface ContourSvgLayout {
   }[];
 }
 
-const MARGIN = { left: 44, top: 26, bottom: 36, gap: 28, bar: 62 };
+const MARGIN = { left: 44, top: 26, bottom: 36, gap: 28, bar: 66 };
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="11"';
 
 /** Cell edges around grid values: midpoints between neighbours, the end values at the ends. */

@@ -332,6 +332,10 @@ export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (x === 0) return '0';
   const abs = Math.abs(x);
-  if (abs >= 1e5 || abs < 1e-3) return x.toExponential(2).replace(/\.?0+e/, 'e');
+  if (abs >= 1e4 || abs < 1e-3)
+    return x
+      .toExponential(2)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   return String(Number(x.toPrecision(4)));
 }
