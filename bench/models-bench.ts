@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { initBackend } from '../src/compute/backend';
 import type { BackendName } from '../src/compute/backend';
-import { createModel, parseModelName } from '../src/compute/models';
+import { createModel, forwardMultiplyAdds, parseModelName } from '../src/compute/models';
 import type { Model, TensorMap } from '../src/compute/models';
 import {
   batchNormTraining,
@@ -180,6 +180,12 @@ async function main(): Promise<void> {
     console.log(
       `${name} 1×28×28 batch ${batch}: inference ${inferMs.toFixed(0)} ms = ${((batch / inferMs) * 1000).toFixed(0)} img/s; ` +
         `training step ${trainMs.toFixed(0)} ms = ${((batch / trainMs) * 1000).toFixed(0)} img/s`,
+    );
+    // A training step is about three forward passes of multiply-adds (forward,
+    // input gradient, weight gradient).
+    const flops = 2 * forwardMultiplyAdds(model.spec) * batch;
+    console.log(
+      `  ${(flops / inferMs / 1e6).toFixed(1)} GFLOP/s inference, ${((3 * flops) / trainMs / 1e6).toFixed(1)} GFLOP/s training`,
     );
     if (tf.memory().numTensors !== before)
       console.log(`  LEAK: ${tf.memory().numTensors - before} tensors`);

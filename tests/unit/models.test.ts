@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countParams, createModel, parseModelName, summaryTotal } from '../../src/compute/models';
+import {
+  countParams,
+  createModel,
+  forwardMultiplyAdds,
+  parseModelName,
+  summaryTotal,
+} from '../../src/compute/models';
 import type { MlpSpec, Model, ResNetSpec, TensorMap } from '../../src/compute/models';
 import { fans, initialValues, orthogonalMatrix } from '../../src/compute/models/init';
 import { createRng } from '../../src/compute/random';
@@ -258,6 +264,20 @@ describe('ResNet forward', () => {
       model.forward(params, state, tf.zeros([1, 28, 28, 1]), { training: false }),
     ).toThrow(/32, 32, 3/);
     disposeAll(params, state);
+  });
+});
+
+describe('forward multiply-adds', () => {
+  it('counts ResNet-20 convolutions and the dense layer per image', () => {
+    // 3×32×32: stem 32²·27·16 = 442,368; stage 1: 6·32²·9·16² = 14,155,776;
+    // stages 2 and 3: (1,179,648 + 5·2,359,296) each = 12,976,128; dense 640.
+    expect(forwardMultiplyAdds(resnet(20))).toBe(40_551_040);
+    // 1×28×28: 112,896 + 6·1,806,336 + 2·(903,168 + 5·1,806,336) + 640 = 30,821,248,
+    // and option B's two 1×1 projections add 14²·16·32 + 7²·32·64 = 200,704.
+    expect(forwardMultiplyAdds(resnet(20, { inputShape: [1, 28, 28] }))).toBe(30_821_248);
+    expect(forwardMultiplyAdds(resnet(20, { inputShape: [1, 28, 28], shortcut: 'B' }))).toBe(
+      31_021_952,
+    );
   });
 });
 

@@ -121,6 +121,8 @@ export class ShapeTracer implements LayerOps<Shape> {
   readonly rows: SummaryRow[] = [];
   readonly params = new Map<string, ParamRecord>();
   readonly state: StateInfo[] = [];
+  /** Multiply-adds of one image's forward pass through convolutions and dense layers. */
+  multiplyAdds = 0;
 
   private row(type: string, out: Shape, params: number): void {
     this.rows.push({
@@ -154,6 +156,7 @@ export class ShapeTracer implements LayerOps<Shape> {
     if (o.bias) this.param(`${name}.bias`, [o.out], 'bias', o.init, fanIn);
     const out = [-1, convOut(h, o), convOut(w, o), o.out];
     this.row('Conv2d', out, fanIn * o.out + (o.bias ? o.out : 0));
+    this.multiplyAdds += fanIn * o.out * out[1]! * out[2]!;
     return out;
   }
 
@@ -180,6 +183,7 @@ export class ShapeTracer implements LayerOps<Shape> {
     if (o.bias) this.param(`${name}.bias`, [o.out], 'bias', o.init, fanIn);
     const out = [-1, o.out];
     this.row('Linear', out, fanIn * o.out + (o.bias ? o.out : 0));
+    this.multiplyAdds += fanIn * o.out;
     return out;
   }
 
@@ -247,6 +251,8 @@ export interface TracedArchitecture {
   inits: Map<string, { init: WeightInit; fanIn: number }>;
   /** Output shape, tfjs order with batch -1. */
   outputShape: number[];
+  /** Multiply-adds per image in convolutions and dense layers (each run of a shared module counted). */
+  multiplyAdds: number;
 }
 
 export function traceArchitecture(
@@ -263,6 +269,7 @@ export function traceArchitecture(
     rows: tracer.rows,
     inits,
     outputShape: out,
+    multiplyAdds: tracer.multiplyAdds,
   };
 }
 

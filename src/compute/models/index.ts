@@ -69,6 +69,15 @@ export function summaryTotal(rows: readonly SummaryRow[]): number {
   return rows.reduce((sum, r) => sum + r.params, 0);
 }
 
+/**
+ * Multiply-adds of one image's forward pass through the convolutions and dense
+ * layers (BN, activations and pooling are not counted); twice this is the
+ * FLOP count used for GFLOP/s. A module that runs twice counts twice.
+ */
+export function forwardMultiplyAdds(spec: ModelSpec): number {
+  return traceArchitecture(architectureFor(spec), inputShapeOf(spec)).multiplyAdds;
+}
+
 export interface ModelNameOptions {
   /** [channels, height, width]; default CIFAR's [3, 32, 32] (the MLP flattens it). */
   inputShape?: [number, number, number];
