@@ -120,6 +120,7 @@ test(
           .locator('.live-run progress')
           .evaluateAll((bars) => bars.map((bar) => (bar as HTMLProgressElement).value));
       const atCancel = await stepsAt();
+      expect(Math.min(...atCancel), 'stopped before the end').toBeLessThan(4);
       await page.waitForTimeout(3000);
       expect(await stepsAt(), 'no step after Cancel').toEqual(atCancel);
       expect(await figure(page).locator('.live-status').textContent()).toMatch(/Cancelled/);

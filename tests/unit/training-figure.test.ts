@@ -144,6 +144,8 @@ describe('live state', () => {
     const late = liveReducer(s, { type: 'progress', progress: progress('noskip', 1, 1, 2) });
     expect(late.curves.noskip.steps).toHaveLength(0);
     expect(liveReducer(late, { type: 'done', cancelled: true }).phase).toBe('cancelled');
+    // A job that finished before the cancel reached it says so, and is done.
+    expect(liveReducer(late, { type: 'done', cancelled: false }).phase).toBe('done');
   });
 
   test('pause and resume only while running; an error ends any active phase', () => {

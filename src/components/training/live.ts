@@ -163,11 +163,8 @@ export function liveReducer(state: LiveState, event: LiveEvent): LiveState {
         ? { ...state, phase: 'cancelling' }
         : state;
     case 'done':
-      if (!isActive(state)) return state;
-      return {
-        ...state,
-        phase: event.cancelled || state.phase === 'cancelling' ? 'cancelled' : 'done',
-      };
+      // The job's word decides: a job that finished before Cancel reached it is done.
+      return isActive(state) ? { ...state, phase: event.cancelled ? 'cancelled' : 'done' } : state;
     case 'error':
       return isActive(state) ? { ...state, phase: 'error', message: event.message } : state;
   }
