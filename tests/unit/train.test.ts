@@ -8,6 +8,8 @@ import { foldRunningStats, sgdStep } from '../../src/compute/train/optimizer';
 import { learningRateAt } from '../../src/compute/train/schedule';
 import type { ScheduleSpec } from '../../src/compute/train/schedule';
 import { stripesDataset, tinyModel } from './train-helpers';
+import { createModel, parseModelName } from '../../src/compute/models';
+import { forwardFlopsPerImage } from '../../src/compute/train/throughput';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -269,6 +271,28 @@ describe('train', () => {
     await expect(train(options({ model: tinyModel({ failAtCall: 4 }) }))).rejects.toThrow(
       /deliberate failure/,
     );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('forwardFlopsPerImage', () => {
+  it('counts 2·k²·c_in·c_out·H·W per convolution and 2·m·n per dense layer of ResNet-20 on 28×28×1', async () => {
+    const model = createModel(parseModelName('resnet20', { inputShape: [1, 28, 28], classes: 10 }));
+    const conv = (k: number, cin: number, cout: number, hw: number) =>
+      2 * k * k * cin * cout * hw * hw;
+    const expected =
+      conv(3, 1, 16, 28) +
+      6 * conv(3, 16, 16, 28) +
+      conv(3, 16, 32, 14) +
+      conv(1, 16, 32, 14) +
+      5 * conv(3, 32, 32, 14) +
+      conv(3, 32, 64, 7) +
+      conv(1, 32, 64, 7) +
+      5 * conv(3, 64, 64, 7) +
+      2 * 64 * 10;
+    expect(expected).toBe(62_043_904);
+    const before = tf.memory().numTensors;
+    expect(await forwardFlopsPerImage(model, [28, 28, 1])).toBe(expected);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

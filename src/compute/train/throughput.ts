@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/types';
+import { createRng, normalArray } from '../random';
 
 const CONV_KERNELS = new Set(['Conv2D', 'FusedConv2D']);
 const MATMUL_KERNELS = new Set(['BatchMatMul', '_FusedMatMul', 'MatMul']);
@@ -20,11 +21,15 @@ const MATMUL_KERNELS = new Set(['BatchMatMul', '_FusedMatMul', 'MatMul']);
 export async function forwardFlopsPerImage(model: Model, inputShape: number[]): Promise<number> {
   const { params, state } = model.init(0);
   try {
-    const profile = await tf.profile(() => {
-      const x = tf.zeros([1, ...inputShape]);
-      const { logits } = model.forward(params, state, x, { training: false });
-      return logits;
-    });
+    // tf.profile runs the function outside any tidy and keeps its result:
+    // tidy inside, dispose the result after.
+    const profile = await tf.profile(() =>
+      tf.tidy(
+        () =>
+          model.forward(params, state, tf.zeros([1, ...inputShape]), { training: false }).logits,
+      ),
+    );
+    tf.dispose(profile.result);
     let flops = 0;
     for (const k of profile.kernels) {
       if (CONV_KERNELS.has(k.name)) {
@@ -54,8 +59,9 @@ export async function measureMatMul(options: {
   minSeconds: number;
 }): Promise<{ gflops: number; reps: number; seconds: number }> {
   const { size, minSeconds } = options;
-  const a = tf.randomNormal([size, size], 0, 1, 'float32', 1);
-  const b = tf.randomNormal([size, size], 0, 1, 'float32', 2);
+  const rng = createRng(1);
+  const a = tf.tensor2d(normalArray(size * size, rng), [size, size]);
+  const b = tf.tensor2d(normalArray(size * size, rng), [size, size]);
   try {
     const once = async () => {
       const c = tf.matMul(a, b);
