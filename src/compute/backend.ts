@@ -102,16 +102,26 @@ interface NavigatorWithGpu {
   gpu?: GpuLike;
 }
 
-/** Make navigator.gpu exist in Node from Dawn, if the package and an adapter are there. */
+/**
+ * The one Dawn instance of this process. Dawn lives as long as the object
+ * create() returned is referenced: replacing it would destroy the device an
+ * already started webgpu backend still uses, so it is made once and kept.
+ */
+let dawnGpu: GpuLike | null = null;
+
+/** Make navigator.gpu exist in Node from Dawn, once per process. */
 async function provideNodeWebGpu(flags: string[]): Promise<void> {
-  const webgpu = (await importNode('webgpu')) as {
-    create(flags: string[]): GpuLike;
-    globals: Record<string, unknown>;
-  };
-  Object.assign(globalThis, webgpu.globals);
+  if (!dawnGpu) {
+    const webgpu = (await importNode('webgpu')) as {
+      create(flags: string[]): GpuLike;
+      globals: Record<string, unknown>;
+    };
+    Object.assign(globalThis, webgpu.globals);
+    dawnGpu = webgpu.create(flags);
+  }
   const g = globalThis as { navigator?: NavigatorWithGpu };
   if (!g.navigator) g.navigator = {};
-  g.navigator.gpu = webgpu.create(flags);
+  g.navigator.gpu = dawnGpu;
 }
 
 async function tryStart(

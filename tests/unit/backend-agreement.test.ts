@@ -152,6 +152,12 @@ describe('backends agree with cpu on ResNet-8 (options A and B) and BMEnet-8, 2�
       return;
     }
     expect(choice.name).toBe('webgpu');
+    // Asking again must keep the same Dawn instance: a second one would drop
+    // the first, and with it the device the started backend computes on.
+    const gpu = () => (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+    const first = gpu();
+    expect((await initBackend({ prefer: ['webgpu'] })).name).toBe('webgpu');
+    expect(gpu()).toBe(first);
     // SwiftShader compiles every shader on the CPU (about half a minute per
     // model here), so WebGPU checks the model that runs every gradient path of
     // ours: 3×3 and 1×1 stride-2 convolutions, BN, the dense layer's matMul.
