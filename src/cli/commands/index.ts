@@ -4,6 +4,7 @@
  */
 import { benchCommand } from './bench';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
 import { mergeCommand } from './merge';
@@ -21,4 +22,5 @@ export const COMMANDS: readonly Command[] = [
   mergeCommand,
   hessianCommand,
   trajectoryCommand,
+  exportCommand,
 ];
