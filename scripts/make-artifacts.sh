@@ -5,20 +5,19 @@
 # two at a time, one per core. Then `node scripts/make-manifest.mjs` lists and hashes
 # what exists.
 #
-#   scripts/make-artifacts.sh train     # the trained networks (histories + per-epoch checkpoints)
-#   scripts/make-artifacts.sh surfaces  # loss surfaces and 1-D curves
-#   scripts/make-artifacts.sh hessian   # Hessian maps and trajectories (ResNet-56)
+#   scripts/make-artifacts.sh train [MODEL...]     # trained networks: histories, per-epoch checkpoints
+#   scripts/make-artifacts.sh surfaces [MODEL...]  # loss surfaces and 1-D curves
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=public/artifacts
-sk() { nice -n 10 node bin/skipscape.mjs "$@"; }
+sk() { nice -n "${NICE:-10}" node bin/skipscape.mjs "$@"; }
 
-# name model skip-flag epochs limit
+# name model skip-flag epochs limit lr batch
 train_run() {
-  local name=$1 model=$2 skip=$3 epochs=$4 limit=$5
+  local name=$1 model=$2 skip=$3 epochs=$4 limit=$5 lr=$6 batch=$7
   local dir=$A/runs/$name resume=()
   [ -f "$dir/history.json" ] && resume=(--resume)
-  sk train --model "$model" "$skip" --dataset fashion-mnist --limit "$limit" \
+  sk train --model "$model" "$skip" --dataset fashion-mnist --limit "$limit" --lr "$lr" --batch "$batch" \
     --epochs "$epochs" --workers 1 --seed 0 --out "$dir" "${resume[@]}"
 }
 
@@ -43,20 +42,36 @@ curve() {
 
 case "${1:-train}" in
   train)
-    (train_run resnet20-skip resnet20 --skip 6 6000; train_run resnet56-skip resnet56 --skip 4 6000) &
-    (train_run resnet20-noskip resnet20 --no-skip 6 6000; train_run resnet56-noskip resnet56 --no-skip 4 6000) &
-    wait
-    (train_run bmenet32-skip bmenet32 --skip 6 3000) &
-    (train_run bmenet32-noskip bmenet32 --no-skip 6 3000) &
-    wait
+    # scripts/make-artifacts.sh train [resnet20] [resnet56] [bmenet32]
+    shift
+    for model in "${@:-resnet20 resnet56 bmenet32}"; do
+      # ResNets: Li et al.'s recipe (lr 0.1, batch 128) on half the subset. BMEnet-32: the
+      # lecture's six epochs; it has no BN after its first conv and a 2048x1000 dense layer,
+      # and diverges at lr 0.1 (DLStudio trains it at 1e-3 with batch 4), so lr 0.01, batch 64.
+      # Sizes are what two shared CPU cores finish in a session: scale up --limit for more.
+      case $model in
+        resnet20) epochs=6 limit=6000 lr=0.1 batch=128 ;;
+        resnet56) epochs=4 limit=6000 lr=0.1 batch=128 ;;
+        bmenet32) epochs=6 limit=2000 lr=0.01 batch=64 ;;
+        *) echo "no run for $model" >&2; exit 2 ;;
+      esac
+      train_run "$model-skip" "$model" --skip $epochs $limit $lr $batch &
+      train_run "$model-noskip" "$model" --no-skip $epochs $limit $lr $batch &
+      wait
+    done
     ;;
   surfaces)
-    (curve resnet20-skip 6; surface resnet20-skip 6; surface resnet56-skip 4) &
-    (curve resnet20-noskip 6; surface resnet20-noskip 6; surface resnet56-noskip 4) &
-    wait
+    # scripts/make-artifacts.sh surfaces [resnet20] [resnet56]
+    shift
+    for model in "${@:-resnet20 resnet56}"; do
+      case $model in resnet20) epochs=6 ;; resnet56) epochs=4 ;; *) echo "no run for $model" >&2; exit 2 ;; esac
+      (curve "$model-skip" $epochs; surface "$model-skip" $epochs) &
+      (curve "$model-noskip" $epochs; surface "$model-noskip" $epochs) &
+      wait
+    done
     ;;
   *)
-    echo "usage: $0 train|surfaces" >&2
+    echo "usage: $0 train|surfaces [MODEL...]" >&2
     exit 2
     ;;
 esac
