@@ -29,9 +29,12 @@ export function escapeXml(text: string): string {
 
 /** One panel of the contour figure. */
 export interface ContourPanel {
+  /** The values drawn are `surface.loss` (another quantity on a grid can take its place there). */
   surface: Surface;
   /** Title above the panel, e.g. "ResNet-56, with skips". */
   title: string;
+  /** A path drawn over the plane, e.g. a training trajectory projected on it (in α, β). */
+  path?: { x: readonly number[]; y: readonly number[] };
 }
 
 export interface ContourSvgOptions {
@@ -48,6 +51,10 @@ export interface ContourSvgOptions {
   colourBar?: boolean;
   /** Draw each panel's title above it (the explorer shows its own titles). Default true. */
   titles?: boolean;
+  /** What the colours show, for the colour bar and the description; default 'loss'. */
+  quantity?: string;
+  /** The accessible description's first sentence; default: the loss over a plane of two directions. */
+  description?: string;
   /** Text for a <metadata> element (escaped here), e.g. each panel's metadata and command as JSON. */
   metadata?: string;
 }
@@ -94,6 +101,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
   const id = options.idPrefix ?? 'skipscape-contour';
   const withBar = options.colourBar ?? true;
   const { scale } = options;
+  const quantity = options.quantity ?? 'loss';
   const levels = contourLevels(scale, options.levels);
   const n = options.panels.length;
   const width = MARGIN.left + n * size + (n - 1) * MARGIN.gap + (withBar ? MARGIN.bar : 12);
@@ -180,6 +188,11 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       xDomain[0] <= 0 && xDomain[1] >= 0 && yDomain[0] <= 0 && yDomain[1] >= 0
         ? `<g stroke="#fff" stroke-width="1.5"><line x1="${r2(sx(0) - 5)}" x2="${r2(sx(0) + 5)}" y1="${r2(sy(0))}" y2="${r2(sy(0))}"/><line x1="${r2(sx(0))}" x2="${r2(sx(0))}" y1="${r2(sy(0) - 5)}" y2="${r2(sy(0) + 5)}"/></g><text x="${r2(sx(0) + 6)}" y="${r2(sy(0) - 6)}" fill="#fff">θ*</text>`
         : '';
+    const path = panel.path;
+    const overlay =
+      path && path.x.length > 0
+        ? `<g class="path"><polyline points="${path.x.map((x, q) => `${r2(sx(x))},${r2(sy(path.y[q] ?? 0))}`).join(' ')}" fill="none" stroke="#000" stroke-opacity="0.5" stroke-width="3.5"/><polyline points="${path.x.map((x, q) => `${r2(sx(x))},${r2(sy(path.y[q] ?? 0))}`).join(' ')}" fill="none" stroke="#fff" stroke-width="1.5"/>${path.x.map((x, q) => `<circle cx="${r2(sx(x))}" cy="${r2(sy(path.y[q] ?? 0))}" r="2.5" fill="#fff" stroke="#000" stroke-opacity="0.5"/>`).join('')}</g>`
+        : '';
     body.push(
       `<g class="panel">`,
       options.titles === false
@@ -189,6 +202,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       `<g shape-rendering="crispEdges">${cells.join('')}</g>`,
       hatched.length > 0 ? `<g fill="url(#${id}-nan)">${hatched.join('')}</g>` : '',
       `<g fill="none" stroke="#fff" stroke-opacity="0.6" stroke-width="0.8">${paths.join('')}</g>`,
+      overlay,
       origin,
       `<rect x="${x0}" y="${y0}" width="${size}" height="${size}" fill="none" stroke="currentColor" stroke-opacity="0.5"/>`,
       axis.join(''),
@@ -219,7 +233,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       .join('');
     body.push(
       `<g class="colour-bar">`,
-      `<text x="${bx}" y="${by - 9}">loss</text>`,
+      `<text x="${bx}" y="${by - 9}">${escapeXml(quantity)}</text>`,
       `<rect x="${bx}" y="${by}" width="10" height="${size}" fill="url(#${id}-bar)"/>`,
       `<g stroke="#fff" stroke-opacity="0.7">${levelMarks}</g>`,
       tickMarks,
@@ -232,14 +246,14 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
 
   const names = options.panels.map((panel) => panel.title).join('; ');
   const description =
-    `Loss f(α, β) = L(θ* + αδ + βη) over the plane of two filter-normalised directions, ` +
-    `coloured by loss (${scale.log ? 'log' : 'linear'} scale from ${formatNumber(scale.lo)} to ${formatNumber(scale.hi)}) ` +
+    `${options.description ?? 'Loss f(α, β) = L(θ* + αδ + βη) over the plane of two filter-normalised directions.'} ` +
+    `Coloured by ${quantity} (${scale.log ? 'log' : 'linear'} scale from ${formatNumber(scale.lo)} to ${formatNumber(scale.hi)}) ` +
     `with ${levels.length} contour lines. ` +
     options.panels
       .map((panel) => {
         const range = finiteRange([panel.surface.loss]);
         return range
-          ? `${panel.title}: loss from ${formatNumber(range.min)} to ${formatNumber(range.max)}.`
+          ? `${panel.title}: ${quantity} from ${formatNumber(range.min)} to ${formatNumber(range.max)}.`
           : `${panel.title}: no finite values.`;
       })
       .join(' ');

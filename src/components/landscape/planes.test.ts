@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { hessianSummary, percent, ratioSurface, type HessianMapFile } from './planes';
+
+const meta = {
+  model: 'resnet56',
+  skip: false,
+  checkpointSha256: 'a'.repeat(64),
+  checkpoint2Sha256: null,
+  dataset: 'fashion-mnist',
+  split: 'train' as const,
+  subset: 100,
+  seed: 0,
+  normalization: 'filter' as const,
+  includeBiasBn: false,
+  kind: 'direction' as const,
+  backend: 'wasm',
+  seconds: 1,
+  version: 't',
+  written: 't',
+};
+
+function map(
+  lambdaMax: (number | null)[],
+  lambdaMin: (number | null)[],
+  mask: (0 | 1)[],
+): HessianMapFile {
+  return {
+    xs: [0, 1],
+    ys: [0, 1],
+    lambdaMax,
+    lambdaMin,
+    ratio: lambdaMax.map((h, k) =>
+      h === null || lambdaMin[k] === null ? null : Math.abs((lambdaMin[k] as number) / h),
+    ),
+    mask,
+    meta,
+  };
+}
+
+describe('Hessian caption numbers', () => {
+  it('count clearly negative curvature only, over computed points', () => {
+    // Ratios: 0.5 (negative), 0.01 (negative but below 5 %), 0.2 (positive λ_min), not computed.
+    const s = hessianSummary(map([10, 10, 10, null], [-5, -0.1, 2, null], [1, 1, 1, 0]));
+    expect(s.points).toBe(3);
+    expect(s.negativeShare).toBeCloseTo(1 / 3, 12);
+    expect(s.medianRatio).toBeCloseTo(0.2, 12);
+    expect(s.maxRatio).toBeCloseTo(0.5, 12);
+  });
+
+  it('the ratio map draws as a surface of ratios', () => {
+    const m = map([4, 4, 4, 4], [-1, -2, 1, 0], [1, 1, 1, 1]);
+    expect(ratioSurface(m).loss).toEqual([0.25, 0.5, 0.25, 0]);
+  });
+
+  it('percentages read naturally', () => {
+    expect([0, 0.004, 0.372, 1].map(percent)).toEqual(['none', 'under 1 %', '37 %', '100 %']);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The numbers the article's Hessian-map and trajectory captions state, taken
+ * from the shipped files when the page is built (never typed in), and the
+ * adapters that let the contour SVG draw those files.
+ */
+import type { Surface, SurfaceMeta } from '../../compute/landscape/surface';
+
+/** The fields of a Hessian map file (`skipscape hessian`) the figure uses. */
+export interface HessianMapFile {
+  xs: number[];
+  ys: number[];
+  lambdaMax: (number | null)[];
+  lambdaMin: (number | null)[];
+  ratio: (number | null)[];
+  mask: (0 | 1)[];
+  meta: SurfaceMeta;
+}
+
+/** The fields of a trajectory file (`skipscape trajectory`) the figure uses. */
+export interface TrajectoryFileData {
+  path: { x: number[]; y: number[]; epochs: number[] };
+  explainedVarianceRatio: [number, number];
+  meta: { model: string; skip: boolean };
+}
+
+export interface HessianSummary {
+  /** Points with both eigenvalues. */
+  points: number;
+  /**
+   * Share of those where the Hessian has a clearly negative eigenvalue:
+   * λ_min < 0 with |λ_min| at least `threshold` × λ_max, so that rounding in
+   * the eigenvalue iteration does not count as curvature.
+   */
+  negativeShare: number;
+  threshold: number;
+  /** Median and largest |λ_min/λ_max| over the points. */
+  medianRatio: number;
+  maxRatio: number;
+}
+
+export function hessianSummary(map: HessianMapFile, threshold = 0.05): HessianSummary {
+  const ratios: number[] = [];
+  let negative = 0;
+  map.mask.forEach((m, k) => {
+    const hi = map.lambdaMax[k];
+    const lo = map.lambdaMin[k];
+    if (m !== 1 || hi === null || hi === undefined || lo === null || lo === undefined) return;
+    const ratio = Math.abs(lo / hi);
+    ratios.push(ratio);
+    if (lo < 0 && ratio >= threshold) negative++;
+  });
+  ratios.sort((a, b) => a - b);
+  const n = ratios.length;
+  const median =
+    n === 0
+      ? Number.NaN
+      : n % 2
+        ? (ratios[(n - 1) / 2] as number)
+        : ((ratios[n / 2 - 1] as number) + (ratios[n / 2] as number)) / 2;
+  return {
+    points: n,
+    negativeShare: n === 0 ? Number.NaN : negative / n,
+    threshold,
+    medianRatio: median,
+    maxRatio: n === 0 ? Number.NaN : (ratios[n - 1] as number),
+  };
+}
+
+/** A Hessian map as a surface whose "loss" is |λ_min/λ_max|, for the contour SVG. */
+export function ratioSurface(map: HessianMapFile): Surface {
+  return {
+    xs: map.xs,
+    ys: map.ys,
+    loss: map.ratio,
+    accuracy: map.ratio.map(() => null),
+    mask: map.mask,
+    meta: map.meta,
+  };
+}
+
+/** A share as a whole percentage ("37 %"), or "under 1 %" / "none" at the bottom. */
+export function percent(share: number): string {
+  if (share === 0) return 'none';
+  if (share < 0.01) return 'under 1 %';
+  return `${Math.round(100 * share)} %`;
+}
