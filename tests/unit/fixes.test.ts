@@ -274,6 +274,19 @@ describe('batch norm from elementwise ops', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('refuses a second derivative in training mode rather than give a wrong one', () => {
+    tf.tidy(() => {
+      const r = tf.randomNormal([4, 3, 3, 5], 0, 1, 'float32', 17);
+      const firstDerivative = tf.grad((xx: tf.Tensor) =>
+        tf.sum(tf.mul(batchNormTraining({ x: xx, gamma: gamma(), beta: beta() }).y, r)),
+      );
+      expect(firstDerivative(x()).shape).toEqual([4, 3, 3, 5]);
+      expect(() => tf.grad((xx: tf.Tensor) => tf.sum(tf.square(firstDerivative(xx))))(x())).toThrow(
+        /differentiable once/,
+      );
+    });
+  });
+
   it('sums channels through an average pool exactly as tf.sum does', () => {
     tf.tidy(() => {
       const x4 = tf.randomNormal([3, 5, 7, 4], 0, 1, 'float32', 15);

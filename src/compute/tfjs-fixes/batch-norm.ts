@@ -92,6 +92,13 @@ export function batchNormTraining(options: {
     return {
       value: tf.add(tf.mul(xt, a), shift),
       gradFunc: (dy, saved) => {
+        // The saved tensors are not linked to x on the tape, so a second
+        // derivative through this would silently miss terms: refuse it.
+        if (tf.engine().state.gradientDepth > 0) {
+          throw new Error(
+            'batch norm in training mode is differentiable once; take second derivatives in inference mode',
+          );
+        }
         const [xs, mu, inv, scale] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
         const dyT = dy as tf.Tensor;
         const dBeta = channelSum(dyT);
