@@ -125,6 +125,25 @@ function batchLoss(
 }
 
 /**
+ * Σ of scalars as a balanced tree of two-input adds. Not tf.addN: the webgpu
+ * backend compiles AddN into one shader with a storage buffer per input, and a
+ * network has more parameter tensors than a device allows per shader stage
+ * (8 on many, SwiftShader included), so the pipeline is invalid and the
+ * result garbage.
+ */
+function sumTree(terms: tf.Tensor[]): tf.Scalar {
+  if (terms.length === 0) throw new Error('sumTree: nothing to add');
+  let level = terms;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? tf.add(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0] as tf.Scalar;
+}
+
+/**
  * The operator v ↦ H v of scale · Σ_k losses_k(xs): exact by equation (1),
  * or by central differences of gradients when asked. Products are summed
  * term by term (the Hessian of a sum is the sum of Hessians), reading each
@@ -151,7 +170,7 @@ export function hvpOperator(options: {
           const hv = tf.tidy(() =>
             tf.grads((...ps: tf.Tensor[]) => {
               const g = tf.grads(loss)(ps);
-              return tf.addN(g.map((gi, i) => tf.sum(tf.mul(gi, vt[i]!)))) as tf.Scalar;
+              return sumTree(g.map((gi, i) => tf.sum(tf.mul(gi, vt[i]!))));
             })(xs),
           );
           try {
