@@ -5,7 +5,7 @@
  * with one thread and with one worker thread per core.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, hostname, platform, release } from 'node:os';
+import { availableParallelism, cpus, hostname, loadavg, platform, release } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, inputShapeOf, parseModelName } from '../../compute/models';
 import type { Model } from '../../compute/models/types';
@@ -51,6 +51,11 @@ const FLAGS = {
     help: 'time each measurement at least this long (default 3; cpu: one batch)',
   },
   out: { type: 'string', value: 'FILE', help: 'also write the results as JSON to FILE' },
+  note: {
+    type: 'string',
+    value: 'TEXT',
+    help: 'a note kept with the results (how the machine was loaded, ...)',
+  },
   json: { type: 'boolean', help: 'print JSON instead of a table' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies FlagSpecs;
@@ -73,7 +78,18 @@ export interface BenchRow {
 }
 
 export interface BenchFile {
-  machine: { cpu: string; cores: number; node: string; os: string; host: string; date: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    node: string;
+    os: string;
+    host: string;
+    date: string;
+    /** 1, 5 and 15-minute load averages when the run started: other work competes for the cores. */
+    loadAverage: number[];
+  };
+  /** What the person running it wants kept with the numbers (--note). */
+  note: string | null;
   tfjs: string;
   input: string;
   rows: BenchRow[];
@@ -189,7 +205,9 @@ export const benchCommand: Command = {
         os: `${platform()} ${release()}`,
         host: hostname(),
         date: new Date().toISOString(),
+        loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
       },
+      note: flags.note ?? null,
       tfjs: tf.version_core,
       input: '1x28x28',
       rows: [],
@@ -309,7 +327,8 @@ export const benchCommand: Command = {
 /** The results as a Markdown table (also used for bench/README.md). */
 export function benchTable(file: BenchFile): string {
   const lines = [
-    `${file.machine.cpu}, ${file.machine.cores} cores, Node ${file.machine.node}, tfjs ${file.tfjs}, ${file.machine.date.slice(0, 10)}; input ${file.input}`,
+    `${file.machine.cpu}, ${file.machine.cores} cores, Node ${file.machine.node}, tfjs ${file.tfjs}, ${file.machine.date.slice(0, 10)}; input ${file.input}; load average ${file.machine.loadAverage.join(' ')} at the start`,
+    ...(file.note ? ['', file.note] : []),
     '',
     '| backend | threads | model | MFLOP/image | inference img/s | GFLOP/s | training img/s | GFLOP/s | matMul GFLOP/s | inference ÷ matMul |',
     '| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: |',
