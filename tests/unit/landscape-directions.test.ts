@@ -7,6 +7,7 @@ import {
   isOneDimensional,
   normalizeDirection,
 } from '../../src/compute/landscape/directions';
+import { createModel, parseModelName } from '../../src/compute/models';
 import type { Model } from '../../src/compute/models/types';
 import { initialArrays, smallConvNet, softmaxRegression } from './landscape-fixtures';
 
@@ -19,12 +20,36 @@ function norm(a: Float32Array): number {
 const models: [string, Model][] = [
   ['conv net with BN', smallConvNet({ activation: 'relu' })],
   ['softmax regression', softmaxRegression()],
+  ...(['resnet8', 'resnet8a', 'resnet8-noshort', 'bmenet8', 'mlp'] as const).map(
+    (name): [string, Model] => [
+      name,
+      createModel(parseModelName(name, { inputShape: [1, 28, 28], classes: 10 })),
+    ],
+  ),
+  [
+    'residual MLP with BN',
+    createModel({
+      kind: 'mlp',
+      width: 32,
+      depth: 4,
+      activation: 'relu',
+      init: 'kaiming',
+      sigmaW: Math.SQRT2,
+      residualAlpha: 0.5,
+      batchNorm: true,
+      inputSize: 784,
+      classes: 10,
+    }),
+  ],
 ];
 
 describe.each(models)('directions of a %s', (_name, model) => {
   test('filter normalisation: every filter of δ has the norm of the same filter of θ; 1-D tensors are zero', async () => {
     const { params: weights } = await initialArrays(model, 3);
     const d = filterNormalizedDirection({ params: model.params, weights, seed: 11, axis: 'x' });
+    expect(model.params.some(isOneDimensional)).toBe(true);
+    // Parameters only: BN running statistics are never perturbed.
+    expect(Object.keys(d).sort()).toEqual(model.params.map((p) => p.name).sort());
     for (const info of model.params) {
       const got = d[info.name]!;
       expect(got.shape).toEqual(info.shape);
