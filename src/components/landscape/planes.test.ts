@@ -53,6 +53,11 @@ describe('Hessian caption numbers', () => {
   });
 
   it('percentages read naturally', () => {
-    expect([0, 0.004, 0.372, 1].map(percent)).toEqual(['none', 'under 1 %', '37 %', '100 %']);
+    expect([0, 0.004, 0.372, 1].map(percent)).toEqual([
+      'none',
+      'under 1\u00a0%',
+      '37\u00a0%',
+      '100\u00a0%',
+    ]);
   });
 });

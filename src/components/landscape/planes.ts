@@ -81,6 +81,7 @@ export function ratioSurface(map: HessianMapFile): Surface {
 /** A share as a whole percentage ("37 %"), or "under 1 %" / "none" at the bottom. */
 export function percent(share: number): string {
   if (share === 0) return 'none';
-  if (share < 0.01) return 'under 1 %';
-  return `${Math.round(100 * share)} %`;
+  // A no-break space keeps the number and its sign on one line.
+  if (share < 0.01) return 'under 1\u00a0%';
+  return `${Math.round(100 * share)}\u00a0%`;
 }

@@ -191,7 +191,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
     const path = panel.path;
     const overlay =
       path && path.x.length > 0
-        ? `<g class="path"><polyline points="${path.x.map((x, q) => `${r2(sx(x))},${r2(sy(path.y[q] ?? 0))}`).join(' ')}" fill="none" stroke="#000" stroke-opacity="0.5" stroke-width="3.5"/><polyline points="${path.x.map((x, q) => `${r2(sx(x))},${r2(sy(path.y[q] ?? 0))}`).join(' ')}" fill="none" stroke="#fff" stroke-width="1.5"/>${path.x.map((x, q) => `<circle cx="${r2(sx(x))}" cy="${r2(sy(path.y[q] ?? 0))}" r="2.5" fill="#fff" stroke="#000" stroke-opacity="0.5"/>`).join('')}</g>`
+        ? `<clipPath id="${id}-clip-${p}"><rect x="${x0}" y="${y0}" width="${size}" height="${size}"/></clipPath><g class="path" clip-path="url(#${id}-clip-${p})"><polyline points="${path.x.map((x, q) => `${r2(sx(x))},${r2(sy(path.y[q] ?? 0))}`).join(' ')}" fill="none" stroke="#000" stroke-opacity="0.5" stroke-width="3.5"/><polyline points="${path.x.map((x, q) => `${r2(sx(x))},${r2(sy(path.y[q] ?? 0))}`).join(' ')}" fill="none" stroke="#fff" stroke-width="1.5"/>${path.x.map((x, q) => `<circle cx="${r2(sx(x))}" cy="${r2(sy(path.y[q] ?? 0))}" r="2.5" fill="#fff" stroke="#000" stroke-opacity="0.5"/>`).join('')}</g>`
         : '';
     body.push(
       `<g class="panel">`,
