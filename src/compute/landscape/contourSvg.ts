@@ -233,7 +233,8 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       .join('');
     body.push(
       `<g class="colour-bar">`,
-      `<text x="${bx}" y="${by - 9}">${escapeXml(quantity)}</text>`,
+      // Right-aligned over the bar, so a long label runs back over the empty end of the title row.
+      `<text x="${bx + 40}" y="${by - 9}" text-anchor="end">${escapeXml(quantity)}</text>`,
       `<rect x="${bx}" y="${by}" width="10" height="${size}" fill="url(#${id}-bar)"/>`,
       `<g stroke="#fff" stroke-opacity="0.7">${levelMarks}</g>`,
       tickMarks,
