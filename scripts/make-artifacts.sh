@@ -7,6 +7,8 @@
 #
 #   scripts/make-artifacts.sh train [MODEL...]     # trained networks: histories, per-epoch checkpoints
 #   scripts/make-artifacts.sh surfaces [MODEL...]  # loss surfaces and 1-D curves
+#   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
+#   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=public/artifacts
@@ -70,8 +72,48 @@ case "${1:-train}" in
       wait
     done
     ;;
+  hessian)
+    # scripts/make-artifacts.sh hessian [MODEL...]: the PCA trajectory of each run, the Hessian's
+    # extreme eigenvalues at θ*, then their map over a coarse 5×5 plane (resumable: on two CPU
+    # cores each map point of ResNet-56 costs minutes; see bench/notes-landscape.md).
+    shift
+    for model in "${@:-resnet56}"; do
+      case $model in resnet20) epochs=6 ;; resnet56) epochs=4 ;; *) echo "no run for $model" >&2; exit 2 ;; esac
+      for v in skip noskip; do
+        (
+          name=$model-$v
+          ckpt=$(printf '%s/runs/%s/epoch-%03d.safetensors' "$A" "$name" "$epochs")
+          mkdir -p "$A/trajectory" "$A/hessian"
+          sk trajectory --run "$A/runs/$name" --out "$A/trajectory/$name.json"
+          [ -f "$A/hessian/$name.point.json" ] ||
+            sk hessian --checkpoint "$ckpt" --subset 128 --iters 12 --out "$A/hessian/$name.point.json"
+          resume=()
+          [ -f "$A/hessian/$name.json" ] && resume=(--resume)
+          sk hessian --checkpoint "$ckpt" --grid -1:1:5,-1:1:5 --seed 1 --subset 64 --iters 8 \
+            --out "$A/hessian/$name.json" "${resume[@]}"
+        ) &
+      done
+      wait
+    done
+    ;;
+  prune)
+    # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
+    # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
+    # BMEnet checkpoints (only their histories are shown) to .cache/artifacts-archive/.
+    for dir in "$A"/runs/*/; do
+      name=$(basename "$dir")
+      mapfile -t ckpts < <(ls "$dir"epoch-*.safetensors 2>/dev/null | sort)
+      [ ${#ckpts[@]} -gt 0 ] || continue
+      keep=${ckpts[-1]}
+      case $name in bmenet*) keep= ;; esac
+      mkdir -p ".cache/artifacts-archive/runs/$name"
+      for f in "${ckpts[@]}"; do
+        [ "$f" = "$keep" ] || mv "$f" ".cache/artifacts-archive/runs/$name/"
+      done
+    done
+    ;;
   *)
-    echo "usage: $0 train|surfaces [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|hessian|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

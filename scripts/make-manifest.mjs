@@ -7,7 +7,7 @@
 // Layout it reads (written by scripts/make-artifacts.sh):
 //   runs/<model>-<skip|noskip>/history.json, epoch-NNN.safetensors
 //   surfaces/<model>-<skip|noskip>.json (2-D), .curve.json (1-D), .directions.safetensors
-//   hessian/<model>-<skip|noskip>.json, trajectory/<model>-<skip|noskip>.json
+//   hessian/<model>-<skip|noskip>.json (map) and .point.json (at θ*), trajectory/<model>-<skip|noskip>.json
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, basename } from 'node:path';
@@ -41,6 +41,13 @@ function runName(name) {
   return { model: m[1], skip: m[2] === 'skip' };
 }
 
+/** Grid size and the share of its points computed, for files laid out like a surface. */
+function coverage(bytes) {
+  const s = JSON.parse(bytes.toString('utf8'));
+  const grid = s.ys.length > 1 ? [s.xs.length, s.ys.length] : [s.xs.length];
+  return { grid, computed: s.mask.reduce((a, b) => a + b, 0) / s.mask.length };
+}
+
 function describe(rel, bytes) {
   const parts = rel.split('/');
   const file = basename(rel);
@@ -60,18 +67,22 @@ function describe(rel, bytes) {
       return { kind: 'directions', ...runName(file.replace('.directions.safetensors', '')) };
     }
     const curve = file.endsWith('.curve.json');
-    const name = file.replace(curve ? '.curve.json' : '.json', '');
-    const s = JSON.parse(bytes.toString('utf8'));
-    const computed = s.mask.reduce((a, b) => a + b, 0);
     return {
       kind: curve ? 'curve' : 'surface',
-      ...runName(name),
-      grid: curve ? [s.xs.length] : [s.xs.length, s.ys.length],
-      computed: computed / s.mask.length,
+      ...runName(file.replace(curve ? '.curve.json' : '.json', '')),
+      ...coverage(bytes),
     };
   }
-  if ((parts[0] === 'hessian' || parts[0] === 'trajectory') && parts.length === 2) {
-    return { kind: parts[0], ...runName(file.replace(/\.json$/, '')) };
+  if (parts[0] === 'hessian' && parts.length === 2) {
+    // <name>.point.json: the eigenvalues at θ* alone; <name>.json: their map over a plane.
+    return {
+      kind: 'hessian',
+      ...runName(file.replace(/(\.point)?\.json$/, '')),
+      ...coverage(bytes),
+    };
+  }
+  if (parts[0] === 'trajectory' && parts.length === 2) {
+    return { kind: 'trajectory', ...runName(file.replace(/\.json$/, '')) };
   }
   return null;
 }
