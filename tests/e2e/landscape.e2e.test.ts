@@ -439,7 +439,9 @@ describe('shipped results', () => {
       );
       const { page } = watched;
       try {
-        await page.getByRole('button', { name: 'Run live' }).click();
+        // Run live's code loads when the reader opens it.
+        await page.locator('.landscape-live summary').click();
+        await page.getByRole('button', { name: 'Run live' }).click({ timeout: 15_000 });
         const status = () => page.locator('.live-status').textContent();
         await expect.poll(status, { timeout: 60_000 }).toContain('on webgpu');
         await expect.poll(status, { timeout: 150_000 }).toMatch(/[1-9]\d* of 9 points/);
