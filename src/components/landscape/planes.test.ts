@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { hessianSummary, percent, ratioSurface, type HessianMapFile } from './planes';
+import {
+  hessianSummary,
+  percent,
+  planeAroundPath,
+  ratioSurface,
+  type HessianMapFile,
+} from './planes';
 
 const meta = {
   model: 'resnet56',
@@ -59,5 +65,19 @@ describe('Hessian caption numbers', () => {
       '37\u00a0%',
       '100\u00a0%',
     ]);
+  });
+});
+
+describe('a path without its loss surface', () => {
+  it('sits on a square, centred, blank plane that holds every point and the origin', () => {
+    const plane = planeAroundPath({ x: [-6, -2, 0], y: [-1, -0.5, 0] }, meta);
+    const [x0, x1] = plane.xs as [number, number];
+    const [y0, y1] = plane.ys as [number, number];
+    expect(x1 - x0).toBeCloseTo(y1 - y0, 12);
+    expect(x0).toBeLessThan(-6);
+    expect(x1).toBeGreaterThan(0);
+    expect(y0).toBeLessThan(-1);
+    expect(y1).toBeGreaterThan(0);
+    expect(plane.mask).toEqual([0, 0, 0, 0]);
   });
 });

@@ -51,6 +51,8 @@ export interface ContourSvgOptions {
   colourBar?: boolean;
   /** Draw each panel's title above it (the explorer shows its own titles). Default true. */
   titles?: boolean;
+  /** Fill behind the cells, where points are not computed; default a translucent grey. */
+  plotBackground?: string;
   /** What the colours show, for the colour bar and the description; default 'loss'. */
   quantity?: string;
   /** The accessible description's first sentence; default: the loss over a plane of two directions. */
@@ -184,9 +186,11 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       `<text x="${x0 + size / 2}" y="${y0 + size + 30}" text-anchor="middle">α</text>`,
       `<text x="${x0 - 32}" y="${y0 + size / 2}" dy="0.32em" text-anchor="middle">β</text>`,
     );
+    // θ* in white over the colours, in the text colour on a bare plane.
+    const mark = options.plotBackground === 'none' ? 'currentColor' : '#fff';
     const origin =
       xDomain[0] <= 0 && xDomain[1] >= 0 && yDomain[0] <= 0 && yDomain[1] >= 0
-        ? `<g stroke="#fff" stroke-width="1.5"><line x1="${r2(sx(0) - 5)}" x2="${r2(sx(0) + 5)}" y1="${r2(sy(0))}" y2="${r2(sy(0))}"/><line x1="${r2(sx(0))}" x2="${r2(sx(0))}" y1="${r2(sy(0) - 5)}" y2="${r2(sy(0) + 5)}"/></g><text x="${r2(sx(0) + 6)}" y="${r2(sy(0) - 6)}" fill="#fff">θ*</text>`
+        ? `<g stroke="${mark}" stroke-width="1.5"><line x1="${r2(sx(0) - 5)}" x2="${r2(sx(0) + 5)}" y1="${r2(sy(0))}" y2="${r2(sy(0))}"/><line x1="${r2(sx(0))}" x2="${r2(sx(0))}" y1="${r2(sy(0) - 5)}" y2="${r2(sy(0) + 5)}"/></g><text x="${r2(sx(0) + 6)}" y="${r2(sy(0) - 6)}" fill="${mark}">θ*</text>`
         : '';
     const path = panel.path;
     const overlay =
@@ -198,7 +202,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       options.titles === false
         ? ''
         : `<text x="${x0}" y="${y0 - 9}" font-weight="600">${escapeXml(panel.title)}</text>`,
-      `<rect x="${x0}" y="${y0}" width="${size}" height="${size}" fill="#8888"/>`,
+      `<rect x="${x0}" y="${y0}" width="${size}" height="${size}" fill="${options.plotBackground ?? '#8888'}"/>`,
       `<g shape-rendering="crispEdges">${cells.join('')}</g>`,
       hatched.length > 0 ? `<g fill="url(#${id}-nan)">${hatched.join('')}</g>` : '',
       `<g fill="none" stroke="#fff" stroke-opacity="0.6" stroke-width="0.8">${paths.join('')}</g>`,
