@@ -54,3 +54,35 @@ export interface Surface {
   mask: (0 | 1)[];
   meta: SurfaceMeta;
 }
+
+/**
+ * What a partly computed surface can draw as a whole: the finest sub-grid
+ * whose every point is computed, indices 0, s, 2s, … along each axis for the
+ * smallest power of two s that works (the levels pointSchedule
+ * (grid.ts) computes first, so a progressive run that stopped part-way still has one).
+ * Its values are the surface's own, taken as they are. The surface itself
+ * when it is complete; null when no sub-grid of two or more points per axis is.
+ */
+export function completeLattice(surface: Surface): Surface | null {
+  const nx = surface.xs.length;
+  const ny = surface.ys.length;
+  if (surface.mask.every((m) => m === 1)) return surface;
+  const every = (n: number, s: number): number[] =>
+    Array.from({ length: Math.floor((n - 1) / s) + 1 }, (_, k) => k * s);
+  for (let s = 2; s < Math.max(nx, ny); s *= 2) {
+    const is = every(nx, s);
+    const js = ny === 1 ? [0] : every(ny, s);
+    if (is.length < 2 || (ny > 1 && js.length < 2)) break;
+    const points = js.flatMap((j) => is.map((i) => j * nx + i));
+    if (!points.every((p) => surface.mask[p] === 1)) continue;
+    return {
+      ...surface,
+      xs: is.map((i) => surface.xs[i]!),
+      ys: js.map((j) => surface.ys[j]!),
+      loss: points.map((p) => surface.loss[p]!),
+      accuracy: points.map((p) => surface.accuracy[p]!),
+      mask: points.map(() => 1 as const),
+    };
+  }
+  return null;
+}
