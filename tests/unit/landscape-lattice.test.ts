@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { pointSchedule } from '../../src/compute/landscape/grid';
-import { completeLattice } from '../../src/compute/landscape/surface';
+import { completeLattice, drawableSurface } from '../../src/compute/landscape/surface';
 import type { Surface } from '../../src/compute/landscape/surface';
 
 /** A 51×51 surface with f = α² + 2β², computed in pointSchedule's order up to `done` points. */
@@ -59,5 +59,26 @@ describe('completeLattice', () => {
     expect(c.ys).toEqual([0]);
     expect(c.xs.length).toBeGreaterThanOrEqual(2);
     expect(c.mask.every((m) => m === 1)).toBe(true);
+  });
+});
+
+describe('drawableSurface', () => {
+  test('a progressive run stopped after its coarse levels draws its complete sub-grid', () => {
+    const s = partial(13 * 13 + 40);
+    expect(drawableSurface(s).xs.length).toBe(13);
+  });
+
+  test('a surface with scattered gaps is drawn as it is', () => {
+    const s = partial(51 * 51);
+    for (const p of [7, 300, 1201, 2000]) {
+      s.mask[p] = 0;
+      s.loss[p] = null;
+    }
+    expect(drawableSurface(s)).toBe(s);
+  });
+
+  test('a complete surface is drawn as it is', () => {
+    const s = partial(51 * 51);
+    expect(drawableSurface(s)).toBe(s);
   });
 });

@@ -86,3 +86,38 @@ export function completeLattice(surface: Surface): Surface | null {
   }
   return null;
 }
+
+/** Grid cells (2-D) or segments (1-D) whose corners are all computed. */
+function completeCells(s: Surface): number {
+  const nx = s.xs.length;
+  const ny = s.ys.length;
+  const done = (i: number, j: number): boolean => s.mask[j * nx + i] === 1;
+  let cells = 0;
+  if (ny === 1) {
+    for (let i = 0; i + 1 < nx; i++) if (done(i, 0) && done(i + 1, 0)) cells++;
+    return cells;
+  }
+  for (let j = 0; j + 1 < ny; j++) {
+    for (let i = 0; i + 1 < nx; i++) {
+      if (done(i, j) && done(i + 1, j) && done(i, j + 1) && done(i + 1, j + 1)) cells++;
+    }
+  }
+  return cells;
+}
+
+/**
+ * What a view draws of a surface: the surface itself, unless its
+ * {@link completeLattice} covers more than twice as much of the plane as the
+ * surface's own complete cells, as when a progressive run stopped after its
+ * coarse levels (full resolution wins whenever it is close).
+ * A surface with scattered gaps (diverged points, a missing shard) is drawn
+ * as it is, gaps included.
+ */
+export function drawableSurface(surface: Surface): Surface {
+  const lattice = completeLattice(surface);
+  if (!lattice || lattice === surface) return surface;
+  // Lattice stride in grid steps: each of its cells spans stride^dims of the surface's cells.
+  const stride = Math.round((lattice.xs[1]! - lattice.xs[0]!) / (surface.xs[1]! - surface.xs[0]!));
+  const dims = surface.ys.length === 1 ? 1 : 2;
+  return completeCells(lattice) * stride ** dims > 2 * completeCells(surface) ? lattice : surface;
+}
