@@ -67,8 +67,8 @@ case "${1:-train}" in
     shift
     for model in "${@:-resnet20 resnet56}"; do
       case $model in resnet20) epochs=6 ;; resnet56) epochs=4 ;; *) echo "no run for $model" >&2; exit 2 ;; esac
-      (curve "$model-skip" $epochs; surface "$model-skip" $epochs) &
-      (curve "$model-noskip" $epochs; surface "$model-noskip" $epochs) &
+      (surface "$model-skip" $epochs; curve "$model-skip" $epochs) &
+      (surface "$model-noskip" $epochs; curve "$model-noskip" $epochs) &
       wait
     done
     ;;
@@ -84,9 +84,11 @@ case "${1:-train}" in
           name=$model-$v
           ckpt=$(printf '%s/runs/%s/epoch-%03d.safetensors' "$A" "$name" "$epochs")
           mkdir -p "$A/trajectory" "$A/hessian"
-          sk trajectory --run "$A/runs/$name" --out "$A/trajectory/$name.json"
+          # Needs every epoch's checkpoint: after `prune` only the last is left, so keep the file.
+          [ -f "$A/trajectory/$name.json" ] ||
+            sk trajectory --run "$A/runs/$name" --out "$A/trajectory/$name.json"
           [ -f "$A/hessian/$name.point.json" ] ||
-            sk hessian --checkpoint "$ckpt" --subset 128 --iters 12 --out "$A/hessian/$name.point.json"
+            sk hessian --checkpoint "$ckpt" --subset 64 --iters 10 --out "$A/hessian/$name.point.json"
           resume=()
           [ -f "$A/hessian/$name.json" ] && resume=(--resume)
           sk hessian --checkpoint "$ckpt" --grid -1:1:5,-1:1:5 --seed 1 --subset 64 --iters 8 \
