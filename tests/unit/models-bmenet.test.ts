@@ -73,6 +73,26 @@ describe('BMEnet (seed 001)', () => {
     );
   });
 
+  it('keeps running statistics per run of a shared block, so inference matches training', () => {
+    // Inference with the running statistics set to one batch's own statistics must give
+    // that batch's training-mode logits. One estimate shared by both runs of a reused
+    // block (PyTorch's buffers) would mix the two runs' distributions and fail this.
+    const model = createModel(bmenet(8, [1, 28, 28]));
+    const { params, state } = model.init(11);
+    expect(model.state.map((s) => s.name)).toContain('skip64_arr.0.bn2.pass2.runningVar');
+    tf.tidy(() => {
+      const x = tf.randomNormal([32, 28, 28, 1], 0, 1, 'float32', 4);
+      const trained = model.forward(params, state, x, { training: true });
+      // batchStats holds the unbiased variance; BN normalised with the biased one.
+      // The smallest BN input here is 32·7·7 values per channel, so they differ by <0.1 %.
+      const inferred = model.forward(params, trained.batchStats, x, { training: false }).logits;
+      const scale = tf.max(tf.abs(trained.logits)).arraySync() as number;
+      const gap = tf.max(tf.abs(tf.sub(trained.logits, inferred))).arraySync() as number;
+      expect(gap / scale).toBeLessThan(1e-2);
+    });
+    tf.dispose([...Object.values(params), ...Object.values(state)]);
+  });
+
   it('takes 1×28×28 inputs, sizing fc1 from the actual shape', () => {
     const model = createModel(bmenet(8, [1, 28, 28]));
     // 28 → maxpool 14 → downsample 7 → downsample 4: 128·4·4 = 2048 features.
@@ -83,8 +103,9 @@ describe('BMEnet (seed 001)', () => {
     tf.tidy(() => {
       const out = model.forward(params, state, tf.randomNormal([2, 28, 28, 1]), { training: true });
       expect(out.logits.shape).toEqual([2, 10]);
-      // Shared blocks ran twice but report one statistic each.
+      // Every BN run reports its own statistics, the shared blocks' second runs under .pass2.
       expect(Object.keys(out.batchStats).sort()).toEqual(model.state.map((s) => s.name).sort());
+      expect(out.batchStats['skip64_arr.0.bn1.pass2.runningMean']!.shape).toEqual([64]);
     });
     tf.dispose([...Object.values(params), ...Object.values(state)]);
     expect(tf.memory().numTensors).toBe(before);

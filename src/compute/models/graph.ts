@@ -94,6 +94,22 @@ export interface LayerOps<T> {
 
 export type Architecture = <T>(ops: LayerOps<T>, x: T) => T;
 
+/**
+ * Where the k-th run (from 1) of a BN layer in one forward pass keeps its
+ * running statistics: `${bn}.runningMean` for the first, `${bn}.pass${k}.…`
+ * for later runs. A shared block (BMEnet's arrays run twice) shares γ and β
+ * but sees two different input distributions, normalised in training by two
+ * different batch statistics; one running estimate for both would be their
+ * mixture, right for neither pass. PyTorch keeps that mixture (a module
+ * reused in forward() updates its buffers on every call), and BMEnet-32 then
+ * scores at chance in eval mode on the very images it fits in training mode.
+ * Keeping one estimate per run makes inference the deterministic version of
+ * what was trained; the parameters, and the torchsummary table, do not change.
+ */
+export function bnStatisticsPrefix(bn: string, run: number): string {
+  return run === 1 ? bn : `${bn}.pass${run}`;
+}
+
 // ---------------------------------------------------------------------------
 // Shapes
 
@@ -121,6 +137,8 @@ export class ShapeTracer implements LayerOps<Shape> {
   readonly rows: SummaryRow[] = [];
   readonly params = new Map<string, ParamRecord>();
   readonly state: StateInfo[] = [];
+  /** Runs of each BN layer so far (see bnStatisticsPrefix). */
+  private readonly bnRuns = new Map<string, number>();
   /** Multiply-adds of one image's forward pass through convolutions and dense layers. */
   multiplyAdds = 0;
 
@@ -166,10 +184,11 @@ export class ShapeTracer implements LayerOps<Shape> {
 
   batchNorm(name: string, x: Shape): Shape {
     const c = x[x.length - 1]!;
-    if (!this.params.has(`${name}.gamma`)) {
-      this.state.push({ name: `${name}.runningMean`, shape: [c], role: 'runningMean' });
-      this.state.push({ name: `${name}.runningVar`, shape: [c], role: 'runningVar' });
-    }
+    const run = (this.bnRuns.get(name) ?? 0) + 1;
+    this.bnRuns.set(name, run);
+    const stats = bnStatisticsPrefix(name, run);
+    this.state.push({ name: `${stats}.runningMean`, shape: [c], role: 'runningMean' });
+    this.state.push({ name: `${stats}.runningVar`, shape: [c], role: 'runningVar' });
     this.param(`${name}.gamma`, [c], 'bnGamma', { kind: 'ones' }, c);
     this.param(`${name}.beta`, [c], 'bnBeta', { kind: 'zeros' }, c);
     this.row(x.length === 4 ? 'BatchNorm2d' : 'BatchNorm1d', x, 2 * c);
@@ -324,7 +343,9 @@ function explicitPad(
  * ReLU run as one fused kernel when no gradient is being recorded.
  */
 export class TensorRunner implements LayerOps<tf.Tensor> {
-  private readonly stats = new Map<string, { mean: tf.Tensor[]; variance: tf.Tensor[] }>();
+  /** Batch statistics of this pass, under their running-statistic prefixes. */
+  private readonly stats = new Map<string, { mean: tf.Tensor; variance: tf.Tensor }>();
+  private readonly bnRuns = new Map<string, number>();
   private residualIndex = 0;
   readonly trace: TensorMap = {};
 
@@ -338,6 +359,13 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
     const t = this.params[name];
     if (!t) throw new Error(`missing parameter ${name}`);
     return t;
+  }
+
+  /** Count a run of BN layer `bn`; the prefix of this run's statistics. */
+  private nextRun(bn: string): string {
+    const run = (this.bnRuns.get(bn) ?? 0) + 1;
+    this.bnRuns.set(bn, run);
+    return bnStatisticsPrefix(bn, run);
   }
 
   private s(name: string): tf.Tensor {
@@ -368,11 +396,12 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
       if (alpha !== 1) y = tf.mul(y, alpha);
       return o.activation === 'relu' ? tf.relu(y) : y;
     }
+    const stats = this.nextRun(names.bn);
     const { scale, shift } = foldBatchNorm({
       gamma: this.p(`${names.bn}.gamma`) as tf.Tensor1D,
       beta: this.p(`${names.bn}.beta`) as tf.Tensor1D,
-      mean: this.s(`${names.bn}.runningMean`) as tf.Tensor1D,
-      variance: this.s(`${names.bn}.runningVar`) as tf.Tensor1D,
+      mean: this.s(`${stats}.runningMean`) as tf.Tensor1D,
+      variance: this.s(`${stats}.runningVar`) as tf.Tensor1D,
     });
     const s = alpha === 1 ? scale : tf.mul(scale, alpha);
     let t: tf.Tensor = alpha === 1 ? shift : tf.mul(shift, alpha);
@@ -390,20 +419,17 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   batchNorm(name: string, x: tf.Tensor): tf.Tensor {
     const gamma = this.p(`${name}.gamma`) as tf.Tensor1D;
     const beta = this.p(`${name}.beta`) as tf.Tensor1D;
+    const stats = this.nextRun(name);
     if (this.options.training) {
       const { y, mean, variance } = batchNormTraining({ x, gamma, beta });
-      const key = `${name}.running`;
-      const acc = this.stats.get(key) ?? { mean: [], variance: [] };
-      acc.mean.push(mean);
-      acc.variance.push(variance);
-      this.stats.set(key, acc);
+      this.stats.set(stats, { mean, variance });
       return y;
     }
     const { scale, shift } = foldBatchNorm({
       gamma,
       beta,
-      mean: this.s(`${name}.runningMean`) as tf.Tensor1D,
-      variance: this.s(`${name}.runningVar`) as tf.Tensor1D,
+      mean: this.s(`${stats}.runningMean`) as tf.Tensor1D,
+      variance: this.s(`${stats}.runningVar`) as tf.Tensor1D,
     });
     return tf.add(tf.mul(x, scale), shift);
   }
@@ -482,20 +508,12 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
     return x;
   }
 
-  /**
-   * The batch statistics under their running-statistic names. A BN layer that
-   * ran more than once in the pass (BMEnet's shared blocks) reports the mean
-   * of its runs' statistics, so one fold updates it once.
-   */
+  /** The batch statistics of each BN run under its running-statistic names. */
   batchStats(): TensorMap {
     const out: TensorMap = {};
-    for (const [key, acc] of this.stats) {
-      out[`${key}Mean`] =
-        acc.mean.length === 1 ? acc.mean[0]! : tf.div(tf.addN(acc.mean), acc.mean.length);
-      out[`${key}Var`] =
-        acc.variance.length === 1
-          ? acc.variance[0]!
-          : tf.div(tf.addN(acc.variance), acc.variance.length);
+    for (const [prefix, { mean, variance }] of this.stats) {
+      out[`${prefix}.runningMean`] = mean;
+      out[`${prefix}.runningVar`] = variance;
     }
     return out;
   }
