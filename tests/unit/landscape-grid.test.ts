@@ -5,12 +5,12 @@ import type { DirectionPair } from '../../src/compute/landscape/directions';
 import {
   axisValues,
   computeSurface,
-  mergeSurfaces,
   parseGrid,
   parseShard,
   pointSchedule,
 } from '../../src/compute/landscape/grid';
 import type { Origin, SurfaceMetaInput, SurfaceOptions } from '../../src/compute/landscape/grid';
+import { mergeSurfaces } from '../../src/compute/landscape/merge';
 import type { Surface } from '../../src/compute/landscape/surface';
 import type { Dataset } from '../../src/compute/data/dataset';
 import { evaluateDataset } from '../../src/compute/train/batches';

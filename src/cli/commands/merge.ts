@@ -4,7 +4,7 @@
  * describe the same function on the same grid; a point two inputs both have
  * must agree.
  */
-import { mergeSurfaces } from '../../compute/landscape/grid';
+import { mergeSurfaces } from '../../compute/landscape/merge';
 import { mergeHessianMaps } from '../../compute/landscape/hessian';
 import { UsageError } from '../args';
 import {

@@ -26,16 +26,9 @@ import { createRng, deriveSeed, normalArray } from '../random';
 import { registerSecondOrderGradients } from '../tfjs-fixes/second-order';
 import type { Dataset } from '../data/dataset';
 import type { DirectionPair } from './directions';
+import { gridDifferences, mergeGridFiles } from './merge';
 import type { EvaluationBatches, GridProgress, Origin, Shard, SurfaceMetaInput } from './grid';
-import {
-  emptySurface,
-  evaluationBatches,
-  gridDifferences,
-  mergeGridFiles,
-  planeTensors,
-  pointTensors,
-  runGrid,
-} from './grid';
+import { emptySurface, evaluationBatches, planeTensors, pointTensors, runGrid } from './grid';
 import { lanczos, powerIteration } from './linalg';
 import type { LinearOperator } from './linalg';
 import type { SurfaceMeta } from './surface';
