@@ -432,6 +432,39 @@ describe('shipped results', () => {
   );
 
   test.skipIf(shippedCheckpoints().length === 0)(
+    'Run live on WebAssembly splits each panel over one worker per core and merges the shards',
+    async () => {
+      const model = shippedCheckpoints().some((e) => e.model === 'resnet20')
+        ? 'resnet20'
+        : 'resnet56';
+      const watched = await openArticle(
+        `?landscape.model=${model}&landscape.view=contour&landscape.grid=5&landscape.subset=16&landscape.backend=wasm`,
+      );
+      const { page } = watched;
+      try {
+        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        const workers = Math.max(1, Math.min(4, cores > 2 ? cores - 1 : cores));
+        await page.locator('.landscape-live summary').click();
+        await page.getByRole('button', { name: 'Run live' }).click({ timeout: 15_000 });
+        const status = () => page.locator('.live-status').textContent();
+        if (workers > 1) {
+          await expect.poll(status, { timeout: 60_000 }).toContain(`in ${workers} workers`);
+        }
+        // Both panels finish: every one of the 25 points of the last, from all shards.
+        await expect
+          .poll(status, { timeout: 150_000 })
+          .toMatch(/without skips: all 25 points in [\d.]+ s on wasm/);
+        await expect
+          .poll(() => page.locator('.provenance').first().textContent(), WAIT)
+          .toMatch(/Computed live in this browser: 5×5 grid .* wasm/);
+        expectClean(watched);
+      } finally {
+        await watched.close();
+      }
+    },
+  );
+
+  test.skipIf(shippedCheckpoints().length === 0)(
     'Run live on SwiftShader WebGPU computes a coarse grid; Cancel keeps its points',
     async () => {
       // The smallest shipped network keeps SwiftShader's emulated GPU within the test's time.

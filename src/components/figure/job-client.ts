@@ -1,8 +1,10 @@
 /**
- * The islands' side of the compute worker (src/compute/jobs/worker.ts): one
- * module worker per page, started when the first job is, shared by every
- * figure; each job's messages go to the figure that started it, by job id.
- * Nothing here imports tfjs: the worker loads it when its first job starts.
+ * The islands' side of the compute workers (src/compute/jobs/worker.ts):
+ * module workers shared by every figure of the page, each started when its
+ * first job is. Jobs run on lane 0 unless they name another; a figure that
+ * splits work over the CPU's cores (Run live's shards) uses lanes 0 … n − 1.
+ * Each job's messages go to the figure that started it, by job id. Nothing
+ * here imports tfjs: a worker loads it when its first job starts.
  *
  *   startJob ──start──▶ worker ──started, progress*, partial*──▶ onMessage
  *       │                  ▲                                        │
@@ -22,19 +24,29 @@ export interface JobHandle {
   control(action: 'pause' | 'resume'): void;
 }
 
-let worker: Worker | null = null;
-const listeners = new Map<string, { kind: JobKind; deliver: (message: FromWorker) => void }>();
+const workers: (Worker | null)[] = [];
+const listeners = new Map<
+  string,
+  { kind: JobKind; lane: number; deliver: (message: FromWorker) => void }
+>();
 let nextId = 0;
 
-function send(message: ToWorker): void {
-  worker?.postMessage(message);
+/**
+ * How many lanes a figure should split CPU work over: one per core the
+ * browser reports, leaving one for the page when there are more than two,
+ * and at most four (each worker holds its own copy of tfjs, model and data).
+ */
+export function cpuLanes(): number {
+  const cores = typeof navigator === 'undefined' ? 1 : (navigator.hardwareConcurrency ?? 1);
+  return Math.max(1, Math.min(4, cores > 2 ? cores - 1 : cores));
 }
 
-function ensureWorker(): Worker {
-  if (worker) return worker;
+function ensureWorker(lane: number): Worker {
+  const existing = workers[lane];
+  if (existing) return existing;
   const w = new Worker(new URL('../../compute/jobs/worker.ts', import.meta.url), {
     type: 'module',
-    name: 'skipscape-compute',
+    name: `skipscape-compute-${lane}`,
   });
   w.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
@@ -43,33 +55,38 @@ function ensureWorker(): Worker {
     listener?.deliver(message);
   };
   // The worker itself failed (its script did not load, or it crashed): every
-  // job it held ends with an error, and the next job starts a fresh worker.
+  // job it held ends with an error, and the lane's next job starts a fresh worker.
   w.onerror = (event: ErrorEvent) => {
     event.preventDefault();
     const text = event.message || 'the compute worker stopped unexpectedly';
-    for (const [jobId, { kind, deliver }] of listeners) {
+    for (const [jobId, { kind, lane: held, deliver }] of listeners) {
+      if (held !== lane) continue;
+      listeners.delete(jobId);
       deliver({ type: 'error', jobId, kind, name: 'WorkerError', message: text } as FromWorker);
     }
-    listeners.clear();
     w.terminate();
-    if (worker === w) worker = null;
+    if (workers[lane] === w) workers[lane] = null;
   };
-  worker = w;
+  workers[lane] = w;
   return w;
 }
 
-/** Start a job in the shared worker; `onMessage` receives its messages until done or error. */
+/** Start a job in a shared worker; `onMessage` receives its messages until done or error. */
 export function startJob<K extends JobKind>(options: {
   kind: K;
   params: JobKinds[K]['params'];
   /** Backends to prefer, in order; default webgpu, webgl, wasm, cpu. */
   backend?: BackendName | BackendName[];
+  /** Which worker runs it (default 0); see cpuLanes. */
+  lane?: number;
   onMessage: (message: JobMessage<K>) => void;
 }): JobHandle {
-  const w = ensureWorker();
+  const lane = options.lane ?? 0;
+  const w = ensureWorker(lane);
   const jobId = `${options.kind}-${++nextId}`;
   listeners.set(jobId, {
     kind: options.kind,
+    lane,
     deliver: (message) => options.onMessage(message as JobMessage<K>),
   });
   const start = {
@@ -82,8 +99,8 @@ export function startJob<K extends JobKind>(options: {
   w.postMessage(start);
   return {
     jobId,
-    cancel: () => send({ type: 'cancel', jobId }),
-    control: (action) => send({ type: 'control', jobId, action }),
+    cancel: () => w.postMessage({ type: 'cancel', jobId } satisfies ToWorker),
+    control: (action) => w.postMessage({ type: 'control', jobId, action } satisfies ToWorker),
   };
 }
 

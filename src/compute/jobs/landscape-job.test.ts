@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend';
+import { mergeSurfaces } from '../landscape/merge';
 import type { Surface } from '../landscape/surface';
 import type { LandscapeJobParams } from './landscape-job';
 import type { FromWorker, ToWorker } from './protocol';
@@ -154,6 +155,25 @@ describe('landscape job', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('two shards, merged, are the whole surface (Run live over two workers)', async () => {
+    const run = async (jobId: string, extra: Partial<LandscapeJobParams>) => {
+      const h = harness();
+      h.send({ type: 'start', jobId, kind: 'landscape', params: params(extra) });
+      await h.runner.idle();
+      const done = h.messages.at(-1);
+      if (done?.type !== 'done' || done.kind !== 'landscape') throw new Error(`${jobId} failed`);
+      return done.result;
+    };
+    const whole = await run('w', {});
+    const first = await run('s0', { shard: { index: 0, count: 2 } });
+    const second = await run('s1', { shard: { index: 1, count: 2 } });
+    expect(computed(first) + computed(second)).toBe(25);
+    expect(computed(first)).toBe(13);
+    const merged = mergeSurfaces([first, second]);
+    expect(merged.mask).toEqual(whole.mask);
+    merged.loss.forEach((v, k) => expect(v).toBeCloseTo(whole.loss[k]!, 5));
+  });
+
   it('refuses a checkpoint whose sha256 is not the manifest’s, and bad parameters', async () => {
     const h = harness();
     h.send({
@@ -173,5 +193,16 @@ describe('landscape job', () => {
       ),
       'd: points must be a whole number from 2 to 201, got 1',
     ]);
+    h.send({
+      type: 'start',
+      jobId: 'e',
+      kind: 'landscape',
+      params: params({ shard: { index: 2, count: 2 } }),
+    });
+    await h.runner.idle();
+    expect(h.messages.at(-1)).toMatchObject({
+      type: 'error',
+      message: 'shard.index must be a whole number from 0 to 1, got 2',
+    });
   });
 });

@@ -14,7 +14,7 @@
  */
 import { loadFashionMnist } from '../data/dataset';
 import { randomDirections } from '../landscape/directions';
-import { axisValues, computeSurface, type GridProgress } from '../landscape/grid';
+import { axisValues, computeSurface, type GridProgress, type Shard } from '../landscape/grid';
 import type { Normalization, Surface } from '../landscape/surface';
 import { createModel } from '../models';
 import { decodeCheckpoint } from '../train/checkpoint';
@@ -43,6 +43,13 @@ export interface LandscapeJobParams {
   version: string;
   /** Images per forward pass. */
   batchSize: number;
+  /**
+   * Compute only this shard of the grid's points (those whose row-major index
+   * is index mod count, as `skipscape landscape --shard`), so workers on
+   * several cores share one surface; mergeSurfaces joins their results.
+   * Default: every point.
+   */
+  shard?: Shard;
 }
 
 export interface LandscapeJobTypes {
@@ -67,6 +74,10 @@ export function checkLandscapeJobParams(p: LandscapeJobParams): void {
   whole('batchSize', p.batchSize, 1, 4096);
   if (!(Number.isFinite(p.lo) && Number.isFinite(p.hi) && p.hi > p.lo)) {
     throw new RangeError(`the grid needs lo < hi, got ${p.lo} and ${p.hi}`);
+  }
+  if (p.shard !== undefined) {
+    whole('shard.count', p.shard.count, 1, 64);
+    whole('shard.index', p.shard.index, 0, p.shard.count - 1);
   }
   if (!/^[0-9a-f]{64}$/i.test(p.checkpointSha256)) {
     throw new RangeError(`checkpointSha256 must be 64 hex digits`);
@@ -111,7 +122,7 @@ export const runLandscapeJob: JobHandler<'landscape'> = async (params, context) 
     includeBiasBn: false,
   });
   const axis = axisValues({ min: params.lo, max: params.hi, steps: params.points });
-  const total = params.points * params.points;
+  const total = (params.points * params.points) / (params.shard?.count ?? 1);
   const surface = await computeSurface({
     model,
     origin,
@@ -136,6 +147,7 @@ export const runLandscapeJob: JobHandler<'landscape'> = async (params, context) 
       version: params.version,
     },
     batchSize: params.batchSize,
+    shard: params.shard,
     progressive: true,
     signal: context.signal,
     onProgress: (progress) => context.progress(progress),
