@@ -8,6 +8,7 @@
 #   scripts/make-artifacts.sh train [MODEL...]     # trained networks: histories, per-epoch checkpoints
 #   scripts/make-artifacts.sh surfaces [MODEL...]  # loss surfaces and 1-D curves
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
+#   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #
 # RUNS_DIR=.cache/runs scripts/make-artifacts.sh train bmenet32 trains into another folder, so
@@ -102,6 +103,39 @@ case "${1:-train}" in
       wait
     done
     ;;
+  planes)
+    # scripts/make-artifacts.sh planes [MODEL...]: Li et al.'s figure 9, the loss over the plane of
+    # a run's first two principal components, as a 'pca' surface beside its trajectory. The PCA
+    # needs every epoch's checkpoint: the shipped last one and the archived others (`prune`), or
+    # a fresh `train`. The grid is square (one scale on both axes) and covers the projected path
+    # with a margin; the path comes from the trajectory file `hessian` wrote.
+    shift
+    for model in "${@:-resnet56}"; do
+      for v in skip noskip; do
+        (
+          name=$model-$v
+          run=.cache/planes/$name
+          mkdir -p "$run"
+          for f in .cache/artifacts-archive/runs/$name/epoch-*.safetensors "$A"/runs/$name/epoch-*.safetensors; do
+            [ -f "$f" ] && ln -sf "$(realpath "$f")" "$run/$(basename "$f")"
+          done
+          grid=$(node -e '
+            const { path } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+            const span = (v) => [Math.min(...v), Math.max(...v)];
+            const [x0, x1] = span(path.x), [y0, y1] = span(path.y);
+            const half = 0.6 * Math.max(x1 - x0, y1 - y0), cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+            const r = (v) => Math.round(v * 100) / 100;
+            console.log(`${r(cx - half)}:${r(cx + half)}:17,${r(cy - half)}:${r(cy + half)}:17`);
+          ' "$A/trajectory/$name.json")
+          resume=()
+          [ -f "$A/trajectory/$name.surface.json" ] && resume=(--resume)
+          sk trajectory --run "$run" --out "$A/trajectory/$name.json" --grid "$grid" --subset 500 \
+            --surface "$A/trajectory/$name.surface.json" "${resume[@]}"
+        ) &
+      done
+      wait
+    done
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -119,7 +153,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|hessian|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|hessian|planes|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

@@ -8,6 +8,7 @@
 //   runs/<model>-<skip|noskip>/history.json, epoch-NNN.safetensors
 //   surfaces/<model>-<skip|noskip>.json (2-D), .curve.json (1-D), .directions.safetensors
 //   hessian/<model>-<skip|noskip>.json (map) and .point.json (at θ*), trajectory/<model>-<skip|noskip>.json
+//   and .surface.json (the loss over its PCA plane)
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, basename } from 'node:path';
@@ -82,6 +83,15 @@ function describe(rel, bytes) {
     };
   }
   if (parts[0] === 'trajectory' && parts.length === 2) {
+    // <name>.surface.json: the loss over the trajectory's PCA plane (a surface of kind 'pca').
+    if (file.endsWith('.surface.json')) {
+      return {
+        kind: 'surface',
+        plane: 'pca',
+        ...runName(file.replace('.surface.json', '')),
+        ...coverage(bytes),
+      };
+    }
     return { kind: 'trajectory', ...runName(file.replace(/\.json$/, '')) };
   }
   return null;
