@@ -50,6 +50,9 @@ try {
     'landscape.backend': flags.backend,
   });
   await page.goto(`${server.url}/articles/loss-landscapes/?${query}`, { waitUntil: 'load' });
+  // The island hydrates when it scrolls into view; Astro drops the ssr attribute when it has.
+  await page.locator('.landscape').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelector('astro-island[ssr] .landscape') === null);
   await page.locator('.landscape-live summary').click();
   const runButton = page.getByRole('button', { name: 'Run live' });
   await runButton.waitFor({ timeout: 30_000 });
@@ -81,22 +84,35 @@ try {
     { timeout: Number(flags.timeout) * 1000, polling: 250 },
   );
   const marks = await page.evaluate(() => (window as unknown as { __marks: Mark[] }).__marks);
-  const panels = marks.flatMap((m) => {
-    const done = /^(.*): all (\d+) points in ([\d.]+) s on (\w+)(?: in (\d+) workers)?/.exec(
-      m.text,
-    );
-    return done
-      ? [
-          {
-            panel: done[1],
-            points: Number(done[2]),
-            seconds: Number(done[3]),
-            backend: done[4],
-            workers: Number(done[5] ?? 1),
-            finishedAt: m.t,
-          },
-        ]
-      : [];
+  // Per panel, from its first status line to the next panel's (or its own "all N points").
+  // Svelte may never paint a panel's "all N points" line when the next panel starts at once.
+  const labelOf = (text: string): string | null =>
+    /^Starting the compute worker for (.*)…$/.exec(text)?.[1] ?? /^(.*?): /.exec(text)?.[1] ?? null;
+  const labels = [...new Set(marks.flatMap((m) => labelOf(m.text) ?? []))];
+  const panels = labels.map((label, k) => {
+    const own = marks.filter((m) => labelOf(m.text) === label);
+    const next = marks.find((m) => labelOf(m.text) === labels[k + 1]);
+    const counts = own.flatMap((m) => {
+      const c = /(\d+) of (\d+) points/.exec(m.text) ?? /all (\d+) points/.exec(m.text);
+      return c ? [{ t: m.t, done: Number(c[1]), total: Number(c[2] ?? c[1]) }] : [];
+    });
+    const total = Math.max(...counts.map((c) => c.total));
+    const startedAt = own[0]!.t;
+    const finishedAt = own.find((m) => /all \d+ points/.test(m.text))?.t ?? next?.t ?? null;
+    const reached = (n: number) => counts.find((c) => c.done >= n)?.t ?? null;
+    const workers = /in (\d+) workers/.exec(own.at(-1)!.text)?.[1];
+    const since = (t: number | null) =>
+      t === null ? null : Math.round((t - startedAt) * 100) / 100;
+    return {
+      panel: label,
+      points: total,
+      workers: Number(workers ?? 1),
+      backend: /on (\w+)/.exec(own.at(-1)!.text)?.[1] ?? null,
+      /** Seconds from the panel's start: its first point, 3×3 points (a coarse picture), all. */
+      firstPoint: since(reached(1)),
+      ninePoints: since(reached(9)),
+      seconds: since(finishedAt),
+    };
   });
   const error = marks.find((m) => /stopped:/.test(m.text))?.text ?? null;
   const version = browser.version();
@@ -126,8 +142,9 @@ try {
   const json = `${JSON.stringify(record, null, 2)}\n`;
   if (flags.out) await writeFile(flags.out, json);
   for (const p of panels) {
+    const rate = p.seconds ? ` (${(p.points / p.seconds).toFixed(2)} points/s)` : '';
     console.log(
-      `${p.panel}: ${p.points} points in ${p.seconds.toFixed(1)} s (${(p.points / p.seconds).toFixed(2)} points/s) on ${p.backend} in ${p.workers} worker(s)`,
+      `${p.panel}: first point ${p.firstPoint} s, 9 points ${p.ninePoints} s, all ${p.points} in ${p.seconds} s${rate} on ${p.backend} in ${p.workers} worker(s)`,
     );
   }
   if (error) console.error(error);
