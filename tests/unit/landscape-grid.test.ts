@@ -132,6 +132,22 @@ describe('grid syntax and schedule', () => {
     }
     expect(all.size).toBe(35);
   });
+
+  test('shards split every level evenly, so the coarse picture comes from all of them', () => {
+    // 11 × 11, the article's Run live grid: level 0 is the 3 × 3 lattice of even indices,
+    // whose raster indices are all even; two shards must still share it 5 / 4.
+    const levelCounts = (index: number) => {
+      const s = pointSchedule({ nx: 11, ny: 11, progressive: true, shard: { index, count: 2 } });
+      return Array.from({ length: s.levels }, (_, l) => s.level.filter((v) => v === l).length);
+    };
+    const whole = pointSchedule({ nx: 11, ny: 11, progressive: true });
+    const [a, b] = [levelCounts(0), levelCounts(1)];
+    a.forEach((n, l) => {
+      expect(n + b[l]!).toBe(whole.level.filter((v) => v === l).length);
+      expect(Math.abs(n - b[l]!)).toBeLessThanOrEqual(1);
+    });
+    expect(a[0]).toBe(5);
+  });
 });
 
 describe('surfaces', () => {

@@ -44,10 +44,10 @@ export interface LandscapeJobParams {
   /** Images per forward pass. */
   batchSize: number;
   /**
-   * Compute only this shard of the grid's points (those whose row-major index
-   * is index mod count, as `skipscape landscape --shard`), so workers on
-   * several cores share one surface; mergeSurfaces joins their results.
-   * Default: every point.
+   * Compute only this shard of the grid's points (every count-th point of
+   * each refinement level from `index`, as `skipscape landscape --shard`;
+   * pointSchedule in grid.ts), so workers on several cores share one
+   * surface; mergeSurfaces joins their results. Default: every point.
    */
   shard?: Shard;
 }

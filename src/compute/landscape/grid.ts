@@ -105,8 +105,12 @@ export interface PointSchedule {
  * holds every s-th point along both axes (s = 2^k, the largest power of two
  * that leaves at least three points along the longer axis), level 1 every
  * (s/2)-th point not already done, …, the last level the rest, so a partial
- * result is a coarser version of the final grid. A shard keeps only its
- * points p ≡ index (mod count), spread evenly over every level.
+ * result is a coarser version of the final grid. Shard `index` of `count`
+ * keeps the points whose rank within their level (raster order) is ≡ index
+ * (mod count), so every level is split evenly and shards run in step through
+ * the levels: the coarse picture comes first from all of them together.
+ * (A raster index mod count would not do: with an even stride and count 2,
+ * every point of the coarse levels falls to one shard.)
  */
 export function pointSchedule(options: {
   nx: number;
@@ -127,10 +131,13 @@ export function pointSchedule(options: {
   const buckets: number[][] = Array.from({ length: levels }, () => []);
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
-      const p = j * nx + i;
-      if (shard && p % shard.count !== shard.index) continue;
       const s = Math.min(strideOf(i), strideOf(j));
-      buckets[levels - 1 - Math.round(Math.log2(s))]!.push(p);
+      buckets[levels - 1 - Math.round(Math.log2(s))]!.push(j * nx + i);
+    }
+  }
+  if (shard) {
+    for (let l = 0; l < levels; l++) {
+      buckets[l] = buckets[l]!.filter((_, rank) => rank % shard.count === shard.index);
     }
   }
   const order = new Int32Array(buckets.reduce((a, b) => a + b.length, 0));
