@@ -1,19 +1,26 @@
 /** File helpers: atomic writes (a crash never leaves half a checkpoint), checkpoint discovery. */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createModel } from '../compute/models';
 import { decodeCheckpoint } from '../compute/train/checkpoint';
 import type { Checkpoint } from '../compute/train/checkpoint';
 
-/** Write to a temporary file beside the target, then rename over it (atomic on POSIX). */
+/**
+ * Write to a temporary file beside the target, then rename over it (atomic on
+ * POSIX). Synchronous underneath: a long job computes between rare awaits
+ * (a Hessian point is minutes of wasm), and an asynchronous write needs an
+ * event-loop turn per step, so a partial result written that way could take
+ * minutes to land, or be lost to a kill in between.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw e;
   }
 }
