@@ -160,6 +160,8 @@ class GatedEngine implements TrainEngine {
 
   async trainStep(batch: Batch, lr: number): Promise<StepOutcome> {
     await this.gate.wait(this.signal);
+    // A cancel while paused releases the gate: that step must not run (trainLoop ends cancelled).
+    if (this.signal.aborted) throw new DOMException('the run was cancelled', 'AbortError');
     return this.inner.trainStep(batch, lr);
   }
 

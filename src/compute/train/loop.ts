@@ -19,7 +19,7 @@ import type { Model } from '../models/types';
 import type { Dataset } from '../data/dataset';
 import type { CheckpointMeta } from './checkpoint';
 import { LocalEngine } from './engine';
-import type { TrainEngine } from './engine';
+import type { StepOutcome, TrainEngine } from './engine';
 import { LI_ET_AL_SGD } from './optimizer';
 import type { SgdConfig } from './optimizer';
 import { learningRateAt } from './schedule';
@@ -200,7 +200,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await yieldToEventLoop();
         if (signal?.aborted) return await finish('cancelled');
         lr = learningRateAt({ schedule: config.schedule, baseLr: config.lr, step, totalSteps });
-        const outcome = await engine.trainStep(batch, lr);
+        let outcome: StepOutcome;
+        try {
+          outcome = await engine.trainStep(batch, lr);
+        } catch (e) {
+          // An engine may refuse a step once the run is cancelled (a paused job's gate).
+          if (signal?.aborted) return await finish('cancelled');
+          throw e;
+        }
         const batchLoss = outcome.lossSum / outcome.count;
         if (!outcome.applied || !Number.isFinite(batchLoss)) {
           const divergence: Divergence = {
