@@ -289,7 +289,7 @@ test('skipscape hessian at a checkpoint', async () => {
   expect(m.meta).toMatchObject({ method: 'lanczos', hvp: 'exact', iterations: 3, subset: 4 });
 }, 300_000);
 
-test('skipscape trajectory: PCA of a run, path ending at the origin, the planeâ€™s surface', async () => {
+test('skipscape trajectory: PCA of a run, path ending at the origin, the surface of a square around it', async () => {
   const out = join(dir, 'trajectory.json');
   const r = await cli(
     'trajectory',
@@ -298,7 +298,7 @@ test('skipscape trajectory: PCA of a run, path ending at the origin, the planeâ€
     '--out',
     out,
     '--grid',
-    '-1:1:2,-1:1:2',
+    'around:2',
     '--subset',
     '8',
   );
@@ -311,4 +311,12 @@ test('skipscape trajectory: PCA of a run, path ending at the origin, the planeâ€
   const s = parseSurface(await readFile(join(dir, 'trajectory.surface.json'), 'utf8'));
   expect(s.meta.kind).toBe('pca');
   expect(s.mask).toEqual([1, 1, 1, 1]);
+  // around:N frames the whole path (and the origin) on one scale.
+  const [x0, x1] = s.xs as [number, number];
+  const [y0, y1] = s.ys as [number, number];
+  expect(x1 - x0).toBeCloseTo(y1 - y0, 9);
+  expect(x0).toBeLessThan(Math.min(...t.path.x));
+  expect(x1).toBeGreaterThan(Math.max(...t.path.x));
+  expect(y0).toBeLessThan(Math.min(...t.path.y));
+  expect(y1).toBeGreaterThan(Math.max(...t.path.y));
 }, 120_000);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { axisValues, computeSurface, parseGrid } from '../../compute/landscape/grid';
 import type { Surface } from '../../compute/landscape/surface';
-import { pcaTrajectory } from '../../compute/landscape/trajectory';
+import { pcaTrajectory, squareAroundPath } from '../../compute/landscape/trajectory';
 import type { TrajectoryFile } from '../../compute/landscape/trajectory';
 import { createModel } from '../../compute/models';
 import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
@@ -50,8 +50,8 @@ const FLAGS = {
   },
   grid: {
     type: 'string',
-    value: 'A:B:N,A:B:N',
-    help: 'also compute the loss surface of the plane on this grid (α along e₁, β along e₂)',
+    value: 'A:B:N,A:B:N|around:N',
+    help: 'also compute the loss surface of the plane on this grid (α along e₁, β along e₂); around:N is N×N on a square around the path',
   },
   surface: {
     type: 'string',
@@ -83,7 +83,7 @@ export const trajectoryCommand: Command = {
     helpText({
       usage:
         'skipscape trajectory --run DIR --out FILE.json [--include-biasbn] [--save-directions FILE]\n' +
-        '         [--grid A:B:N,A:B:N [--surface FILE.json] [--subset N] [--split train|test] [--backend NAME]]',
+        '         [--grid A:B:N,A:B:N|around:N [--surface FILE.json] [--subset N] [--split train|test] [--backend NAME]]',
       summary:
         "PCA of θ_i − θ_n over the run's per-epoch checkpoints (θ_n the last): the top two components e₁, e₂\n" +
         'as directions, each checkpoint projected onto them (θ_n at the origin), and the share of variance\n' +
@@ -147,10 +147,20 @@ export const trajectoryCommand: Command = {
     if (flags.grid === undefined) return 0;
 
     let grid: ReturnType<typeof parseGrid>;
-    try {
-      grid = parseGrid(flags.grid);
-    } catch (e) {
-      throw new UsageError(`${NAME}: --${e instanceof Error ? e.message : String(e)}`);
+    const around = /^around:(.*)$/.exec(flags.grid.trim());
+    if (around) {
+      const steps = integer(NAME, 'grid around:N', around[1]!.trim(), 2);
+      const { x, y } = squareAroundPath(file.path);
+      grid = {
+        x: { min: x[0], max: x[1], steps },
+        y: { min: y[0], max: y[1], steps },
+      };
+    } else {
+      try {
+        grid = parseGrid(flags.grid);
+      } catch (e) {
+        throw new UsageError(`${NAME}: --${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     if (grid.y === null)
       throw new UsageError(`${NAME}: the surface of the plane needs two axes in --grid`);

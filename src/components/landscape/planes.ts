@@ -4,6 +4,7 @@
  * adapters that let the contour SVG draw those files.
  */
 import type { Surface, SurfaceMeta } from '../../compute/landscape/surface';
+import { squareAroundPath } from '../../compute/landscape/trajectory';
 
 /** The fields of a Hessian map file (`skipscape hessian`) the figure uses. */
 export interface HessianMapFile {
@@ -87,25 +88,18 @@ export function percent(share: number): string {
 }
 
 /**
- * A blank square plane around a path (no values: nothing is coloured), for
- * drawing a training path when the loss over its plane was not computed.
- * Square and centred, so both components keep one scale and the path's
- * shape is true.
+ * A blank plane around a path (no values: nothing is coloured), for drawing a
+ * training path when the loss over its plane was not computed: the same
+ * square window as the plane's surface (`squareAroundPath`).
  */
 export function planeAroundPath(
   path: { x: readonly number[]; y: readonly number[] },
   meta: SurfaceMeta,
 ): Surface {
-  const x0 = Math.min(0, ...path.x);
-  const x1 = Math.max(0, ...path.x);
-  const y0 = Math.min(0, ...path.y);
-  const y1 = Math.max(0, ...path.y);
-  const half = (1.15 * Math.max(x1 - x0, y1 - y0, 1e-9)) / 2;
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
+  const { x, y } = squareAroundPath(path);
   return {
-    xs: [cx - half, cx + half],
-    ys: [cy - half, cy + half],
+    xs: x,
+    ys: y,
     loss: [null, null, null, null],
     accuracy: [null, null, null, null],
     mask: [0, 0, 0, 0],

@@ -163,3 +163,24 @@ export interface TrajectoryFile {
     written: string;
   };
 }
+
+/**
+ * The square window of the principal plane that frames a projected path and
+ * its origin θ_n: centred on them, `margin` times their larger extent on a
+ * side. One scale on both axes keeps the path's shape true, so the grid of the
+ * plane's surface (`skipscape trajectory --grid around:N`) and a figure that
+ * draws the path alone use this one window.
+ */
+export function squareAroundPath(
+  path: { x: readonly number[]; y: readonly number[] },
+  margin = 1.2,
+): { x: [number, number]; y: [number, number] } {
+  const x0 = Math.min(0, ...path.x);
+  const x1 = Math.max(0, ...path.x);
+  const y0 = Math.min(0, ...path.y);
+  const y1 = Math.max(0, ...path.y);
+  const half = (margin * Math.max(x1 - x0, y1 - y0, 1e-9)) / 2;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  return { x: [cx - half, cx + half], y: [cy - half, cy + half] };
+}
