@@ -6,7 +6,8 @@
 # what exists.
 #
 #   scripts/make-artifacts.sh train [MODEL...]     # trained networks: histories, per-epoch checkpoints
-#   scripts/make-artifacts.sh surfaces [MODEL...]  # loss surfaces and 1-D curves
+#   scripts/make-artifacts.sh surfaces [MODEL...]  # loss surfaces, then 1-D curves
+#   scripts/make-artifacts.sh curves [MODEL...]    # only the 1-D curves
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
@@ -17,7 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=public/artifacts
-sk() { nice -n "${NICE:-10}" node bin/skipscape.mjs "$@"; }
+# SKIPSCAPE=path/to/cli.mjs pins a built bundle, so editing src/ during a long run cannot change it.
+sk() { nice -n "${NICE:-10}" node "${SKIPSCAPE:-bin/skipscape.mjs}" "$@"; }
 
 # name model skip-flag epochs limit lr batch
 train_run() {
@@ -38,6 +40,16 @@ surface() {
     --out "$A/surfaces/$name.json" --save-directions "$A/surfaces/$name.directions.safetensors" "${resume[@]}"
 }
 
+# Each run's length in epochs; its last checkpoint is θ* of the surfaces and Hessian maps.
+final_epoch() {
+  case $1 in
+    resnet20) echo 6 ;;
+    resnet56) echo 16 ;;
+    bmenet32) echo 6 ;;
+    *) echo "no run for $1" >&2; return 2 ;;
+  esac
+}
+
 curve() {
   local name=$1 epochs=$2 resume=()
   local ckpt; ckpt=$(printf '%s/runs/%s/epoch-%03d.safetensors' "$A" "$name" "$epochs")
@@ -56,11 +68,10 @@ case "${1:-train}" in
       # lecture's six epochs; it has no BN after its first conv and a 2048x1000 dense layer,
       # and diverges at lr 0.1 (DLStudio trains it at 1e-3 with batch 4), so lr 0.01, batch 64.
       # Sizes are what two shared CPU cores finish in a session: scale up --limit for more.
+      epochs=$(final_epoch "$model")
       case $model in
-        resnet20) epochs=6 limit=6000 lr=0.1 batch=128 ;;
-        resnet56) epochs=4 limit=6000 lr=0.1 batch=128 ;;
-        bmenet32) epochs=6 limit=12000 lr=0.01 batch=64 ;;
-        *) echo "no run for $model" >&2; exit 2 ;;
+        resnet20 | resnet56) limit=6000 lr=0.1 batch=128 ;;
+        bmenet32) limit=12000 lr=0.01 batch=64 ;;
       esac
       train_run "$model-skip" "$model" --skip $epochs $limit $lr $batch &
       train_run "$model-noskip" "$model" --no-skip $epochs $limit $lr $batch &
@@ -71,9 +82,18 @@ case "${1:-train}" in
     # scripts/make-artifacts.sh surfaces [resnet20] [resnet56]
     shift
     for model in "${@:-resnet20 resnet56}"; do
-      case $model in resnet20) epochs=6 ;; resnet56) epochs=4 ;; *) echo "no run for $model" >&2; exit 2 ;; esac
+      epochs=$(final_epoch "$model")
       (surface "$model-skip" $epochs; curve "$model-skip" $epochs) &
       (surface "$model-noskip" $epochs; curve "$model-noskip" $epochs) &
+      wait
+    done
+    ;;
+  curves)
+    shift
+    for model in "${@:-resnet20 resnet56}"; do
+      epochs=$(final_epoch "$model")
+      curve "$model-skip" $epochs &
+      curve "$model-noskip" $epochs &
       wait
     done
     ;;
@@ -83,7 +103,7 @@ case "${1:-train}" in
     # cores each map point of ResNet-56 costs minutes; see bench/notes-landscape.md).
     shift
     for model in "${@:-resnet56}"; do
-      case $model in resnet20) epochs=6 ;; resnet56) epochs=4 ;; *) echo "no run for $model" >&2; exit 2 ;; esac
+      epochs=$(final_epoch "$model")
       for v in skip noskip; do
         (
           name=$model-$v
@@ -108,7 +128,7 @@ case "${1:-train}" in
     # a run's first two principal components, as a 'pca' surface beside its trajectory. The PCA
     # needs every epoch's checkpoint: the shipped last one and the archived others (`prune`), or
     # a fresh `train`. The grid is square (one scale on both axes) and covers the projected path
-    # with a margin; the path comes from the trajectory file `hessian` wrote.
+    # with a margin (`--grid around:17`).
     shift
     for model in "${@:-resnet56}"; do
       for v in skip noskip; do
@@ -119,17 +139,9 @@ case "${1:-train}" in
           for f in .cache/artifacts-archive/runs/$name/epoch-*.safetensors "$A"/runs/$name/epoch-*.safetensors; do
             [ -f "$f" ] && ln -sf "$(realpath "$f")" "$run/$(basename "$f")"
           done
-          grid=$(node -e '
-            const { path } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-            const span = (v) => [Math.min(...v), Math.max(...v)];
-            const [x0, x1] = span(path.x), [y0, y1] = span(path.y);
-            const half = 0.6 * Math.max(x1 - x0, y1 - y0), cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
-            const r = (v) => Math.round(v * 100) / 100;
-            console.log(`${r(cx - half)}:${r(cx + half)}:17,${r(cy - half)}:${r(cy + half)}:17`);
-          ' "$A/trajectory/$name.json")
           resume=()
           [ -f "$A/trajectory/$name.surface.json" ] && resume=(--resume)
-          sk trajectory --run "$run" --out "$A/trajectory/$name.json" --grid "$grid" --subset 500 \
+          sk trajectory --run "$run" --out "$A/trajectory/$name.json" --grid around:17 --subset 500 \
             --surface "$A/trajectory/$name.surface.json" "${resume[@]}"
         ) &
       done
@@ -153,7 +165,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|hessian|planes|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|prune [MODEL...]" >&2
     exit 2
     ;;
 esac
