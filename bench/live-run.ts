@@ -88,13 +88,17 @@ try {
   // Svelte may never paint a panel's "all N points" line when the next panel starts at once.
   const labelOf = (text: string): string | null =>
     /^Starting the compute worker for (.*)…$/.exec(text)?.[1] ?? /^(.*?): /.exec(text)?.[1] ?? null;
+  const countOf = (text: string): { done: number; total: number } | null => {
+    const c = /(\d+) of (\d+) points/.exec(text) ?? /all (\d+) points/.exec(text);
+    return c ? { done: Number(c[1]), total: Number(c[2] ?? c[1]) } : null;
+  };
   const labels = [...new Set(marks.flatMap((m) => labelOf(m.text) ?? []))];
   const panels = labels.map((label, k) => {
     const own = marks.filter((m) => labelOf(m.text) === label);
     const next = marks.find((m) => labelOf(m.text) === labels[k + 1]);
     const counts = own.flatMap((m) => {
-      const c = /(\d+) of (\d+) points/.exec(m.text) ?? /all (\d+) points/.exec(m.text);
-      return c ? [{ t: m.t, done: Number(c[1]), total: Number(c[2] ?? c[1]) }] : [];
+      const c = countOf(m.text);
+      return c ? [{ t: m.t, ...c }] : [];
     });
     const total = Math.max(...counts.map((c) => c.total));
     const startedAt = own[0]!.t;
@@ -115,6 +119,18 @@ try {
     };
   });
   const error = marks.find((m) => /stopped:/.test(m.text))?.text ?? null;
+  // The record keeps the status lines that mark a milestone (each panel's first point, nine
+  // points, each quarter, all) and every line without a count, not the thousand in between.
+  const kept = new Set<Mark>();
+  for (const label of labels) {
+    const own = marks.filter((m) => labelOf(m.text) === label);
+    const total = panels.find((p) => p.panel === label)?.points ?? 0;
+    for (const n of [1, 9, total / 4, total / 2, (3 * total) / 4, total]) {
+      const m = own.find((m) => (countOf(m.text)?.done ?? -1) >= n);
+      if (m) kept.add(m);
+    }
+    for (const m of own) if (!countOf(m.text)) kept.add(m);
+  }
   const version = browser.version();
   const record = {
     machine: {
@@ -137,7 +153,7 @@ try {
     },
     panels,
     error,
-    marks,
+    marks: marks.filter((m) => kept.has(m)),
   };
   const json = `${JSON.stringify(record, null, 2)}\n`;
   if (flags.out) await writeFile(flags.out, json);
