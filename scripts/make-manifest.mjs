@@ -1,8 +1,8 @@
 // Lists every shipped result under public/artifacts in public/artifacts/manifest.json,
 // with its sha256 (the site checks each artifact against it when it loads it).
 //
-//   node scripts/make-manifest.mjs           write the manifest
-//   node scripts/make-manifest.mjs --check   fail if the manifest is missing an artifact or a sum is stale
+//   node scripts/make-manifest.mjs           write the manifest and the numbers in public/artifacts/README.md
+//   node scripts/make-manifest.mjs --check   fail if either is stale (a missing artifact, an old sum or number)
 //
 // Layout it reads (written by scripts/make-artifacts.sh):
 //   runs/<model>-<skip|noskip>/history.json, epoch-NNN.safetensors
@@ -114,14 +114,101 @@ for (const abs of await walk(artifactsDir)) {
 }
 const manifest = JSON.stringify({ artifacts }, null, 2) + '\n';
 
+// The numbers the artifacts README states, read from the files, between two markers, so the
+// README cannot fall behind a resumed job.
+const readJson = async (a) => JSON.parse(await readFile(join(publicDir, a.path), 'utf8'));
+const pct = (v, digits = 1) => `${(100 * v).toFixed(digits)} %`;
+const num = (v) =>
+  v === null || v === undefined
+    ? '–'
+    : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2
+      ? v.toExponential(1)
+      : v.toPrecision(4);
+const runLabel = (a) => `${a.model}, ${a.skip ? 'with' : 'without'} skips`;
+const lines = [];
+lines.push(
+  '| run | epochs | training images | lr, batch | training loss, accuracy | test accuracy |',
+);
+lines.push('| --- | --: | --: | --- | --: | --: |');
+for (const a of artifacts.filter((a) => a.kind === 'history')) {
+  const h = await readJson(a);
+  const last = h.epochs.at(-1);
+  lines.push(
+    `| ${runLabel(a)} | ${h.epochs.length} | ${h.config.trainImages.toLocaleString('en')} | ${h.config.lr}, ${h.config.batchSize} | ${last.trainLoss.toFixed(3)}, ${pct(last.trainAccuracy)} | ${pct(last.testAccuracy, 2)} |`,
+  );
+}
+lines.push('');
+lines.push('| file | grid | points computed |');
+lines.push('| --- | --- | --: |');
+for (const a of artifacts.filter((a) => a.grid)) {
+  const total = a.grid.reduce((x, y) => x * y, 1);
+  const done = Math.round(a.computed * total);
+  lines.push(
+    `| \`${relative('artifacts', a.path)}\` | ${a.grid.join('×')} | ${done.toLocaleString('en')} of ${total.toLocaleString('en')} |`,
+  );
+}
+const hessians = artifacts.filter((a) => a.kind === 'hessian');
+if (hessians.length > 0) {
+  lines.push('');
+  lines.push(
+    '| Hessian file | points | λ_max (largest) | λ_min (most negative) | median \\|λ_min/λ_max\\| | Lanczos steps, images |',
+  );
+  lines.push('| --- | --: | --: | --: | --: | --- |');
+  for (const a of hessians) {
+    const m = await readJson(a);
+    const k = m.mask.flatMap((v, i) => (v ? [i] : []));
+    const ratios = k
+      .map((i) => m.ratio[i])
+      .filter((r) => r !== null)
+      .sort((x, y) => x - y);
+    const median = ratios.length
+      ? (ratios[(ratios.length - 1) >> 1] + ratios[ratios.length >> 1]) / 2
+      : null;
+    const maxOf = (v) => (k.length ? Math.max(...k.map((i) => v[i] ?? -Infinity)) : null);
+    const minOf = (v) => (k.length ? Math.min(...k.map((i) => v[i] ?? Infinity)) : null);
+    lines.push(
+      `| \`${relative('artifacts', a.path)}\` | ${k.length} | ${num(maxOf(m.lambdaMax))} | ${num(minOf(m.lambdaMin))} | ${num(median)} | ${m.meta.iterations}, ${m.meta.subset} |`,
+    );
+  }
+}
+const trajectories = artifacts.filter((a) => a.kind === 'trajectory');
+if (trajectories.length > 0) {
+  lines.push('');
+  lines.push('| trajectory | checkpoints | variance in e₁, e₂ |');
+  lines.push('| --- | --: | --- |');
+  for (const a of trajectories) {
+    const t = await readJson(a);
+    const [r1, r2] = t.explainedVarianceRatio;
+    lines.push(`| ${runLabel(a)} | ${t.path.x.length} | ${pct(r1)} + ${pct(r2)} |`);
+  }
+}
+const readmePath = join(artifactsDir, 'README.md');
+const START = '<!-- numbers: written by scripts/make-manifest.mjs from the files -->';
+const END = '<!-- numbers: end -->';
+const oldReadme = await readFile(readmePath, 'utf8');
+const from = oldReadme.indexOf(START);
+const to = oldReadme.indexOf(END);
+if (from < 0 || to < from)
+  throw new Error(`${relative(root, readmePath)}: the markers ${START} … ${END} are missing`);
+const readme = `${oldReadme.slice(0, from + START.length)}\n\n${lines.join('\n')}\n\n${oldReadme.slice(to)}`;
+
 if (check) {
   const old = await readFile(manifestPath, 'utf8').catch(() => '');
   if (old !== manifest) {
     console.error('public/artifacts/manifest.json is stale: run node scripts/make-manifest.mjs');
     process.exit(1);
   }
-  console.log(`manifest: ${artifacts.length} artifacts, all sums current`);
+  if (oldReadme !== readme) {
+    console.error(
+      'the numbers in public/artifacts/README.md are stale: run node scripts/make-manifest.mjs',
+    );
+    process.exit(1);
+  }
+  console.log(`manifest: ${artifacts.length} artifacts, all sums and README numbers current`);
 } else {
   await writeFile(manifestPath, manifest);
-  console.log(`wrote ${relative(root, manifestPath)}: ${artifacts.length} artifacts`);
+  await writeFile(readmePath, readme);
+  console.log(
+    `wrote ${relative(root, manifestPath)}: ${artifacts.length} artifacts, and the README's numbers`,
+  );
 }
