@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { pointSchedule } from '../../src/compute/landscape/grid';
-import { completeLattice, drawableSurface } from '../../src/compute/landscape/surface';
+import {
+  completeLattice,
+  drawableSurface,
+  latticeStride,
+} from '../../src/compute/landscape/surface';
 import type { Surface } from '../../src/compute/landscape/surface';
 
 /** A 51×51 surface with f = α² + 2β², computed in pointSchedule's order up to `done` points. */
@@ -51,6 +55,18 @@ describe('completeLattice', () => {
 
   test('one point short of a level falls back to the coarser one', () => {
     expect(completeLattice(partial(13 * 13 - 1))!.xs.length).toBe(7);
+  });
+
+  test('a coarser stride on request, so two surfaces compare on one grid', () => {
+    const s = partial(26 * 26 + 3);
+    expect(latticeStride(s)).toBe(2);
+    expect(latticeStride(s, 4)).toBe(4);
+    expect(completeLattice(s, 4)!.xs.length).toBe(13);
+    expect(completeLattice(s, 3)!.xs.length).toBe(13);
+    const full = partial(51 * 51);
+    expect(latticeStride(full)).toBe(1);
+    expect(completeLattice(full, 8)!.xs.length).toBe(7);
+    expect(latticeStride(partial(5), 2)).toBeNull();
   });
 
   test('null when not even the coarsest level is done; 1-D curves too', () => {

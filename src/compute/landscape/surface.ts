@@ -56,35 +56,53 @@ export interface Surface {
 }
 
 /**
- * What a partly computed surface can draw as a whole: the finest sub-grid
- * whose every point is computed, indices 0, s, 2s, … along each axis for the
- * smallest power of two s that works (the levels pointSchedule
- * (grid.ts) computes first, so a progressive run that stopped part-way still has one).
- * Its values are the surface's own, taken as they are. The surface itself
- * when it is complete; null when no sub-grid of two or more points per axis is.
+ * The stride of {@link completeLattice}: 1 for a complete surface, else the
+ * smallest power of two s ≥ `minStride` such that the points 0, s, 2s, … on
+ * each axis are all computed (the levels pointSchedule (grid.ts) computes
+ * first, so a progressive run that stopped part-way has one); null when no
+ * such sub-grid has two or more points per axis.
  */
-export function completeLattice(surface: Surface): Surface | null {
+export function latticeStride(surface: Surface, minStride = 1): number | null {
   const nx = surface.xs.length;
   const ny = surface.ys.length;
-  if (surface.mask.every((m) => m === 1)) return surface;
-  const every = (n: number, s: number): number[] =>
-    Array.from({ length: Math.floor((n - 1) / s) + 1 }, (_, k) => k * s);
+  if (minStride <= 1 && surface.mask.every((m) => m === 1)) return 1;
   for (let s = 2; s < Math.max(nx, ny); s *= 2) {
-    const is = every(nx, s);
-    const js = ny === 1 ? [0] : every(ny, s);
+    if (s < minStride) continue;
+    const is = latticeIndices(nx, s);
+    const js = ny === 1 ? [0] : latticeIndices(ny, s);
     if (is.length < 2 || (ny > 1 && js.length < 2)) break;
-    const points = js.flatMap((j) => is.map((i) => j * nx + i));
-    if (!points.every((p) => surface.mask[p] === 1)) continue;
-    return {
-      ...surface,
-      xs: is.map((i) => surface.xs[i]!),
-      ys: js.map((j) => surface.ys[j]!),
-      loss: points.map((p) => surface.loss[p]!),
-      accuracy: points.map((p) => surface.accuracy[p]!),
-      mask: points.map(() => 1 as const),
-    };
+    if (js.every((j) => is.every((i) => surface.mask[j * nx + i] === 1))) return s;
   }
   return null;
+}
+
+function latticeIndices(n: number, stride: number): number[] {
+  return Array.from({ length: Math.floor((n - 1) / stride) + 1 }, (_, k) => k * stride);
+}
+
+/**
+ * What a partly computed surface can draw as a whole: the finest complete
+ * sub-grid, indices 0, s, 2s, … along each axis with s = {@link latticeStride}
+ * (at least `minStride`, so that two surfaces can be compared on one grid).
+ * Its values are the surface's own, taken as they are. The surface itself
+ * when it is complete; null when there is no such sub-grid.
+ */
+export function completeLattice(surface: Surface, minStride = 1): Surface | null {
+  const stride = latticeStride(surface, minStride);
+  if (stride === null) return null;
+  if (stride === 1) return surface;
+  const nx = surface.xs.length;
+  const is = latticeIndices(nx, stride);
+  const js = surface.ys.length === 1 ? [0] : latticeIndices(surface.ys.length, stride);
+  const points = js.flatMap((j) => is.map((i) => j * nx + i));
+  return {
+    ...surface,
+    xs: is.map((i) => surface.xs[i]!),
+    ys: js.map((j) => surface.ys[j]!),
+    loss: points.map((p) => surface.loss[p]!),
+    accuracy: points.map((p) => surface.accuracy[p]!),
+    mask: points.map(() => 1 as const),
+  };
 }
 
 /** Grid cells (2-D) or segments (1-D) whose corners are all computed. */
