@@ -12,12 +12,15 @@
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #
+# VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
+#
 # RUNS_DIR=.cache/runs scripts/make-artifacts.sh train bmenet32 trains into another folder, so
 # the site (which checks every shipped file's sha256) still builds while a run is under way;
 # copy the finished run into public/artifacts/runs/ before `make-manifest`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=public/artifacts
+VARIANTS=${VARIANTS:-skip noskip}
 # SKIPSCAPE=path/to/cli.mjs pins a built bundle, so editing src/ during a long run cannot change it.
 sk() { nice -n "${NICE:-10}" node "${SKIPSCAPE:-bin/skipscape.mjs}" "$@"; }
 
@@ -73,8 +76,11 @@ case "${1:-train}" in
         resnet20 | resnet56) limit=6000 lr=0.1 batch=128 ;;
         bmenet32) limit=12000 lr=0.01 batch=64 ;;
       esac
-      train_run "$model-skip" "$model" --skip $epochs $limit $lr $batch &
-      train_run "$model-noskip" "$model" --no-skip $epochs $limit $lr $batch &
+      for v in $VARIANTS; do
+        flag=--skip
+        [ "$v" = noskip ] && flag=--no-skip
+        train_run "$model-$v" "$model" $flag $epochs $limit $lr $batch &
+      done
       wait
     done
     ;;
@@ -83,8 +89,9 @@ case "${1:-train}" in
     shift
     for model in "${@:-resnet20 resnet56}"; do
       epochs=$(final_epoch "$model")
-      (surface "$model-skip" $epochs; curve "$model-skip" $epochs) &
-      (surface "$model-noskip" $epochs; curve "$model-noskip" $epochs) &
+      for v in $VARIANTS; do
+        (surface "$model-$v" $epochs; curve "$model-$v" $epochs) &
+      done
       wait
     done
     ;;
@@ -92,8 +99,7 @@ case "${1:-train}" in
     shift
     for model in "${@:-resnet20 resnet56}"; do
       epochs=$(final_epoch "$model")
-      curve "$model-skip" $epochs &
-      curve "$model-noskip" $epochs &
+      for v in $VARIANTS; do curve "$model-$v" $epochs & done
       wait
     done
     ;;
@@ -104,7 +110,7 @@ case "${1:-train}" in
     shift
     for model in "${@:-resnet56}"; do
       epochs=$(final_epoch "$model")
-      for v in skip noskip; do
+      for v in $VARIANTS; do
         (
           name=$model-$v
           ckpt=$(printf '%s/runs/%s/epoch-%03d.safetensors' "$A" "$name" "$epochs")
@@ -131,7 +137,7 @@ case "${1:-train}" in
     # with a margin (`--grid around:17`).
     shift
     for model in "${@:-resnet56}"; do
-      for v in skip noskip; do
+      for v in $VARIANTS; do
         (
           name=$model-$v
           run=.cache/planes/$name
