@@ -18,9 +18,9 @@ export const landscapeSettings = {
   /** Colour (and height) by log10(loss) instead of loss. */
   log: { type: 'boolean', default: true, label: 'Log scale' },
   /** Bottom of the shared colour scale, in loss units; 0 = the smallest loss shown. */
-  cmin: { type: 'number', default: 0, min: 0, max: 1000, label: 'Colour range from' },
+  cmin: { type: 'number', default: 0, min: 0, max: 1e9, label: 'Colour range from' },
   /** Top of the shared colour scale, in loss units; 0 = the largest loss shown. */
-  cmax: { type: 'number', default: 0, min: 0, max: 1000, label: 'to' },
+  cmax: { type: 'number', default: 0, min: 0, max: 1e9, label: 'to' },
   /** Contour lines drawn inside the colour range. */
   levels: { type: 'int', default: 12, min: 0, max: 40, label: 'Contour lines' },
   /** Linked camera of both 3-D views: azimuth, elevation (degrees) and distance. */
