@@ -33,6 +33,8 @@ interface ManifestEntry {
   model: string;
   skip: boolean;
   path: string;
+  /** Surfaces and curves: points per axis. */
+  grid?: number[];
 }
 
 let browser: Browser;
@@ -293,6 +295,10 @@ describe('loss-landscape explorer', () => {
       const chartText = await page.locator('.curve-host').textContent();
       expect(chartText).toContain('with skips');
       expect(chartText).toContain('without skips');
+      // The reader's own files are drawn, not the shipped curves: each one's β = 0 row.
+      expect(await page.locator('.landscape-curve .caption-note').textContent()).toMatch(
+        /with skips: the row of the 2-D surface at β = 0 .*without skips: the row of the 2-D surface at β = 0/,
+      );
       expect(await seriousAxeViolations(page)).toEqual([]);
       expectClean(watched);
     } finally {
@@ -412,6 +418,7 @@ function canvasCount(page: Page): Promise<number> {
 
 const shippedSurfaces = () => manifest.filter((e) => e.kind === 'surface');
 const shippedCheckpoints = () => manifest.filter((e) => e.kind === 'checkpoint');
+const shippedCurves = () => manifest.filter((e) => e.kind === 'curve');
 
 describe('shipped results', () => {
   test.skipIf(shippedSurfaces().length === 0)(
@@ -424,6 +431,25 @@ describe('shipped results', () => {
         await expect
           .poll(() => page.locator('.provenance').first().textContent(), WAIT)
           .toContain('sha256 verified');
+        expectClean(watched);
+      } finally {
+        await watched.close();
+      }
+    },
+  );
+
+  test.skipIf(shippedCurves().length === 0)(
+    'the 1-D view draws the shipped 1-D curves',
+    async () => {
+      const model = shippedCurves()[0]!.model;
+      const points = shippedCurves()[0]!.grid?.[0];
+      const watched = await openArticle(`?landscape.model=${model}&landscape.view=1d`);
+      const { page } = watched;
+      try {
+        await expect
+          .poll(() => page.locator('.landscape-curve .caption-note').textContent(), WAIT)
+          .toMatch(new RegExp(`shipped 1-D curve.* at β = 0.*\\b${points} points`));
+        await expect.poll(() => page.locator('.curve-host svg').count(), WAIT).toBeGreaterThan(0);
         expectClean(watched);
       } finally {
         await watched.close();

@@ -13,6 +13,7 @@ import type { CommandIo } from '../../src/cli/commands/types';
 import { decodeDirections } from '../../src/cli/landscape-io';
 import { randomDirections } from '../../src/compute/landscape/directions';
 import { parseSurface } from '../../src/compute/landscape/exports';
+import { isMiddleRow } from '../../src/compute/landscape/surface';
 import type { HessianMap } from '../../src/compute/landscape/hessian';
 import type { TrajectoryFile } from '../../src/compute/landscape/trajectory';
 import { createModel } from '../../src/compute/models';
@@ -189,6 +190,35 @@ describe('skipscape landscape and merge', () => {
         Array.from(expected.y![p.name]!.data),
       );
     }
+  });
+
+  test('a 1-D curve with the same seed is the surface’s β = 0 row (isMiddleRow), at any resolution', async () => {
+    const out = join(dir, 'curve.json');
+    const r = await cli(
+      'landscape',
+      '--checkpoint',
+      ckpt(3),
+      '--grid',
+      '-1:1:5',
+      '--subset',
+      '16',
+      '--seed',
+      '4',
+      '--out',
+      out,
+    );
+    expect(r.code, r.err).toBe(0);
+    const curve = parseSurface(await readFile(out, 'utf8'), out);
+    const surface = parseSurface(await readFile(join(dir, 'whole.json'), 'utf8'));
+    expect(curve.ys).toEqual([0]);
+    // Curve points at α = -1, 0, 1 against the surface's middle row (β = 0).
+    for (const [k, i] of [0, 2, 4].entries()) {
+      expect(curve.loss[i]!).toBeCloseTo(surface.loss[3 + k]!, 5);
+      expect(curve.accuracy[i]).toBeCloseTo(surface.accuracy[3 + k]!, 6);
+    }
+    expect(isMiddleRow(curve, surface)).toBe(true);
+    expect(isMiddleRow(curve, { ...surface, meta: { ...surface.meta, seed: 5 } })).toBe(false);
+    expect(isMiddleRow(curve, { ...surface, ys: [0.5, 1] })).toBe(false);
   });
 
   test('two shards merged equal one run; merge refuses shards of another seed', async () => {
