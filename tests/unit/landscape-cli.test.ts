@@ -13,7 +13,7 @@ import type { CommandIo } from '../../src/cli/commands/types';
 import { decodeDirections } from '../../src/cli/landscape-io';
 import { randomDirections } from '../../src/compute/landscape/directions';
 import { parseSurface } from '../../src/compute/landscape/exports';
-import { isMiddleRow } from '../../src/compute/landscape/surface';
+import { isMiddleRow } from '../../src/compute/landscape/merge';
 import type { HessianMap } from '../../src/compute/landscape/hessian';
 import type { TrajectoryFile } from '../../src/compute/landscape/trajectory';
 import { createModel } from '../../src/compute/models';

@@ -25,16 +25,42 @@ const IDENTITY_FIELDS = [
   'kind',
 ] as const satisfies readonly (keyof SurfaceMeta)[];
 
+/** How two files' metadata differ in {@link IDENTITY_FIELDS}; empty when they are the same function. */
+function identityDifferences(a: SurfaceMeta, b: SurfaceMeta): string[] {
+  return IDENTITY_FIELDS.flatMap((f) =>
+    a[f] === b[f] ? [] : [`${f}: ${JSON.stringify(a[f])} vs ${JSON.stringify(b[f])}`],
+  );
+}
+
+/**
+ * Whether a 1-D curve is the β = 0 row of a 2-D surface's plane: the same
+ * function along random directions (checkpoint, data, seed: each axis has its
+ * own random stream, so a 1-D run draws the δ of a 2-D run with the same
+ * seed), over the same α range, with β = 0 on the surface's β axis. Its points
+ * may be finer.
+ */
+export function isMiddleRow(curve: Surface, surface: Surface): boolean {
+  const yMin = surface.ys[0]!;
+  const yMax = surface.ys[surface.ys.length - 1]!;
+  return (
+    identityDifferences(curve.meta, surface.meta).length === 0 &&
+    curve.meta.kind === 'direction' &&
+    curve.ys.length === 1 &&
+    curve.ys[0] === 0 &&
+    surface.ys.length > 1 &&
+    yMin <= 0 &&
+    yMax >= 0 &&
+    curve.xs[0] === surface.xs[0] &&
+    curve.xs[curve.xs.length - 1] === surface.xs[surface.xs.length - 1]
+  );
+}
+
 /** How two grids with metadata differ; empty when they are the same function on the same grid. */
 export function gridDifferences(
   a: { xs: number[]; ys: number[]; meta: SurfaceMeta },
   b: { xs: number[]; ys: number[]; meta: SurfaceMeta },
 ): string[] {
-  const out: string[] = [];
-  for (const f of IDENTITY_FIELDS) {
-    if (a.meta[f] !== b.meta[f])
-      out.push(`${f}: ${JSON.stringify(a.meta[f])} vs ${JSON.stringify(b.meta[f])}`);
-  }
+  const out = identityDifferences(a.meta, b.meta);
   const same = (u: number[], v: number[]) => u.length === v.length && u.every((x, i) => x === v[i]);
   if (!same(a.xs, b.xs))
     out.push(`xs: ${a.xs.length} values from ${a.xs[0]} vs ${b.xs.length} from ${b.xs[0]}`);

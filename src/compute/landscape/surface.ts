@@ -56,42 +56,6 @@ export interface Surface {
 }
 
 /**
- * Whether a 1-D curve is the β = 0 row of a 2-D surface's plane: the same
- * checkpoint, data and seeded direction δ (each axis has its own random
- * stream, so a 1-D run draws the δ of a 2-D run with the same seed), over the
- * same α range, with β = 0 on the surface's β axis. Its points may be finer.
- */
-export function isMiddleRow(curve: Surface, surface: Surface): boolean {
-  const a = curve.meta;
-  const b = surface.meta;
-  const same = (
-    [
-      'kind',
-      'checkpointSha256',
-      'dataset',
-      'split',
-      'subset',
-      'seed',
-      'normalization',
-      'includeBiasBn',
-    ] as const
-  ).every((k) => a[k] === b[k]);
-  const yMin = surface.ys[0]!;
-  const yMax = surface.ys[surface.ys.length - 1]!;
-  return (
-    same &&
-    a.kind === 'direction' &&
-    curve.ys.length === 1 &&
-    curve.ys[0] === 0 &&
-    surface.ys.length > 1 &&
-    yMin <= 0 &&
-    yMax >= 0 &&
-    curve.xs[0] === surface.xs[0] &&
-    curve.xs[curve.xs.length - 1] === surface.xs[surface.xs.length - 1]
-  );
-}
-
-/**
  * The stride of {@link completeLattice}: 1 for a complete surface, else the
  * smallest power of two s ≥ `minStride` such that the points 0, s, 2s, … on
  * each axis are all computed (the levels pointSchedule (grid.ts) computes

@@ -167,9 +167,9 @@ export interface TrajectoryFile {
 /**
  * The square window of the principal plane that frames a projected path and
  * its origin θ_n: centred on them, `margin` times their larger extent on a
- * side. One scale on both axes keeps the path's shape true, so the grid of the
- * plane's surface (`skipscape trajectory --grid around:N`) and a figure that
- * draws the path alone use this one window.
+ * side. One scale on both axes keeps the path's shape true. The grid of the
+ * plane's surface (`skipscape trajectory --grid around:N`) and any drawing of
+ * the path without it use this one window.
  */
 export function squareAroundPath(
   path: { x: readonly number[]; y: readonly number[] },
