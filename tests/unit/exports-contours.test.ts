@@ -11,8 +11,6 @@ import {
   formatNumber,
   isolineSegments,
   isolines,
-  logTicks,
-  niceTicks,
   scaleUnit,
   viridisRgb,
   viridisHex,
@@ -184,12 +182,5 @@ describe('scale', () => {
       '1.23e5',
       '1e-4',
     ]);
-  });
-
-  it('ticks are nice', () => {
-    expect(niceTicks(-1, 1, 4)).toEqual([-1, -0.5, 0, 0.5, 1]);
-    expect(niceTicks(0.1, 0.7, 3)).toEqual([0.2, 0.4, 0.6]);
-    expect(logTicks(0.1, 10)).toEqual([0.1, 0.2, 0.5, 1, 2, 5, 10]);
-    expect(logTicks(0.01, 1000)).toEqual([0.01, 0.1, 1, 10, 100, 1000]);
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, test } from 'vitest';
 import {
   lineChartSvg,
   niceCeiling,
-  niceTicks,
   stackSvgs,
   svgHeight,
 } from '../../src/components/training/chart';
@@ -222,9 +221,7 @@ function chartOptions() {
 }
 
 describe('the SVG chart', () => {
-  test('ticks are round numbers that cover the range', () => {
-    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-    expect(niceTicks(0, 2.3, 4)).toEqual([0, 0.5, 1, 1.5, 2]);
+  test('the y range ends on a round tick', () => {
     expect(niceCeiling(2.3)).toBe(2.5);
     expect(niceCeiling(0.83)).toBe(1);
     expect(niceCeiling(3)).toBe(3);
@@ -324,11 +321,9 @@ describe('settings', () => {
 });
 
 describe('log-scale loss', () => {
-  test('whole decades around the values, 1-2-5 ticks over two decades', async () => {
-    const { logDomain, logTicks } = await import('../../src/components/training/chart');
+  test('whole decades around the values', async () => {
+    const { logDomain } = await import('../../src/components/training/chart');
     expect(logDomain([0.23, 84])).toEqual([0.1, 100]);
-    expect(logTicks(0.1, 10)).toEqual([0.1, 0.2, 0.5, 1, 2, 5, 10]);
-    expect(logTicks(0.1, 1000)).toEqual([0.1, 1, 10, 100, 1000]);
   });
 
   test('values a log axis cannot show (≤ 0) are gaps', () => {

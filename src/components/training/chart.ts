@@ -12,6 +12,7 @@
  *   │ legend (exports only)       │
  *   └─────────────────────────────┘
  */
+import { logTicks, niceTicks } from '../../compute/ticks';
 import type { RunName, Series } from './history';
 
 export interface ChartStyle {
@@ -63,20 +64,6 @@ export function escapeXml(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
-export function niceTicks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / Math.max(1, count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const error = raw / power;
-  const step = power * (error >= 7.07 ? 10 : error >= 3.16 ? 5 : error >= 1.41 ? 2 : 1);
-  const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
-    ticks.push(Number(v.toPrecision(12)));
-  }
-  return ticks;
-}
-
 /** Whole decades around the positive values: [10^⌊log₁₀ min⌋, 10^⌈log₁₀ max⌉]. */
 export function logDomain(values: readonly number[]): [number, number] {
   const positive = values.filter((v) => v > 0);
@@ -85,20 +72,6 @@ export function logDomain(values: readonly number[]): [number, number] {
   let hi = 10 ** Math.ceil(Math.log10(Math.max(...positive)));
   if (hi <= lo) hi = lo * 10;
   return [lo, hi];
-}
-
-/** Ticks of a log axis: 1, 2 and 5 per decade over up to two decades, powers of ten beyond. */
-export function logTicks(lo: number, hi: number): number[] {
-  const decades = Math.round(Math.log10(hi / lo));
-  const steps = decades <= 2 ? [1, 2, 5] : [1];
-  const ticks: number[] = [];
-  for (let k = Math.round(Math.log10(lo)); k <= Math.round(Math.log10(hi)); k++) {
-    for (const m of steps) {
-      const t = Number((m * 10 ** k).toPrecision(6));
-      if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push(t);
-    }
-  }
-  return ticks;
 }
 
 /** The smallest tick at or above `value` (for a y range that ends on a gridline). */

@@ -9,14 +9,13 @@ import {
   finiteRange,
   formatNumber,
   isolines,
-  logTicks,
-  niceTicks,
   scaleUnit,
   transformLoss,
   viridisHex,
   type LossScale,
 } from './contours';
 import type { Surface } from './surface';
+import { logTicks, niceTicks } from '../ticks';
 
 /** Escape text for XML character data and attribute values. */
 export function escapeXml(text: string): string {

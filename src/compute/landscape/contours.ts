@@ -295,38 +295,6 @@ function linkSegments(segments: readonly number[]): number[][] {
   return lines;
 }
 
-/**
- * "Nice" tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about
- * `count` of them, as axes usually have.
- */
-export function niceTicks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo) || count < 1) return [lo];
-  const raw = (hi - lo) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
-  const ticks: number[] = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
-    // Rounding through toPrecision keeps 0.1 × 3 from printing as 0.30000000000000004.
-    ticks.push(Number((k * step).toPrecision(12)));
-  }
-  return ticks;
-}
-
-/** Ticks for a log10 axis over [lo, hi] (both > 0): 1, 2, 5 per decade, thinned to decades when many. */
-export function logTicks(lo: number, hi: number): number[] {
-  const ticks: number[] = [];
-  const d0 = Math.floor(Math.log10(lo));
-  const d1 = Math.ceil(Math.log10(hi));
-  const mantissas = d1 - d0 > 3 ? [1] : [1, 2, 5];
-  for (let d = d0; d <= d1; d++) {
-    for (const m of mantissas) {
-      const t = Number((m * 10 ** d).toPrecision(12));
-      if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push(t);
-    }
-  }
-  return ticks;
-}
-
 /** A short label for a number: at most 4 significant digits, no trailing zeros. */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);

@@ -1,0 +1,46 @@
+/**
+ * Axis ticks, shared by the SVG exports (contour view, training chart) and the figures' axes and
+ * colour bars, so an export and the figure it came from label the same values.
+ */
+
+/**
+ * Round tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `count` of them. The step
+ * nearest (hi − lo) / count on a log scale, as d3's ticks choose it: the thresholds √2, √10 and
+ * √50 lie halfway between 1, 2, 5 and 10.
+ */
+export function niceTicks(lo: number, hi: number, count: number): number[] {
+  if (!(hi > lo) || count < 1) return [lo];
+  const raw = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const error = raw / power;
+  const step =
+    power *
+    (error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.SQRT2 ? 2 : 1);
+  const ticks: number[] = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+    // Rounding through toPrecision keeps 0.1 × 3 from printing as 0.30000000000000004.
+    ticks.push(Number((k * step).toPrecision(12)));
+  }
+  return ticks;
+}
+
+/**
+ * Ticks of a log10 axis over [lo, hi] (both > 0): 1, 2 and 5 times each power of ten when at
+ * most `max` of those fall in the range, else the powers of ten alone. Every tick is meant to be
+ * labelled, so a short range still shows values near both of its ends.
+ */
+export function logTicks(lo: number, hi: number, max = 7): number[] {
+  if (!(lo > 0) || !(hi >= lo)) return [];
+  const within = (mantissas: readonly number[]): number[] => {
+    const ticks: number[] = [];
+    for (let d = Math.floor(Math.log10(lo)); d <= Math.ceil(Math.log10(hi)); d++) {
+      for (const m of mantissas) {
+        const t = Number((m * 10 ** d).toPrecision(12));
+        if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push(t);
+      }
+    }
+    return ticks;
+  };
+  const fine = within([1, 2, 5]);
+  return fine.length <= max ? fine : within([1]);
+}
