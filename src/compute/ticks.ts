@@ -21,7 +21,9 @@ export function niceTicks(lo: number, hi: number, count: number): number[] {
     // Rounding through toPrecision keeps 0.1 × 3 from printing as 0.30000000000000004.
     ticks.push(Number((k * step).toPrecision(12)));
   }
-  return ticks;
+  // The step is at most about 1.6 × (hi − lo) / count, so from two ticks asked for on, one lies
+  // in the range; a single one asked for may miss it.
+  return ticks.length > 0 ? ticks : niceTicks(lo, hi, 2 * count);
 }
 
 /**
