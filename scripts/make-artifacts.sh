@@ -46,7 +46,7 @@ surface() {
 # Each run's length in epochs; its last checkpoint is θ* of the surfaces and Hessian maps.
 final_epoch() {
   case $1 in
-    resnet20) echo 6 ;;
+    resnet20) echo 16 ;;
     resnet56) echo 16 ;;
     bmenet32) echo 6 ;;
     *) echo "no run for $1" >&2; return 2 ;;
