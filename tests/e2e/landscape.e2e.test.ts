@@ -450,6 +450,15 @@ describe('shipped results', () => {
           .poll(() => page.locator('.landscape-curve .caption-note').textContent(), WAIT)
           .toMatch(new RegExp(`shipped 1-D curve.* at β = 0.*\\b${points} points`));
         await expect.poll(() => page.locator('.curve-host svg').count(), WAIT).toBeGreaterThan(0);
+        // Log scale (the default): every tick of the loss axis carries its value, so both ends
+        // of the curve's range can be read off.
+        const labels = await page
+          .locator('.curve-host svg g[aria-label="y-axis tick label"] text')
+          .allTextContents();
+        expect(labels.length).toBeGreaterThanOrEqual(3);
+        expect(labels.filter((t) => t.trim() === '')).toEqual([]);
+        // Colour range and contour count do nothing in this view and are not offered.
+        expect(await page.getByText('Colour range').count()).toBe(0);
         expectClean(watched);
       } finally {
         await watched.close();
