@@ -165,11 +165,11 @@ export interface TrajectoryFile {
 }
 
 /**
- * The square window of the principal plane that frames a projected path and
+ * The square frame of the principal plane that frames a projected path and
  * its origin θ_n: centred on them, `margin` times their larger extent on a
  * side. One scale on both axes keeps the path's shape true. The grid of the
  * plane's surface (`skipscape trajectory --grid around:N`) and any drawing of
- * the path without it use this one window.
+ * the path without it use this one frame.
  */
 export function squareAroundPath(
   path: { x: readonly number[]; y: readonly number[] },
