@@ -48,6 +48,7 @@ final_epoch() {
   case $1 in
     resnet20) echo 16 ;;
     resnet56) echo 16 ;;
+    resnet110) echo 16 ;;
     bmenet32) echo 6 ;;
     *) echo "no run for $1" >&2; return 2 ;;
   esac
@@ -64,7 +65,7 @@ curve() {
 
 case "${1:-train}" in
   train)
-    # scripts/make-artifacts.sh train [resnet20] [resnet56] [bmenet32]
+    # scripts/make-artifacts.sh train [resnet20] [resnet56] [resnet110] [bmenet32]
     shift
     for model in "${@:-resnet20 resnet56 bmenet32}"; do
       # ResNets: Li et al.'s recipe (lr 0.1, batch 128) on half the subset. BMEnet-32: the
@@ -73,7 +74,7 @@ case "${1:-train}" in
       # Sizes are what two shared CPU cores finish in a session: scale up --limit for more.
       epochs=$(final_epoch "$model")
       case $model in
-        resnet20 | resnet56) limit=6000 lr=0.1 batch=128 ;;
+        resnet20 | resnet56 | resnet110) limit=6000 lr=0.1 batch=128 ;;
         bmenet32) limit=12000 lr=0.01 batch=64 ;;
       esac
       for v in $VARIANTS; do
