@@ -13,6 +13,8 @@
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
+# WORKERS=2 splits each training batch over two wasm instances: ResNet-110 at batch 128 does not
+# fit one instance's 4 GB heap (it aborts), so it trains with WORKERS=2 (BN statistics per 64-image half).
 #
 # RUNS_DIR=.cache/runs scripts/make-artifacts.sh train bmenet32 trains into another folder, so
 # the site (which checks every shipped file's sha256) still builds while a run is under way;
@@ -30,7 +32,7 @@ train_run() {
   local dir=${RUNS_DIR:-$A/runs}/$name resume=()
   [ -f "$dir/history.json" ] && resume=(--resume)
   sk train --model "$model" "$skip" --dataset fashion-mnist --limit "$limit" --lr "$lr" --batch "$batch" \
-    --epochs "$epochs" --workers 1 --seed 0 --out "$dir" "${resume[@]}"
+    --epochs "$epochs" --workers "${WORKERS:-1}" --seed 0 --out "$dir" "${resume[@]}"
 }
 
 # Li et al.'s 2-D surface: 51×51 on [-1, 1]², filter-normalised, over the first 500 training images.
@@ -107,7 +109,10 @@ case "${1:-train}" in
   hessian)
     # scripts/make-artifacts.sh hessian [MODEL...]: the PCA trajectory of each run, the Hessian's
     # extreme eigenvalues at θ*, then their map over a coarse 5×5 plane (resumable: on two CPU
-    # cores each map point of ResNet-56 costs minutes; see bench/notes-landscape.md).
+    # cores each map point of ResNet-56 costs minutes; see bench/notes-landscape.md). Each
+    # eigenvalue runs until its own residual ‖Hv − λv‖ is within 1 % of |λ| (the default
+    # tolerance), up to 100 products at θ* and 40 per map point; the files record the residuals
+    # and products, and the figures say which values converged.
     shift
     for model in "${@:-resnet56}"; do
       epochs=$(final_epoch "$model")
@@ -120,10 +125,10 @@ case "${1:-train}" in
           [ -f "$A/trajectory/$name.json" ] ||
             sk trajectory --run "$A/runs/$name" --out "$A/trajectory/$name.json"
           [ -f "$A/hessian/$name.point.json" ] ||
-            sk hessian --checkpoint "$ckpt" --subset 64 --iters 10 --out "$A/hessian/$name.point.json"
+            sk hessian --checkpoint "$ckpt" --subset 64 --iters 100 --out "$A/hessian/$name.point.json"
           resume=()
           [ -f "$A/hessian/$name.json" ] && resume=(--resume)
-          sk hessian --checkpoint "$ckpt" --grid -1:1:5,-1:1:5 --seed 1 --subset 64 --iters 8 \
+          sk hessian --checkpoint "$ckpt" --grid -1:1:5,-1:1:5 --seed 1 --subset 64 --iters 40 \
             --out "$A/hessian/$name.json" "${resume[@]}"
         ) &
       done

@@ -159,7 +159,23 @@ export async function readHessianMapFile(path: string): Promise<HessianMap> {
     });
   }
   const m = value as Partial<HessianMap>;
-  const arrays = ['xs', 'ys', 'lambdaMax', 'lambdaMin', 'ratio', 'mask'] as const;
+  if (Array.isArray(m.lambdaMax) && !Array.isArray(m.residualMin)) {
+    throw new Error(
+      `${path}: a Hessian map without residuals, written before each eigenvalue's convergence was ` +
+        'recorded; compute it again (its λ_min may not have converged)',
+    );
+  }
+  const arrays = [
+    'xs',
+    'ys',
+    'lambdaMax',
+    'lambdaMin',
+    'ratio',
+    'residualMax',
+    'residualMin',
+    'products',
+    'mask',
+  ] as const;
   for (const key of arrays) {
     if (!Array.isArray(m[key])) throw new Error(`${path}: ${key} is missing or not a list`);
   }
@@ -167,7 +183,15 @@ export async function readHessianMapFile(path: string): Promise<HessianMap> {
     throw new Error(`${path}: meta is missing or not a Hessian map's`);
   }
   const n = m.xs!.length * m.ys!.length;
-  for (const key of ['lambdaMax', 'lambdaMin', 'ratio', 'mask'] as const) {
+  for (const key of [
+    'lambdaMax',
+    'lambdaMin',
+    'ratio',
+    'residualMax',
+    'residualMin',
+    'products',
+    'mask',
+  ] as const) {
     if (m[key]!.length !== n)
       throw new Error(`${path}: ${key} has ${m[key]!.length} values, xs × ys = ${n}`);
   }

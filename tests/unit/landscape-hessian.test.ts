@@ -186,7 +186,8 @@ describe('eigenvalues of a known quadratic L(θ) = ½ θᵀAθ are exact', () =>
         dimension: n,
         method: 'power',
         iterations: 500,
-        tolerance: 1e-7,
+        // A residual below 1e-5·|λ|: float32 products leave a floor near 1e-7·‖A‖.
+        tolerance: 1e-5,
       });
       expect(tf.memory().numTensors).toBe(before);
       const max = Math.max(...lambdas);

@@ -6,8 +6,14 @@
 import { existsSync } from 'node:fs';
 import { randomDirections } from '../../compute/landscape/directions';
 import { axisValues, parseGrid } from '../../compute/landscape/grid';
-import { computeHessianMap } from '../../compute/landscape/hessian';
+import {
+  computeHessianMap,
+  convergedEnds,
+  DEFAULT_TOLERANCE,
+  defaultIterations,
+} from '../../compute/landscape/hessian';
 import type { HessianMap } from '../../compute/landscape/hessian';
+import type { GridProgress } from '../../compute/landscape/grid';
 import type { Normalization } from '../../compute/landscape/surface';
 import { createModel } from '../../compute/models';
 import { helpText, integer, oneOf, parseFlags, positive, required, UsageError } from '../args';
@@ -24,8 +30,9 @@ import {
 } from '../landscape-io';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
-import type { Command } from './types';
-import { gridProgressBar, interruptSignal, parseShardFlag } from './landscape';
+import { ProgressBar } from '../progress';
+import type { Command, CommandIo } from './types';
+import { interruptSignal, parseShardFlag } from './landscape';
 
 const NAME = 'hessian';
 
@@ -65,13 +72,18 @@ const FLAGS = {
   iters: {
     type: 'string',
     value: 'K',
-    help: 'most Hessian-vector products per Krylov run (default 20 Lanczos, 50 power)',
+    help: `most Hessian-vector products per point (default ${defaultIterations('lanczos')} Lanczos, ${defaultIterations('power')} power)`,
   },
   method: { type: 'string', value: 'lanczos|power', help: 'eigenvalue method (default lanczos)' },
   tolerance: {
     type: 'string',
     value: 'T',
-    help: 'relative change that counts as converged (default 1e-3)',
+    help: `an eigenvalue λ has converged when ‖Hv − λv‖ ≤ T·|λ| (default ${DEFAULT_TOLERANCE})`,
+  },
+  parameters: {
+    type: 'string',
+    value: 'all|weights',
+    help: "the Hessian over every trainable tensor, or only those of dimension > 1, as Li et al.'s code (default all)",
   },
   hvp: {
     type: 'string',
@@ -96,14 +108,16 @@ export const hessianCommand: Command = {
   help: () =>
     helpText({
       usage:
-        'skipscape hessian --checkpoint FILE [--grid -1:1:11,-1:1:11] [--subset N] [--iters K] [--method lanczos|power]\n' +
-        '         [--hvp exact|finite-difference] [--backend wasm|cpu|webgpu] --out FILE.json [--resume] [--shard i/n]',
+        'skipscape hessian --checkpoint FILE [--grid -1:1:11,-1:1:11] [--subset N] [--iters K] [--tolerance T]\n' +
+        '         [--method lanczos|power] [--parameters all|weights] [--hvp exact|finite-difference]\n' +
+        '         [--backend wasm|cpu|webgpu] --out FILE.json [--resume] [--shard i/n]',
       summary:
         'At each grid point θ* + αδ + βη (directions as skipscape landscape makes them from --seed, --norm),\n' +
         'finds the largest and smallest eigenvalues of the Hessian of the mean loss over the first --subset\n' +
         'images, from exact Hessian-vector products H v = ∇⟨∇L, v⟩ (double backward). Lanczos finds both\n' +
-        'ends at once; power iteration finds λ_min by shifting, H − λ_max I. The file holds λ_max, λ_min and\n' +
-        '|λ_min/λ_max| per point, laid out like a surface.',
+        'ends at once, each run until its own residual ‖Hv − λv‖ is at most --tolerance × |λ| (or --iters\n' +
+        'products); power iteration finds λ_min by shifting, H − λ_max I. The file holds λ_max, λ_min,\n' +
+        '|λ_min/λ_max|, both residuals and the products run per point, laid out like a surface.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -130,13 +144,12 @@ export const hessianCommand: Command = {
     const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
     const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
     const method = oneOf(NAME, 'method', flags.method ?? 'lanczos', ['lanczos', 'power'] as const);
-    const iterations = integer(
-      NAME,
-      'iters',
-      flags.iters ?? (method === 'lanczos' ? '20' : '50'),
-      1,
-    );
-    const tolerance = positive(NAME, 'tolerance', flags.tolerance ?? '1e-3');
+    const iterations = integer(NAME, 'iters', flags.iters ?? String(defaultIterations(method)), 1);
+    const tolerance = positive(NAME, 'tolerance', flags.tolerance ?? String(DEFAULT_TOLERANCE));
+    const parameters = oneOf(NAME, 'parameters', flags.parameters ?? 'all', [
+      'all',
+      'weights',
+    ] as const);
     const hvp = oneOf(NAME, 'hvp', flags.hvp ?? 'exact', ['exact', 'finite-difference'] as const);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '64', 1);
@@ -166,7 +179,8 @@ export const hessianCommand: Command = {
     const ys = grid.y === null ? [0] : axisValues(grid.y);
     io.err(
       `${NAME}: ${modelName(model.spec)}${hasSkips(model.spec) ? '' : ' (no skips)'}, ${xs.length}×${ys.length} points, ` +
-        `${data.count} ${split} images, ${method} with ${iterations} ${hvp} products at most, ${started.backend}\n`,
+        `${data.count} ${split} images, ${method} with ${iterations} ${hvp} products at most per point ` +
+        `(residual ≤ ${tolerance}·|λ|), parameters: ${parameters}, ${started.backend}\n`,
     );
     if (hvp === 'finite-difference') {
       io.err(
@@ -175,6 +189,7 @@ export const hessianCommand: Command = {
     }
     const write = throttled(30, (m: HessianMap) => writeJsonFile(out, m));
     const interrupt = interruptSignal(io, NAME);
+    const progress = hessianProgress(io, iterations);
     try {
       const map = await computeHessianMap({
         model,
@@ -199,20 +214,26 @@ export const hessianCommand: Command = {
         method,
         iterations,
         tolerance,
+        parameters,
         hvp,
         batchSize,
         seed,
         shard,
         resume,
         signal: interrupt.signal,
-        onProgress: gridProgressBar(io, NAME),
+        onProgress: progress.point,
+        onProduct: progress.product,
         onPartial: (m) => void write(m),
       });
       await write(map, true);
       const done = map.mask.filter((m) => m === 1).length;
       if (map.mask.length === 1 && done === 1) {
+        const ends = convergedEnds(map, 0);
+        const state = (ok: boolean) => (ok ? 'converged' : 'NOT converged');
         io.out(
-          `λ_max ${map.lambdaMax[0]}, λ_min ${map.lambdaMin[0]}, |λ_min/λ_max| ${map.ratio[0]}\n`,
+          `λ_max ${map.lambdaMax[0]} (residual ${map.residualMax[0]}, ${state(ends.max)}), ` +
+            `λ_min ${map.lambdaMin[0]} (residual ${map.residualMin[0]}, ${state(ends.min)}), ` +
+            `|λ_min/λ_max| ${map.ratio[0]}, ${map.products[0]} products\n`,
         );
       }
       io.err(
@@ -224,3 +245,47 @@ export const hessianCommand: Command = {
     }
   },
 };
+
+/**
+ * Progress of a Hessian job, one tick per Hessian-vector product (a point of
+ * ResNet-56 takes minutes). The bar counts points, with the point in progress
+ * as the fraction of its product budget spent; the ETA assumes the budget is
+ * spent in full, so it is an upper bound when runs converge early.
+ */
+function hessianProgress(
+  io: CommandIo,
+  iterations: number,
+): { point: (p: GridProgress) => void; product: (k: number) => void } {
+  const bar = new ProgressBar({ stream: io.progressStream });
+  const start = performance.now();
+  let points: GridProgress | null = null;
+  let products = 0;
+  let inPoint = 0;
+  const draw = () => {
+    const seconds = (performance.now() - start) / 1000;
+    const perProduct = products > 0 ? seconds / products : Number.NaN;
+    const total = points?.total ?? Number.NaN;
+    const done = points?.done ?? 0;
+    const remaining = (total - done) * iterations - inPoint;
+    bar.update({
+      done,
+      total,
+      label: NAME,
+      detail: `product ${inPoint}/${iterations} at this point, ${perProduct.toFixed(1)} s each`,
+      etaSeconds: remaining * perProduct,
+    });
+  };
+  return {
+    point(p) {
+      points = p;
+      inPoint = 0;
+      draw();
+      if (p.done === p.total) bar.done();
+    },
+    product(k) {
+      products += 1;
+      inPoint = k;
+      draw();
+    },
+  };
+}

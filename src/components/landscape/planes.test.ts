@@ -38,8 +38,20 @@ function map(
     ratio: lambdaMax.map((h, k) =>
       h === null || lambdaMin[k] === null ? null : Math.abs((lambdaMin[k] as number) / h),
     ),
+    // Residuals: λ_max converged everywhere; λ_min only at the first point.
+    residualMax: lambdaMax.map((h) => (h === null ? null : 1e-4 * Math.abs(h))),
+    residualMin: lambdaMin.map((l, k) => (l === null ? null : k === 0 ? 0 : 1)),
+    products: mask.map((m, k) => (m ? 10 + k : null)),
     mask,
-    meta,
+    meta: {
+      ...meta,
+      method: 'lanczos',
+      hvp: 'exact',
+      iterations: 100,
+      tolerance: 1e-2,
+      parameters: 'all',
+      dimension: 9,
+    },
   };
 }
 
@@ -51,6 +63,9 @@ describe('Hessian caption numbers', () => {
     expect(s.negativeShare).toBeCloseTo(1 / 3, 12);
     expect(s.medianRatio).toBeCloseTo(0.2, 12);
     expect(s.maxRatio).toBeCloseTo(0.5, 12);
+    expect(s.convergedMax).toBe(3);
+    expect(s.convergedMin).toBe(1);
+    expect(s.products).toEqual([10, 12]);
   });
 
   it('the ratio map draws as a surface of ratios', () => {

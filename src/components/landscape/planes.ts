@@ -3,19 +3,13 @@
  * from the shipped files when the page is built (never typed in), and the
  * adapters that let the contour SVG draw those files.
  */
+import { convergedEnds } from '../../compute/landscape/hessian';
+import type { HessianMap } from '../../compute/landscape/hessian';
 import type { Surface, SurfaceMeta } from '../../compute/landscape/surface';
 import { squareAroundPath } from '../../compute/landscape/trajectory';
 
-/** The fields of a Hessian map file (`skipscape hessian`) the figure uses. */
-export interface HessianMapFile {
-  xs: number[];
-  ys: number[];
-  lambdaMax: (number | null)[];
-  lambdaMin: (number | null)[];
-  ratio: (number | null)[];
-  mask: (0 | 1)[];
-  meta: SurfaceMeta;
-}
+/** A Hessian map file (`skipscape hessian`), as the figure reads it. */
+export type HessianMapFile = HessianMap;
 
 /** The fields of a trajectory file (`skipscape trajectory`) the figure uses. */
 export interface TrajectoryFileData {
@@ -37,18 +31,32 @@ export interface HessianSummary {
   /** Median and largest |λ_min/λ_max| over the points. */
   medianRatio: number;
   maxRatio: number;
+  /** Points whose λ_max, and whose λ_min, converged by their own residuals. */
+  convergedMax: number;
+  convergedMin: number;
+  /** Hessian-vector products per point: fewest and most. */
+  products: [number, number];
 }
 
 export function hessianSummary(map: HessianMapFile, threshold = 0.05): HessianSummary {
   const ratios: number[] = [];
+  const products: number[] = [];
   let negative = 0;
+  let convergedMax = 0;
+  let convergedMin = 0;
   map.mask.forEach((m, k) => {
     const hi = map.lambdaMax[k];
     const lo = map.lambdaMin[k];
     if (m !== 1 || hi === null || hi === undefined || lo === null || lo === undefined) return;
     const ratio = Math.abs(lo / hi);
     ratios.push(ratio);
+    // A negative Ritz value is certain even unconverged: it never lies below λ_min.
     if (lo < 0 && ratio >= threshold) negative++;
+    const ends = convergedEnds(map, k);
+    if (ends.max) convergedMax++;
+    if (ends.min) convergedMin++;
+    const used = map.products[k];
+    if (used !== null && used !== undefined) products.push(used);
   });
   ratios.sort((a, b) => a - b);
   const n = ratios.length;
@@ -64,6 +72,9 @@ export function hessianSummary(map: HessianMapFile, threshold = 0.05): HessianSu
     threshold,
     medianRatio: median,
     maxRatio: n === 0 ? Number.NaN : (ratios[n - 1] as number),
+    convergedMax,
+    convergedMin,
+    products: [Math.min(...products), Math.max(...products)],
   };
 }
 

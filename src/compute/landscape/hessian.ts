@@ -236,9 +236,12 @@ export function hessianOperator(options: {
 
 export interface EigenOptions {
   method?: EigenMethod | undefined;
-  /** Most Hessian-vector products per Krylov run (default 20 for Lanczos, 50 for power iteration). */
+  /** Most Hessian-vector products per Krylov run (default 100 for Lanczos, 200 for power iteration). */
   iterations?: number | undefined;
-  /** Relative change below which an estimate counts as converged (default 1e-3). */
+  /**
+   * Each eigenvalue θ counts as converged when its residual ‖Hv − θv‖ ≤ tolerance·|θ|
+   * (default 1e-2: some eigenvalue then lies within 1 % of θ).
+   */
   tolerance?: number | undefined;
   hvp?: HvpMethod | undefined;
   finiteDifferenceStep?: number | undefined;
@@ -247,35 +250,48 @@ export interface EigenOptions {
   signal?: AbortSignal | undefined;
 }
 
+export const DEFAULT_TOLERANCE = 1e-2;
+
+export function defaultIterations(method: EigenMethod): number {
+  return method === 'lanczos' ? 100 : 200;
+}
+
 export interface ExtremeEigenvalues {
   lambdaMax: number;
   lambdaMin: number;
+  /** ‖Hv − λv‖ of each estimate's unit vector: an eigenvalue of H lies within it. */
+  residualMax: number;
+  residualMin: number;
+  /** Each end converged by its own residual (see linalg.ts, KrylovOptions.tolerance). */
+  convergedMax: boolean;
+  convergedMin: boolean;
   /** Hessian-vector products spent. */
   products: number;
+  /** Both ends converged. */
   converged: boolean;
 }
 
 /**
  * λ_max and λ_min of a symmetric operator.
  *
- * - Lanczos: both ends from one Krylov space. (Shifting by λ_max would
- *   change nothing: K(A − σI, v) = K(A, v).)
+ * - Lanczos: both ends from one Krylov space, each run until its own residual
+ *   is small. (Shifting by λ_max would change nothing: K(A − σI, v) = K(A, v).)
  * - Power iteration: the first run converges to the eigenvalue μ₁ of largest
  *   magnitude; a second run on A − μ₁I converges to the far end of the
  *   spectrum, μ₂ − μ₁, since every eigenvalue of A − μ₁I lies between 0 and
  *   that one. λ_max and λ_min are μ₁ and μ₂ in order (Li et al.'s code shifts
- *   the same way).
+ *   the same way). Each run's residual is judged against its own eigenvalue of A.
  */
 export async function extremeEigenvalues(
   options: EigenOptions & {
     apply: LinearOperator;
     dimension: number;
-    onProduct?: (() => void) | undefined;
+    onProduct?: ((products: number) => void) | undefined;
   },
 ): Promise<ExtremeEigenvalues> {
   const method = options.method ?? 'lanczos';
-  const iterations = options.iterations ?? (method === 'lanczos' ? 20 : 50);
-  const tolerance = options.tolerance ?? 1e-3;
+  const iterations = options.iterations ?? defaultIterations(method);
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const start = Float64Array.from(
     normalArray(options.dimension, createRng(deriveSeed(options.seed ?? 0, 'hessian.start'))),
   );
@@ -285,27 +301,63 @@ export async function extremeEigenvalues(
     iterations,
     tolerance,
     signal: options.signal,
-    onIteration: () => options.onProduct?.(),
   };
   if (method === 'lanczos') {
-    const r = await lanczos({ ...base, apply: options.apply });
-    return { lambdaMax: r.max, lambdaMin: r.min, products: r.products, converged: r.converged };
+    const r = await lanczos({
+      ...base,
+      apply: options.apply,
+      onIteration: (k) => options.onProduct?.(k),
+    });
+    return {
+      lambdaMax: r.max.value,
+      lambdaMin: r.min.value,
+      residualMax: r.max.residual,
+      residualMin: r.min.residual,
+      convergedMax: r.max.converged,
+      convergedMin: r.min.converged,
+      products: r.products,
+      converged: r.converged,
+    };
   }
-  const first = await powerIteration({ ...base, apply: options.apply });
-  const mu = first.eigenvalue;
-  const shifted: LinearOperator = async (v) => {
-    const av = await options.apply(v);
-    for (let i = 0; i < av.length; i++) av[i] = av[i]! - mu * v[i]!;
-    return av;
-  };
-  const second = await powerIteration({ ...base, apply: shifted });
-  const other = second.eigenvalue + mu;
+  const first = await powerIteration({
+    ...base,
+    apply: options.apply,
+    onIteration: (k) => options.onProduct?.(k),
+  });
+  const mu = first.value;
+  const second = await powerIteration({
+    ...base,
+    apply: options.apply,
+    shift: mu,
+    onIteration: (k) => options.onProduct?.(first.products + k),
+  });
+  const [hi, lo] = mu >= second.value ? [first, second] : [second, first];
   return {
-    lambdaMax: Math.max(mu, other),
-    lambdaMin: Math.min(mu, other),
+    lambdaMax: hi.value,
+    lambdaMin: lo.value,
+    residualMax: hi.residual,
+    residualMin: lo.residual,
+    convergedMax: hi.converged,
+    convergedMin: lo.converged,
     products: first.products + second.products,
-    converged: first.converged && second.converged,
+    converged: hi.converged && lo.converged,
   };
+}
+
+/**
+ * Which parameters the Hessian is taken over: 'all' trainable tensors, or
+ * 'weights', those of dimension > 1 (conv and dense kernels, no biases or BN
+ * γ, β), as Li et al.'s hess_vec_prod.py does.
+ */
+export type HessianParameters = 'all' | 'weights';
+
+export function hessianParameterNames(
+  params: TensorMap,
+  set: HessianParameters | readonly string[],
+): string[] {
+  if (typeof set !== 'string') return [...set];
+  const names = Object.keys(params);
+  return set === 'all' ? names : names.filter((n) => params[n]!.shape.length > 1);
 }
 
 /** What a Hessian computation needs: a network at a point and the evaluation subset. */
@@ -313,15 +365,18 @@ export interface HessianProblem {
   model: Model;
   origin: Origin;
   data: Dataset;
-  /** Parameters to differentiate with respect to (default: every trainable parameter). */
-  parameters?: string[] | undefined;
+  /**
+   * Parameters to differentiate with respect to: a named set (default 'all': every trainable
+   * parameter) or an explicit list of names.
+   */
+  parameters?: HessianParameters | readonly string[] | undefined;
   /** Images per double-backward pass (default 64). */
   batchSize?: number | undefined;
 }
 
 /** λ_max and λ_min of the Hessian of the loss at θ*. Leaves the tensor count where it found it. */
 export async function hessianEigenvalues(
-  options: HessianProblem & EigenOptions & { onProduct?: (() => void) | undefined },
+  options: HessianProblem & EigenOptions & { onProduct?: ((products: number) => void) | undefined },
 ): Promise<ExtremeEigenvalues> {
   const plane = planeTensors(options.origin, { x: {}, y: null });
   const subset = evaluationBatches({
@@ -330,7 +385,10 @@ export async function hessianEigenvalues(
     batchSize: options.batchSize ?? 64,
   });
   try {
-    const layout = parameterLayout(plane.params, options.parameters);
+    const layout = parameterLayout(
+      plane.params,
+      hessianParameterNames(plane.params, options.parameters ?? 'all'),
+    );
     const apply = hessianOperator({
       model: options.model,
       params: plane.params,
@@ -351,8 +409,12 @@ export async function hessianEigenvalues(
 export interface HessianMeta extends SurfaceMeta {
   method: EigenMethod;
   hvp: HvpMethod;
+  /** Most products per point. */
   iterations: number;
+  /** Relative residual below which an eigenvalue counts as converged. */
   tolerance: number;
+  /** Which parameters: every trainable tensor, or those of dimension > 1 (Li et al.). */
+  parameters: HessianParameters;
   /** Number of parameters the Hessian is taken over (its dimension). */
   dimension: number;
 }
@@ -369,11 +431,48 @@ export interface HessianMap {
   lambdaMin: (number | null)[];
   /** |λ_min / λ_max|: near 0 where the surface is locally convex, larger where it curves down too. */
   ratio: (number | null)[];
+  /**
+   * ‖Hv − λv‖ of each estimate: an eigenvalue lies within it. λ converged where
+   * residual ≤ meta.tolerance·|λ| (see `convergedEnds`).
+   */
+  residualMax: (number | null)[];
+  residualMin: (number | null)[];
+  /** Hessian-vector products run at each point. */
+  products: (number | null)[];
   mask: (0 | 1)[];
   meta: HessianMeta;
 }
 
+/** Whether λ_max and λ_min at point p converged by their own residuals. */
+export function convergedEnds(
+  map: Pick<HessianMap, 'lambdaMax' | 'lambdaMin' | 'residualMax' | 'residualMin' | 'meta'>,
+  p: number,
+): { max: boolean; min: boolean } {
+  const ok = (value: number | null | undefined, residual: number | null | undefined) =>
+    value !== null &&
+    value !== undefined &&
+    residual !== null &&
+    residual !== undefined &&
+    residual <= map.meta.tolerance * Math.abs(value);
+  return {
+    max: ok(map.lambdaMax[p], map.residualMax[p]),
+    min: ok(map.lambdaMin[p], map.residualMin[p]),
+  };
+}
+
+/** The per-point arrays of a Hessian map, in one list for copying, resuming and merging. */
+const HESSIAN_VALUES = [
+  'lambdaMax',
+  'lambdaMin',
+  'ratio',
+  'residualMax',
+  'residualMin',
+  'products',
+] as const;
+
 export interface HessianMapOptions extends HessianProblem, EigenOptions {
+  /** A named set only: the map's metadata records which. */
+  parameters?: HessianParameters | undefined;
   directions: DirectionPair;
   xs: number[];
   ys: number[];
@@ -383,31 +482,34 @@ export interface HessianMapOptions extends HessianProblem, EigenOptions {
   resume?: HessianMap | undefined;
   onProgress?: ((progress: GridProgress) => void) | undefined;
   onPartial?: ((map: HessianMap, progress: GridProgress) => void) | undefined;
+  /** After each Hessian-vector product at the point in progress. */
+  onProduct?: ((products: number) => void) | undefined;
 }
 
 function copyMap(m: HessianMap): HessianMap {
-  return {
+  const copy = {
+    ...m,
     xs: m.xs.slice(),
     ys: m.ys.slice(),
-    lambdaMax: m.lambdaMax.slice(),
-    lambdaMin: m.lambdaMin.slice(),
-    ratio: m.ratio.slice(),
     mask: m.mask.slice(),
     meta: { ...m.meta },
   };
+  for (const key of HESSIAN_VALUES) copy[key] = m[key].slice();
+  return copy;
 }
 
 /** |λ_min/λ_max| map over a (coarse) grid of the plane θ* + αδ + βη. */
 export async function computeHessianMap(options: HessianMapOptions): Promise<HessianMap> {
   const { model, data, xs, ys } = options;
   const method = options.method ?? 'lanczos';
-  const iterations = options.iterations ?? (method === 'lanczos' ? 20 : 50);
-  const tolerance = options.tolerance ?? 1e-3;
+  const iterations = options.iterations ?? defaultIterations(method);
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const hvp = options.hvp ?? 'exact';
+  const parameters = options.parameters ?? 'all';
   const plane = planeTensors(options.origin, options.directions);
   const subset = evaluationBatches({ model, data, batchSize: options.batchSize ?? 64 });
   try {
-    const layout = parameterLayout(plane.params, options.parameters);
+    const layout = parameterLayout(plane.params, hessianParameterNames(plane.params, parameters));
     const base = emptySurface({
       xs,
       ys,
@@ -425,8 +527,19 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
       lambdaMax: base.loss.slice(),
       lambdaMin: base.loss.slice(),
       ratio: base.loss.slice(),
+      residualMax: base.loss.slice(),
+      residualMin: base.loss.slice(),
+      products: base.loss.slice(),
       mask: base.mask,
-      meta: { ...base.meta, method, hvp, iterations, tolerance, dimension: layout.dimension },
+      meta: {
+        ...base.meta,
+        method,
+        hvp,
+        iterations,
+        tolerance,
+        parameters,
+        dimension: layout.dimension,
+      },
     };
     if (options.resume) {
       const r = options.resume;
@@ -436,9 +549,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
       for (let p = 0; p < r.mask.length; p++) {
         if (r.mask[p] !== 1) continue;
         map.mask[p] = 1;
-        map.lambdaMax[p] = r.lambdaMax[p]!;
-        map.lambdaMin[p] = r.lambdaMin[p]!;
-        map.ratio[p] = r.ratio[p]!;
+        for (const key of HESSIAN_VALUES) map[key][p] = r[key][p]!;
       }
       map.meta.seconds = r.meta.seconds;
     }
@@ -476,6 +587,9 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
           const finite = Number.isFinite(r.lambdaMax) && Number.isFinite(r.lambdaMin);
           map.lambdaMax[p] = finite ? r.lambdaMax : null;
           map.lambdaMin[p] = finite ? r.lambdaMin : null;
+          map.residualMax[p] = finite ? r.residualMax : null;
+          map.residualMin[p] = finite ? r.residualMin : null;
+          map.products[p] = r.products;
           const ratio = Math.abs(r.lambdaMin / r.lambdaMax);
           map.ratio[p] = finite && Number.isFinite(ratio) ? ratio : null;
           return true;
@@ -501,7 +615,14 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
   }
 }
 
-const HESSIAN_FIELDS = ['method', 'hvp', 'iterations', 'tolerance', 'dimension'] as const;
+const HESSIAN_FIELDS = [
+  'method',
+  'hvp',
+  'iterations',
+  'tolerance',
+  'parameters',
+  'dimension',
+] as const;
 
 function hessianDifferences(a: HessianMap, b: HessianMap): string[] {
   return HESSIAN_FIELDS.filter((f) => a.meta[f] !== b.meta[f]).map(
@@ -512,7 +633,7 @@ function hessianDifferences(a: HessianMap, b: HessianMap): string[] {
 /** Join shards or partial runs of one Hessian map (see mergeGridFiles). */
 export function mergeHessianMaps(maps: HessianMap[]): HessianMap {
   return mergeGridFiles(maps, {
-    values: ['lambdaMax', 'lambdaMin', 'ratio'],
+    values: [...HESSIAN_VALUES],
     differences: hessianDifferences,
   });
 }

@@ -96,52 +96,80 @@ export interface KrylovOptions {
   start: Float64Array;
   /** Most products to spend. */
   iterations: number;
-  /** Stop when the estimate changes by less than this, relative. */
+  /**
+   * An eigenvalue estimate θ with unit vector v counts as converged when its own residual
+   * ‖A v − θ v‖ is at most `tolerance · |θ|`. There is an eigenvalue of A within that residual
+   * of θ (for symmetric A), so this bounds each estimate's relative error by itself, whatever
+   * the other end of the spectrum is doing.
+   */
   tolerance: number;
   signal?: AbortSignal | undefined;
   onIteration?: ((iteration: number, estimate: number) => void) | undefined;
 }
 
-export interface PowerResult {
-  /** Rayleigh quotient vᵀAv of the last unit iterate: the dominant (largest |λ|) eigenvalue. */
-  eigenvalue: number;
-  products: number;
+/** One eigenvalue estimate and how far it has converged. */
+export interface EigenEstimate {
+  /** The estimate θ (a Rayleigh quotient or Ritz value). */
+  value: number;
+  /** ‖A v − θ v‖ for its unit vector v: some eigenvalue of A lies in [θ − residual, θ + residual]. */
+  residual: number;
+  /** residual ≤ tolerance · |θ|, or the space was exhausted (then the value is exact). */
   converged: boolean;
 }
 
+/** `value`: the Rayleigh quotient vᵀAv of the last unit iterate, the dominant (largest |λ|) eigenvalue. */
+export interface PowerResult extends EigenEstimate {
+  products: number;
+}
+
+function settledBy(residual: number, value: number, tolerance: number): boolean {
+  return residual <= tolerance * Math.abs(value);
+}
+
 /**
- * Power iteration: v ← A v / ‖A v‖ converges to the eigenvector of largest
- * |λ|, at rate |λ₂/λ₁| per product; the Rayleigh quotient is the estimate.
+ * Power iteration: v ← B v / ‖B v‖ converges to the eigenvector of largest
+ * |λ| of B = A − shift·I, at rate |λ₂/λ₁| per product; the Rayleigh quotient
+ * θ = vᵀBv is the estimate, judged by its residual ‖Bv − θv‖ = ‖Av − (θ + shift)v‖
+ * (computed directly: the shortcut ‖Bv‖² − θ² cancels catastrophically near
+ * convergence). The result is in A's terms: value θ + shift, converged when the
+ * residual is at most tolerance·|θ + shift|.
  */
-export async function powerIteration(options: KrylovOptions): Promise<PowerResult> {
+export async function powerIteration(
+  options: KrylovOptions & { shift?: number | undefined },
+): Promise<PowerResult> {
+  const shift = options.shift ?? 0;
   let v: Float64Array = Float64Array.from(options.start);
   let n = norm(v);
   for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
   let estimate = Number.NaN;
+  let residual = Number.POSITIVE_INFINITY;
   for (let k = 1; k <= options.iterations; k++) {
     if (options.signal?.aborted) break;
-    const av = await options.apply(v);
-    const next = dot(v, av);
-    options.onIteration?.(k, next);
-    n = norm(av);
-    const converged =
-      Number.isFinite(estimate) &&
-      Math.abs(next - estimate) <= options.tolerance * Math.max(Math.abs(next), 1e-12);
-    estimate = next;
-    if (converged || n === 0) return { eigenvalue: estimate, products: k, converged: true };
-    v = av;
+    const bv = await options.apply(v);
+    for (let i = 0; i < bv.length; i++) bv[i] = bv[i]! - shift * v[i]!;
+    estimate = dot(v, bv);
+    options.onIteration?.(k, estimate + shift);
+    n = norm(bv);
+    residual = 0;
+    for (let i = 0; i < v.length; i++) residual += (bv[i]! - estimate * v[i]!) ** 2;
+    residual = Math.sqrt(residual);
+    const value = estimate + shift;
+    if (n === 0 || settledBy(residual, value, options.tolerance))
+      return { value, residual, products: k, converged: true };
+    v = bv;
     for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
   }
-  return { eigenvalue: estimate, products: options.iterations, converged: false };
+  return { value: estimate + shift, residual, products: options.iterations, converged: false };
 }
 
 export interface LanczosResult {
-  /** Largest and smallest Ritz values: estimates of λ_max and λ_min. */
-  max: number;
-  min: number;
+  /** Largest and smallest Ritz values: estimates of λ_max and λ_min, each with its own residual. */
+  max: EigenEstimate;
+  min: EigenEstimate;
   /** All Ritz values, descending. */
   ritz: Float64Array;
   products: number;
+  /** Both ends converged. */
   converged: boolean;
 }
 
@@ -150,9 +178,20 @@ export interface LanczosResult {
  * K_k(A, v) = span{v, Av, …, A^{k−1}v} holds an orthonormal basis Q and
  * T = QᵀAQ is tridiagonal; the extreme eigenvalues of T (Ritz values)
  * converge to A's extreme eigenvalues much faster than power iteration, both
- * ends at once. Reorthogonalising against every earlier basis vector keeps Q
- * orthonormal in floating point (no ghost eigenvalues). When the space is
- * exhausted (β = 0) the Ritz values are exact.
+ * ends at once, but not equally fast: an end whose eigenvalues are clustered
+ * converges slowly. Reorthogonalising against every earlier basis vector keeps Q
+ * orthonormal in floating point (no ghost eigenvalues).
+ *
+ * Each end is judged by its own residual. For a Ritz pair (θ, y) of T, the
+ * Ritz vector u = Q y has
+ *
+ *   ‖A u − θ u‖ = β_k · |y_k|,                                        (Parlett, §13.2)
+ *
+ * with β_k the next off-diagonal and y_k the last component of y: free, no
+ * extra product. The run stops when both ends satisfy residual ≤ tolerance·|θ|
+ * (or the space is exhausted, β = 0, when the Ritz values are exact). By
+ * interlacing, the smallest Ritz value never lies below λ_min and the largest
+ * never above λ_max.
  */
 export async function lanczos(options: KrylovOptions): Promise<LanczosResult> {
   const dim = options.dimension;
@@ -163,7 +202,6 @@ export async function lanczos(options: KrylovOptions): Promise<LanczosResult> {
   let q: Float64Array = Float64Array.from(options.start);
   const n0 = norm(q);
   for (let i = 0; i < dim; i++) q[i] = q[i]! / n0;
-  let previous: { max: number; min: number } | null = null;
   let result: LanczosResult | null = null;
   for (let k = 0; k < steps; k++) {
     if (options.signal?.aborted) break;
@@ -179,32 +217,35 @@ export async function lanczos(options: KrylovOptions): Promise<LanczosResult> {
       }
     }
     const beta = norm(w);
-    const ritz = tridiagonalEigenvalues(alphas, betas);
-    const estimate = { max: ritz[0]!, min: ritz[ritz.length - 1]! };
-    options.onIteration?.(k + 1, estimate.max);
-    const scale = Math.max(Math.abs(estimate.max), Math.abs(estimate.min), 1e-12);
-    const settled =
-      previous !== null &&
-      Math.abs(estimate.max - previous.max) <= options.tolerance * scale &&
-      Math.abs(estimate.min - previous.min) <= options.tolerance * scale;
-    const exhausted = beta <= 1e-10 * scale;
-    result = {
-      ...estimate,
-      ritz,
-      products: k + 1,
-      converged: settled || exhausted || k + 1 === dim,
+    const m = k + 1;
+    const { values: ritz, vectors } = symmetricEigen(tridiagonal(alphas, betas), m);
+    const scale = Math.max(Math.abs(ritz[0]!), Math.abs(ritz[m - 1]!), 1e-300);
+    // β this small against ‖T‖: the Krylov space is invariant and the Ritz values are exact.
+    const exhausted = beta <= 1e-12 * scale || m === dim;
+    const end = (index: number): EigenEstimate => {
+      const value = ritz[index]!;
+      const residual = exhausted ? 0 : beta * Math.abs(vectors[(m - 1) * m + index]!);
+      return {
+        value,
+        residual,
+        converged: exhausted || settledBy(residual, value, options.tolerance),
+      };
     };
-    if (settled || exhausted) break;
-    previous = estimate;
+    const max = end(0);
+    const min = end(m - 1);
+    options.onIteration?.(m, max.value);
+    result = { max, min, ritz, products: m, converged: max.converged && min.converged };
+    if (result.converged) break;
     betas.push(beta);
     q = w;
     for (let i = 0; i < dim; i++) q[i] = q[i]! / beta;
   }
   // Cancelled before the first product: nothing is known.
+  const unknown = { value: Number.NaN, residual: Number.NaN, converged: false };
   return (
     result ?? {
-      max: Number.NaN,
-      min: Number.NaN,
+      max: unknown,
+      min: unknown,
       ritz: new Float64Array(0),
       products: 0,
       converged: false,
@@ -212,8 +253,8 @@ export async function lanczos(options: KrylovOptions): Promise<LanczosResult> {
   );
 }
 
-/** Eigenvalues (descending) of the symmetric tridiagonal matrix with diagonal α and off-diagonal β. */
-export function tridiagonalEigenvalues(alphas: number[], betas: number[]): Float64Array {
+/** The symmetric tridiagonal matrix with diagonal α and off-diagonal β, row-major. */
+function tridiagonal(alphas: number[], betas: number[]): Float64Array {
   const k = alphas.length;
   const t = new Float64Array(k * k);
   for (let i = 0; i < k; i++) {
@@ -223,5 +264,5 @@ export function tridiagonalEigenvalues(alphas: number[], betas: number[]): Float
       t[(i + 1) * k + i] = betas[i]!;
     }
   }
-  return symmetricEigen(t, k).values;
+  return t;
 }
