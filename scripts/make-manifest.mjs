@@ -151,9 +151,9 @@ const hessians = artifacts.filter((a) => a.kind === 'hessian');
 if (hessians.length > 0) {
   lines.push('');
   lines.push(
-    '| Hessian file | points | λ_max (largest) | λ_min (most negative) | median \\|λ_min/λ_max\\| | Lanczos steps, images |',
+    '| Hessian file | points | λ_max (largest) | λ_min (most negative) | median \\|λ_min/λ_max\\| | converged λ_max, λ_min | products per point | images, parameters |',
   );
-  lines.push('| --- | --: | --: | --: | --: | --- |');
+  lines.push('| --- | --: | --: | --: | --: | --: | --: | --- |');
   for (const a of hessians) {
     const m = await readJson(a);
     const k = m.mask.flatMap((v, i) => (v ? [i] : []));
@@ -166,8 +166,15 @@ if (hessians.length > 0) {
       : null;
     const maxOf = (v) => (k.length ? Math.max(...k.map((i) => v[i] ?? -Infinity)) : null);
     const minOf = (v) => (k.length ? Math.min(...k.map((i) => v[i] ?? Infinity)) : null);
+    // Converged: the eigenvalue's own residual ‖Hv − λv‖ within meta.tolerance of |λ|.
+    const converged = (values, residuals) =>
+      k.filter(
+        (i) => residuals[i] !== null && residuals[i] <= m.meta.tolerance * Math.abs(values[i]),
+      ).length;
+    const products = k.map((i) => m.products[i]);
+    const budget = `${Math.min(...products)}–${Math.max(...products)} of ${m.meta.iterations}`;
     lines.push(
-      `| \`${relative('artifacts', a.path)}\` | ${k.length} | ${num(maxOf(m.lambdaMax))} | ${num(minOf(m.lambdaMin))} | ${num(median)} | ${m.meta.iterations}, ${m.meta.subset} |`,
+      `| \`${relative('artifacts', a.path)}\` | ${k.length} | ${num(maxOf(m.lambdaMax))} | ${num(minOf(m.lambdaMin))} | ${num(median)} | ${converged(m.lambdaMax, m.residualMax)}, ${converged(m.lambdaMin, m.residualMin)} | ${budget} | ${m.meta.subset}, ${m.meta.parameters} |`,
     );
   }
 }
