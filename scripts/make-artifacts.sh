@@ -126,10 +126,12 @@ case "${1:-train}" in
             sk trajectory --run "$A/runs/$name" --out "$A/trajectory/$name.json"
           [ -f "$A/hessian/$name.point.json" ] ||
             sk hessian --checkpoint "$ckpt" --subset 64 --iters 100 --out "$A/hessian/$name.point.json"
-          resume=()
-          [ -f "$A/hessian/$name.json" ] && resume=(--resume)
+          # The map is computed in <name>.json.partial (resumable; make-manifest skips it, so commit it
+          # to carry a long run across sessions) and becomes <name>.json, the shipped map, when done.
+          work=$A/hessian/$name.json.partial resume=()
+          [ -f "$work" ] && resume=(--resume)
           sk hessian --checkpoint "$ckpt" --grid -1:1:5,-1:1:5 --seed 1 --subset 64 --iters 40 \
-            --out "$A/hessian/$name.json" "${resume[@]}"
+            --out "$work" "${resume[@]}" && mv "$work" "$A/hessian/$name.json"
         ) &
       done
       wait

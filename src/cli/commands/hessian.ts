@@ -231,8 +231,8 @@ export const hessianCommand: Command = {
         const ends = convergedEnds(map, 0);
         const state = (ok: boolean) => (ok ? 'converged' : 'NOT converged');
         io.out(
-          `λ_max ${map.lambdaMax[0]} (residual ${map.residualMax[0]}, ${state(ends.max)}), ` +
-            `λ_min ${map.lambdaMin[0]} (residual ${map.residualMin[0]}, ${state(ends.min)}), ` +
+          `λ_max ${map.lambdaMax[0]} (residual ${map.residualMax[0]}, ${state(ends?.max ?? false)}), ` +
+            `λ_min ${map.lambdaMin[0]} (residual ${map.residualMin[0]}, ${state(ends?.min ?? false)}), ` +
             `|λ_min/λ_max| ${map.ratio[0]}, ${map.products[0]} products\n`,
         );
       }

@@ -443,11 +443,17 @@ export interface HessianMap {
   meta: HessianMeta;
 }
 
-/** Whether λ_max and λ_min at point p converged by their own residuals. */
+/**
+ * Whether λ_max and λ_min at point p converged by their own residuals; null
+ * for a map written before residuals were recorded (its convergence is unknown).
+ */
 export function convergedEnds(
-  map: Pick<HessianMap, 'lambdaMax' | 'lambdaMin' | 'residualMax' | 'residualMin' | 'meta'>,
+  map: Pick<HessianMap, 'lambdaMax' | 'lambdaMin' | 'meta'> &
+    Partial<Pick<HessianMap, 'residualMax' | 'residualMin'>>,
   p: number,
-): { max: boolean; min: boolean } {
+): { max: boolean; min: boolean } | null {
+  const { residualMax, residualMin } = map;
+  if (residualMax === undefined || residualMin === undefined) return null;
   const ok = (value: number | null | undefined, residual: number | null | undefined) =>
     value !== null &&
     value !== undefined &&
@@ -455,8 +461,8 @@ export function convergedEnds(
     residual !== undefined &&
     residual <= map.meta.tolerance * Math.abs(value);
   return {
-    max: ok(map.lambdaMax[p], map.residualMax[p]),
-    min: ok(map.lambdaMin[p], map.residualMin[p]),
+    max: ok(map.lambdaMax[p], residualMax[p]),
+    min: ok(map.lambdaMin[p], residualMin[p]),
   };
 }
 
