@@ -19,9 +19,10 @@ import {
   loadSubset,
   modelName,
   readHessianMapFile,
-  throttled,
-  writeJsonFile,
+  refuseToReplace,
+  resultFile,
 } from '../landscape-io';
+import { assertWritable } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import type { Command } from './types';
@@ -82,6 +83,7 @@ const FLAGS = {
   batch: { type: 'string', value: 'B', help: 'images per double-backward pass (default 64)' },
   out: { type: 'string', value: 'FILE.json', help: 'the Hessian map file to write' },
   resume: { type: 'boolean', help: 'continue the partial map in --out (same flags)' },
+  force: { type: 'boolean', help: 'replace an existing --out instead of refusing' },
   shard: {
     type: 'string',
     value: 'i/n',
@@ -143,6 +145,13 @@ export const hessianCommand: Command = {
     const shard = parseShardFlag(NAME, flags.shard);
 
     const checkpoint = await loadCheckpoint(path);
+    refuseToReplace({
+      command: NAME,
+      path: out,
+      resume: flags.resume ?? false,
+      force: flags.force ?? false,
+    });
+    assertWritable(out);
     const resume = flags.resume && existsSync(out) ? await readHessianMapFile(out) : undefined;
     const model = createModel(checkpoint.meta.spec);
     const started = await startNodeBackend(backend);
@@ -173,8 +182,13 @@ export const hessianCommand: Command = {
         `${NAME}: finite-difference products are an approximation: through ReLU kinks they do not converge to H v\n`,
       );
     }
-    const write = throttled(30, (m: HessianMap) => writeJsonFile(out, m));
     const interrupt = interruptSignal(io, NAME);
+    const file = resultFile({
+      path: out,
+      seconds: 30,
+      encode: (m: HessianMap) => `${JSON.stringify(m)}\n`,
+      stop: interrupt.stop,
+    });
     try {
       const map = await computeHessianMap({
         model,
@@ -206,10 +220,10 @@ export const hessianCommand: Command = {
         resume,
         signal: interrupt.signal,
         onProgress: gridProgressBar(io, NAME),
-        onPartial: (m) => void write(m),
+        onPartial: file.partial,
       });
-      await write(map, true);
       const done = map.mask.filter((m) => m === 1).length;
+      file.finish(map, `${done}/${map.mask.length} points`);
       if (map.mask.length === 1 && done === 1) {
         io.out(
           `λ_max ${map.lambdaMax[0]}, λ_min ${map.lambdaMin[0]}, |λ_min/λ_max| ${map.ratio[0]}\n`,

@@ -13,6 +13,7 @@
  * leave a hole at every cell with a missing corner.
  */
 import * as z from 'zod/mini';
+import { checkGridAxes } from './axes';
 import { contourSvg, escapeXml, type ContourPanel } from './contourSvg';
 import { scaleUnit, transformLoss, viridisRgb, type LossScale } from './contours';
 import type { Surface, SurfaceMeta } from './surface';
@@ -102,6 +103,10 @@ export function exportFileName(surface: Surface, extension: string): string {
   return `${safe}-${m.skip ? 'skip' : 'noskip'}-${kind}-${grid}.${extension}`;
 }
 
+/** Line breaks and other control characters, which no metadata value may hold. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 /** The metadata as ordered [key, value] text pairs, the same in every format. */
 export function metadataEntries(
   surface: Surface,
@@ -131,7 +136,22 @@ export function metadataEntries(
     ['written', m.written],
     ['command', reproduceCommand(surface, options)],
   ];
-  return entries;
+  // One line per value whatever the surface holds: a line break in a model
+  // name must not start a row of a CSV or a vertex of an OBJ.
+  return entries.map(([key, value]) => [key, oneLine(value)]);
+}
+
+/** Control characters as visible escapes (\n, \u0000), so a value stays on its line. */
+function oneLine(value: string): string {
+  return value.replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), (c) =>
+    c === '\n'
+      ? '\\n'
+      : c === '\r'
+        ? '\\r'
+        : c === '\t'
+          ? '\\t'
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** The value of a loss or accuracy entry, NaN for null. */
@@ -207,6 +227,20 @@ const surfaceSchema = z.object({
   meta: surfaceMetaSchema,
 });
 
+/** What another Skipscape file is, by its keys, for a message; null when it may be a surface. */
+function otherFileKind(value: unknown): string | null {
+  if (Array.isArray(value)) return 'a JSON list';
+  if (typeof value !== 'object' || value === null) return `a JSON ${typeof value}`;
+  const keys = new Set(Object.keys(value));
+  if (keys.has('lambdaMax') || keys.has('lambdaMin'))
+    return 'a Hessian map (from skipscape hessian)';
+  if (keys.has('explainedVarianceRatio'))
+    return 'a training trajectory (from skipscape trajectory)';
+  if (keys.has('epochs') && keys.has('config')) return 'a training history (history.json)';
+  if (keys.has('files') && !keys.has('xs')) return 'a manifest';
+  return null;
+}
+
 /**
  * Read a surface file (JSON text or an already parsed value), checking its
  * shape: every field present and typed, axes strictly increasing, and each
@@ -221,6 +255,18 @@ export function parseSurface(input: string | unknown, source = 'surface'): Surfa
       throw new Error(`${source}: not JSON (${(error as Error).message})`, { cause: error });
     }
   }
+  const other = otherFileKind(value);
+  if (other !== null) throw new Error(`${source}: ${other}, not a loss surface`);
+  // The grid's size first, before the schema walks arrays of any length.
+  const shape = value as { xs?: unknown; ys?: unknown } | null;
+  if (
+    typeof shape === 'object' &&
+    shape !== null &&
+    Array.isArray(shape.xs) &&
+    Array.isArray(shape.ys)
+  ) {
+    checkGridAxes({ xs: shape.xs, ys: shape.ys, source });
+  }
   const result = surfaceSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -228,13 +274,10 @@ export function parseSurface(input: string | unknown, source = 'surface'): Surfa
     throw new Error(`${source}: ${where}: ${issue?.message ?? 'invalid surface'}`);
   }
   const surface = result.data;
-  for (const axis of ['xs', 'ys'] as const) {
-    const values = surface[axis];
-    if (values.length === 0) throw new Error(`${source}: ${axis} is empty`);
-    for (let k = 1; k < values.length; k++) {
-      if (!((values[k] as number) > (values[k - 1] as number))) {
-        throw new Error(`${source}: ${axis} is not strictly increasing at index ${k}`);
-      }
+  for (const [key, v] of Object.entries(surface.meta)) {
+    // Metadata goes into comment lines of CSV, OBJ and VTK: one line each.
+    if (typeof v === 'string' && CONTROL_CHARACTERS.test(v)) {
+      throw new Error(`${source}: meta.${key} contains a line break or other control character`);
     }
   }
   const n = surface.xs.length * surface.ys.length;
