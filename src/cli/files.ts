@@ -76,8 +76,17 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw new OutputError(path, writeProblem(e), { cause: e });
+  }
+}
+
+/** Remove a file if it is there; a path that cannot hold one (under a file) is fine too. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing was written there
   }
 }
 
@@ -105,7 +114,7 @@ export function assertWritable(path: string, options: { folder?: boolean } = {})
   } catch (e) {
     throw new OutputError(path, writeProblem(e), { cause: e });
   } finally {
-    rmSync(probe, { force: true });
+    removeQuietly(probe);
   }
 }
 

@@ -107,6 +107,12 @@ export function exportFileName(surface: Surface, extension: string): string {
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/** The mesh's object name, `resnet56_skip`: one word, whatever the model name holds. */
+function meshName(surface: Surface): string {
+  const m = surface.meta;
+  return `${m.model.replace(/[^\w.-]+/g, '_')}_${m.skip ? 'skip' : 'noskip'}`;
+}
+
 /** The metadata as ordered [key, value] text pairs, the same in every format. */
 export function metadataEntries(
   surface: Surface,
@@ -371,7 +377,7 @@ export function surfaceToObj(surface: Surface, options: MeshOptions = {}): strin
   const lines = ['# Skipscape loss surface mesh (Wavefront OBJ)'];
   for (const [key, value] of metadataEntries(surface, options)) lines.push(`# ${key}: ${value}`);
   lines.push(`# vertices: x = alpha, y = beta, z = ${heightDescription(options)}`);
-  lines.push(`o ${surface.meta.model}_${surface.meta.skip ? 'skip' : 'noskip'}`);
+  lines.push(`o ${meshName(surface)}`);
   const nx = surface.xs.length;
   heights.forEach((h, k) => {
     if (Number.isFinite(h))
@@ -562,7 +568,7 @@ export function surfaceToGltfDocument(surface: Surface, options: GltfOptions = {
   });
 
   const m = surface.meta;
-  const name = `${m.model}_${m.skip ? 'skip' : 'noskip'}`;
+  const name = meshName(surface);
   const extras: Record<string, unknown> = Object.fromEntries(metadataEntries(surface, options));
   extras['meta'] = m;
   extras['axes'] = `x = alpha, y = ${heightDescription(options)}, z = -beta (glTF is +Y up)`;
@@ -772,7 +778,8 @@ export function surfaceToSvg(
     hi: range && range.max > range.min ? range.max : lo * 10,
   };
   const title =
-    options.title ?? `${surface.meta.model}, ${surface.meta.skip ? 'with' : 'without'} skips`;
+    options.title ??
+    `${oneLine(surface.meta.model)}, ${surface.meta.skip ? 'with' : 'without'} skips`;
   return contourSvgFile({
     panels: [{ surface, title }],
     scale,
