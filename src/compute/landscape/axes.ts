@@ -50,12 +50,18 @@ export function checkGridAxes(options: {
   xs: readonly unknown[];
   ys: readonly unknown[];
   source: string;
+  /** A lower cap than {@link MAX_GRID_POINTS} (the explorer's, for uploads), with the reason. */
+  limit?: { points: number; why: string };
 }): void {
   const { xs, ys, source } = options;
   const points = xs.length * ys.length;
-  if (points > MAX_GRID_POINTS) {
+  const limit = options.limit ?? {
+    points: MAX_GRID_POINTS,
+    why: '(1001 × 1001) a grid may have',
+  };
+  if (points > limit.points) {
     throw new Error(
-      `${source}: ${xs.length} × ${ys.length} = ${points.toLocaleString('en')} points, more than the ${MAX_GRID_POINTS.toLocaleString('en')} (1001 × 1001) a grid may have`,
+      `${source}: ${xs.length} × ${ys.length} = ${points.toLocaleString('en')} points, more than the ${limit.points.toLocaleString('en')} ${limit.why}`,
     );
   }
   for (const [name, values] of [
