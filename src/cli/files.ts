@@ -4,7 +4,7 @@
  * write failures as one-line errors that name the file, and checkpoint
  * discovery.
  */
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -46,6 +46,8 @@ function writeProblem(e: unknown): string {
       return 'the name is too long';
     case 'EEXIST':
       return 'a file is in the way of a folder on its path';
+    case 'ENOENT':
+      return 'its folder cannot be created there';
     default:
       return e instanceof Error ? e.message : String(e);
   }
@@ -72,13 +74,29 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   const tmp = temporaryName(path);
   try {
     if (isFolder(path)) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolders(dirname(path));
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     removeQuietly(tmp);
     throw new OutputError(path, writeProblem(e), { cause: e });
   }
+}
+
+/**
+ * mkdir -p, one level at a time. (Node's recursive mkdirSync loops for ever
+ * under /proc, where mkdir keeps answering ENOENT.)
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  while (!existsSync(d)) {
+    missing.push(d);
+    const parent = dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const folder of missing.reverse()) mkdirSync(folder);
 }
 
 /** Remove a file if it is there; a path that cannot hold one (under a file) is fine too. */
@@ -109,7 +127,7 @@ export function assertWritable(path: string, options: { folder?: boolean } = {})
   if (!options.folder && isFolder(path)) throw new OutputError(path, 'it is a folder');
   const probe = join(dir, `.skipscape-probe.${process.pid}.tmp`);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolders(dir);
     writeFileSync(probe, '');
   } catch (e) {
     throw new OutputError(path, writeProblem(e), { cause: e });

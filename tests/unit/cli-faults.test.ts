@@ -285,6 +285,19 @@ const CASES: Record<string, Case> = {
     code: 1,
     message: /cannot write .*a-file\/run: /,
   },
+  'train --out in /proc (where a recursive mkdir never returns)': {
+    argv: () => [
+      'train',
+      '--model',
+      'resnet8',
+      '--dataset',
+      'fashion-mnist',
+      '--out',
+      '/proc/skipscape-run',
+    ],
+    code: 1,
+    message: /cannot write \/proc\/skipscape-run: /,
+  },
   'export --out under a regular file': {
     argv: () => [
       'export',

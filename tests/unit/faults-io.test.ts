@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resultFile } from '../../src/cli/landscape-io';
 import { OutputError } from '../../src/cli/files';
 import { DataFormatError, parseIdx } from '../../src/compute/data/idx';
-import { exportSurface, EXPORT_FORMATS, parseSurface } from '../../src/compute/landscape/exports';
+import {
+  checkUploadSize,
+  exportSurface,
+  EXPORT_FORMATS,
+  parseSurface,
+  parseUploadedSurface,
+  UPLOAD_LIMITS,
+} from '../../src/compute/landscape/exports';
 import { train } from '../../src/compute/train/loop';
 import { analyticSurface } from './exports-fixtures';
 import { stripesDataset, tinyModel } from './train-helpers';
@@ -207,5 +214,24 @@ describe('metadata that would break out of its line', () => {
       if (['csv', 'obj', 'vts'].includes(format.id))
         expect(text, format.id).not.toContain('\u2028');
     }
+  });
+});
+
+describe('surfaces opened in the explorer', () => {
+  it('are refused over 4 MiB before parsing, and over 301 × 301 points before the schema', () => {
+    expect(() => checkUploadSize({ name: 'big.json', bytes: 18_000_000 })).toThrow(
+      /^big\.json: 17\.2 MB, more than the 4\.0 MB this page opens; export a coarser grid/,
+    );
+    expect(() => checkUploadSize({ name: 'ok.json', bytes: UPLOAD_LIMITS.bytes })).not.toThrow();
+    const axis = Array.from({ length: 302 }, (_, i) => i);
+    // Arrays of the wrong length, even: the grid's size is checked first.
+    const text = JSON.stringify({ xs: axis, ys: axis, loss: [], accuracy: [], mask: [] });
+    expect(() => parseUploadedSurface(text, 'many.json')).toThrow(
+      /^many\.json: 302 × 302 = 91,204 points, more than the 90,601 \(301 × 301\) this page opens/,
+    );
+    // The command line reads the same file up to its own maximum (and then finds no metadata).
+    expect(() => parseSurface(text, 'many.json')).toThrow(/^many\.json: meta: /);
+    const s = analyticSurface({ nx: 301, ny: 301, diverged: [], missing: [] });
+    expect(parseUploadedSurface(exportSurface(s, 'json'), 'fits.json').xs).toHaveLength(301);
   });
 });

@@ -48,7 +48,7 @@ const FLAGS = {
   grid: {
     type: 'string',
     value: 'A:B:N[,A:B:N]',
-    help: 'α values (and β values); one axis gives a 1-D curve (default -1:1:51,-1:1:51; -0.5:1.5:41 with --checkpoint2)',
+    help: 'α values (and β values); one axis gives a 1-D curve; at most 1001×1001 points (default -1:1:51,-1:1:51; -0.5:1.5:41 with --checkpoint2)',
   },
   norm: {
     type: 'string',
@@ -159,13 +159,15 @@ export const landscapeCommand: Command = {
       usage:
         'skipscape landscape --checkpoint FILE [--checkpoint2 FILE] --grid -1:1:51[,-1:1:51] [--norm filter|layer|none]\n' +
         '         [--include-biasbn] [--subset N] [--split train|test] [--seed S] [--backend wasm|cpu|webgpu]\n' +
-        '         --out FILE.json [--save-directions FILE] [--resume] [--shard i/n]',
+        '         --out FILE.json [--save-directions FILE] [--resume | --force] [--shard i/n]',
       summary:
         'Evaluates f(α, β) = L(θ* + αδ + βη) and the accuracy on the first --subset images of the split,\n' +
         'BN in inference mode. δ, η ~ N(0, I) from --seed, filter-normalised (each filter scaled to the\n' +
         "norm of θ*'s filter); biases and BN γ, β stay put unless --include-biasbn. With --checkpoint2,\n" +
         'the curve θ(λ) = (1 − λ)θ* + λθ_b instead, BN running statistics interpolated too. Points come\n' +
-        'coarse grid first; the partial surface is written every --write-every seconds and on Ctrl-C.',
+        'coarse grid first; the partial surface is written every --write-every seconds and on Ctrl-C.\n' +
+        'An existing --out is never replaced silently: continue it with --resume, or start over with --force.\n' +
+        'When --out cannot be written (a full disk), the run stops and keeps its result in the temporary folder.',
       specs: FLAGS,
       notes:
         'Spread a big grid over processes or machines: run with --shard 1/4 … 4/4 (same flags, own --out),\n' +
