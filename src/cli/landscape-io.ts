@@ -228,7 +228,7 @@ export function resultFile<T>(options: {
         path,
         rescued === null
           ? `${problem}; the result (${summary}) could not be kept anywhere else`
-          : `${problem}; the result (${summary}) is kept in ${rescued}`,
+          : `${problem}; the result (${summary}) is kept in ${rescued} (move it to ${path} and add --resume to go on)`,
         { cause: failure },
       );
     },

@@ -9,7 +9,8 @@
  * every command. Run in process on a ResNet-8 and a few Fashion-MNIST images.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/cli';
 import type { CommandIo } from '../../src/cli/commands/types';
-import { surfaceToJson } from '../../src/compute/landscape/exports';
+import { parseSurface, surfaceToJson } from '../../src/compute/landscape/exports';
 import type { Surface } from '../../src/compute/landscape/surface';
 import { createModel } from '../../src/compute/models';
 import type { ModelSpec, ResNetSpec } from '../../src/compute/models';
@@ -836,5 +837,60 @@ describe('bad input and faults at the command line (issue 16)', () => {
   test('no case leaves a temporary or probe file behind', () => {
     const stray = readdirSync(dir).filter((n) => n.endsWith('.tmp'));
     expect(stray).toEqual([]);
+  });
+});
+
+/**
+ * A real full disk: a 256 KiB tmpfs, filled to within a few KiB, under a
+ * landscape run that writes its partial surface every second. Only where this
+ * process may mount one (root in a container); elsewhere faults-io.test.ts
+ * injects the same failure into the writer.
+ */
+const tmpfs = (() => {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
+  const mountPoint = join(tmpdir(), `skipscape-full-${process.pid}`);
+  try {
+    mkdirSync(mountPoint, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint], {
+      stdio: 'ignore',
+    });
+    return mountPoint;
+  } catch {
+    return null;
+  }
+})();
+
+describe.skipIf(tmpfs === null)('a disk that fills up mid-run (tmpfs)', () => {
+  afterAll(() => {
+    if (tmpfs === null) return;
+    execFileSync('umount', [tmpfs]);
+    rmSync(tmpfs, { recursive: true, force: true });
+  });
+
+  test('landscape stops with one line naming the file; the file keeps what fit, the rest is rescued', async () => {
+    const mount = tmpfs!;
+    const free = Number(
+      execFileSync('df', ['-B1', '--output=avail', mount], { encoding: 'utf8' }).split('\n')[1],
+    );
+    writeFileSync(join(mount, 'filler'), new Uint8Array(free - 6 * 1024));
+    const out = join(mount, 's.json');
+    const r = await cli(landscape('--grid', '-1:1:9,-1:1:9', '--write-every', '1', '--out', out));
+    expect(r.code, r.err).toBe(1);
+    const line = r.err
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !/ETA/.test(l))
+      .at(-1)!;
+    expect(line).toMatch(
+      /^skipscape landscape: cannot write .*s\.json: no space left on the device; the result \(\d+\/81 points\) is kept in (\S+) /,
+    );
+    expect(r.err).not.toMatch(/^\s+at\s/m);
+    // What is on the disk is a whole surface file (an earlier partial result)…
+    const kept = parseSurface(readFileSync(out, 'utf8'), out);
+    // …and the rescued copy holds at least as many points, and resumes.
+    const rescued = /is kept in (\S+) /.exec(line)![1]!;
+    const copy = parseSurface(readFileSync(rescued, 'utf8'), rescued);
+    const count = (s: Surface) => s.mask.filter((m) => m === 1).length;
+    expect(count(copy)).toBeGreaterThanOrEqual(count(kept));
+    rmSync(rescued);
   });
 });

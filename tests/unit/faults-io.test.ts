@@ -88,9 +88,9 @@ describe('a disk that fills up mid-run', () => {
     const message = (error as Error).message;
     expect(message).not.toContain('\n');
     expect(message).toMatch(
-      /^cannot write .*surface\.json: no space left on the device; the result \(3\/9 points\) is kept in (\S+)$/,
+      /^cannot write .*surface\.json: no space left on the device; the result \(3\/9 points\) is kept in (\S+) \(move it to .*surface\.json and add --resume to go on\)$/,
     );
-    const rescued = /is kept in (\S+)$/.exec(message)![1]!;
+    const rescued = /is kept in (\S+) /.exec(message)![1]!;
     expect(readFileSync(rescued, 'utf8')).toBe('{"points":3}\n');
     rmSync(rescued);
     expect(readFileSync(path, 'utf8')).toBe('{"points":1}\n');

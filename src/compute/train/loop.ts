@@ -106,7 +106,12 @@ export type TrainResult =
   | { status: 'completed'; history: EpochRecord[]; step: number; training: TrainingState }
   /** Stopped by the signal; `training` is the state after the last completed step. */
   | { status: 'cancelled'; history: EpochRecord[]; step: number; training: TrainingState }
-  /** Stopped by a non-finite loss; `training` is the state before the offending step. */
+  /**
+   * Stopped by a non-finite loss (`training` is the state before the offending
+   * step, which was not applied) or by a finite loss above 100·ln(classes)
+   * (the step was applied: `training` is the state after it). Either way the
+   * epoch is not checkpointed, so the last checkpoint is the last good one.
+   */
   | {
       status: 'diverged';
       history: EpochRecord[];
