@@ -320,7 +320,20 @@ export function parseSurface(
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'file';
-    throw new Error(`${source}: ${where}: ${issue?.message ?? 'invalid surface'}`);
+    // zod says "Invalid input"; say what was expected, and that it is missing.
+    const expected = issue && 'expected' in issue ? String(issue.expected) : null;
+    const found = issue?.path.reduce<unknown>(
+      (v, k) =>
+        typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined,
+      value,
+    );
+    const detail =
+      expected === null
+        ? (issue?.message ?? 'invalid surface')
+        : found === undefined
+          ? `missing (a surface file needs it: ${expected})`
+          : `expected ${expected}, found ${found === null ? 'null' : Array.isArray(found) ? 'a list' : typeof found}`;
+    throw new Error(`${source}: ${where}: ${detail}`);
   }
   const surface = result.data;
   for (const [key, v] of Object.entries(surface.meta)) {
