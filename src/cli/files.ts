@@ -4,7 +4,15 @@
  * write failures as one-line errors that name the file, and checkpoint
  * discovery.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -87,7 +95,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
  * mkdir -p, one level at a time. (Node's recursive mkdirSync loops for ever
  * under /proc, where mkdir keeps answering ENOENT.)
  */
-function makeFolders(dir: string): void {
+function makeFolders(dir: string, made: string[] = []): string[] {
   const missing: string[] = [];
   let d = resolve(dir);
   while (!existsSync(d)) {
@@ -96,7 +104,11 @@ function makeFolders(dir: string): void {
     if (parent === d) break;
     d = parent;
   }
-  for (const folder of missing.reverse()) mkdirSync(folder);
+  for (const folder of missing.reverse()) {
+    mkdirSync(folder);
+    made.push(folder);
+  }
+  return made;
 }
 
 /** Remove a file if it is there; a path that cannot hold one (under a file) is fine too. */
@@ -126,13 +138,22 @@ export function assertWritable(path: string, options: { folder?: boolean } = {})
   const dir = options.folder ? path : dirname(path);
   if (!options.folder && isFolder(path)) throw new OutputError(path, 'it is a folder');
   const probe = join(dir, `.skipscape-probe.${process.pid}.tmp`);
+  const made: string[] = [];
   try {
-    makeFolders(dir);
+    makeFolders(dir, made);
     writeFileSync(probe, '');
   } catch (e) {
     throw new OutputError(path, writeProblem(e), { cause: e });
   } finally {
     removeQuietly(probe);
+    // Leave no trace: the folders are made again when the result is written.
+    for (const folder of made.reverse()) {
+      try {
+        rmdirSync(folder);
+      } catch {
+        // not empty after all: keep it
+      }
+    }
   }
 }
 

@@ -779,6 +779,20 @@ const CASES: Record<string, Case> = {
     code: 2,
     message: /--dataset must be fashion-mnist or cifar10:<dir>/,
   },
+  'train --dataset cifar10:<a folder that does not exist>, leaving no folder behind': {
+    argv: () => [
+      'train',
+      '--model',
+      'resnet8',
+      '--dataset',
+      `cifar10:${at('no-cifar')}`,
+      '--out',
+      at('r9', 'deep'),
+    ],
+    code: 1,
+    message: /no-cifar\/data_batch_1\.bin: could not be read/,
+    after: () => expect(existsSync(at('r9'))).toBe(false),
+  },
   'export --format stl': {
     argv: () => ['export', '--surface', v('surface.json'), '--format', 'stl'],
     code: 2,
