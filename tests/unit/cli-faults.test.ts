@@ -312,6 +312,11 @@ const CASES: Record<string, Case> = {
     code: 1,
     message: /cannot write .*a-file\/x\.csv: /,
   },
+  'bench --out under a regular file, before timing anything': {
+    argv: () => ['bench', '--out', underFile('bench.json')],
+    code: 1,
+    message: /cannot write .*a-file\/bench\.json: /,
+  },
   'merge into a path under a regular file': {
     argv: () => ['merge', underFile('m.json'), v('surface.json')],
     code: 1,
