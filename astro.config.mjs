@@ -105,6 +105,39 @@ export default defineConfig({
   output: 'static',
   trailingSlash: 'ignore',
   integrations: [mdx(), svelte()],
+  // Stylesheets as files, never inlined: Astro's CSP hashes the <style> it
+  // inlines for a page's own components but not those of components an MDX
+  // article renders (a table's styles were blocked), and files need no hash.
+  build: { inlineStylesheets: 'never' },
+  security: {
+    // A Content-Security-Policy <meta> on every page. Astro hashes each script
+    // and <style> it renders (island hydration, the BibTeX copy button) into
+    // script-src and style-src, so nothing inline runs unless it is ours;
+    // there is no 'unsafe-inline' for scripts. What else the pages need:
+    //  - 'wasm-unsafe-eval': tfjs-backend-wasm compiles WebAssembly;
+    //  - worker-src 'self': the compute worker is a file of this site;
+    //  - img-src data: blob:, the PNG export and three.js textures;
+    //  - style attributes (style-src-attr 'unsafe-inline'): KaTeX sizes its
+    //    boxes with them, and Svelte sets them on charts. They cannot run code.
+    // Everything comes from this origin: nothing from other origins at run time.
+    csp: {
+      algorithm: 'SHA-256',
+      directives: [
+        "default-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+      ],
+      scriptDirective: { resources: ["'self'", "'wasm-unsafe-eval'"] },
+      styleDirective: {
+        resources: ["'self'", { resource: "'unsafe-inline'", kind: 'attribute' }],
+      },
+    },
+  },
   vite: {
     // Pages that compute at build time (the network table of
     // skip-connections-in-action) import src/compute, hence tfjs. Bundle its

@@ -39,7 +39,7 @@ export function parseFlags<S extends FlagSpecs>(
   }
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: attachNegativeValues(argv, specs),
       options,
       strict: true,
       allowPositionals: true,
@@ -63,7 +63,13 @@ export function parseFlags<S extends FlagSpecs>(
     }
     const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
     if (missing) throw new UsageError(`${command}: ${missing[1]} needs a value`);
-    throw new UsageError(`${command}: ${message}`);
+    const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      throw new UsageError(
+        `${command}: ${ambiguous[1]} needs a value (for one that starts with a dash, write ${ambiguous[1]}=VALUE)`,
+      );
+    }
+    throw new UsageError(`${command}: ${message.split('\n')[0]}`);
   }
 }
 
@@ -135,4 +141,31 @@ export function helpText(options: {
     ...(options.notes ? ['', options.notes] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * node:util's parseArgs reads `--grid -1:1:51` as a flag without a value
+ * followed by an unknown option (and `--limit -5` as ambiguous). Join a string flag with a following value
+ * that starts with a minus and a digit or point (a negative number), as
+ * `--grid=-1:1:51`, so the documented syntax works.
+ */
+export function attachNegativeValues(argv: string[], specs: FlagSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : null;
+    if (
+      name !== null &&
+      specs[name]?.type === 'string' &&
+      next !== undefined &&
+      /^-(?:[\d.]|inf|infinity|nan$)/i.test(next)
+    ) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }

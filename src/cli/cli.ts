@@ -2,6 +2,7 @@
 import { SafetensorsError } from '../compute/train/safetensors';
 import { DataFormatError } from '../compute/data/idx';
 import { UsageError } from './args';
+import { InputError, OutputError } from './files';
 import { COMMANDS } from './commands';
 import type { CommandIo } from './commands/types';
 import { packageVersion } from './paths';
@@ -19,6 +20,17 @@ function topHelp(): string {
     'Run `skipscape <command> --help` for its flags.',
     '',
   ].join('\n');
+}
+
+/**
+ * An unexpected error as one line (its stack with SKIPSCAPE_DEBUG=1): a
+ * message from deep inside tfjs or Node can span lines, and a user should
+ * see what went wrong, not where.
+ */
+export function oneLineMessage(e: unknown): string {
+  if (e instanceof Error && process.env['SKIPSCAPE_DEBUG']) return e.stack ?? e.message;
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n').find((l) => l.trim() !== '') ?? (e instanceof Error ? e.name : 'error');
 }
 
 /** Run one command line; resolves to the exit code. Errors become messages, not stacks. */
@@ -46,13 +58,16 @@ export async function runCli(argv: string[], io: CommandIo): Promise<number> {
       io.err(`skipscape ${e.message}\n`);
       return 2;
     }
-    if (e instanceof SafetensorsError || e instanceof DataFormatError) {
+    if (
+      e instanceof SafetensorsError ||
+      e instanceof DataFormatError ||
+      e instanceof OutputError ||
+      e instanceof InputError
+    ) {
       io.err(`skipscape ${name}: ${e.message}\n`);
       return 1;
     }
-    io.err(
-      `skipscape ${name}: ${e instanceof Error ? (process.env['SKIPSCAPE_DEBUG'] ? e.stack : e.message) : String(e)}\n`,
-    );
+    io.err(`skipscape ${name}: ${oneLineMessage(e)}\n`);
     return 1;
   }
 }

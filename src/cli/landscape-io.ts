@@ -5,23 +5,29 @@
  * and layouts), checkpoints with their sha256, and the evaluation subset.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { firstExamples } from '../compute/data/dataset';
 import type { Dataset } from '../compute/data/dataset';
 import type { Direction, DirectionPair } from '../compute/landscape/directions';
+import { checkGridAxes } from '../compute/landscape/axes';
 import { parseSurface, surfaceToJson } from '../compute/landscape/exports';
 import type { HessianMap } from '../compute/landscape/hessian';
 import type { Surface } from '../compute/landscape/surface';
 import type { ModelSpec } from '../compute/models/types';
-import { decodeCheckpoint } from '../compute/train/checkpoint';
 import type { Checkpoint } from '../compute/train/checkpoint';
 import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../compute/train/safetensors';
 import type { TensorToWrite } from '../compute/train/safetensors';
-import { createModel } from '../compute/models';
 import { UsageError } from './args';
-import type { FlagSpecs } from './args';
 import { loadDataset, parseDataset } from './data';
-import { writeFileAtomic } from './files';
+import {
+  OutputError,
+  readCheckpointFile,
+  readInputFile,
+  readInputText,
+  rescueCopy,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './files';
 
 export const DIRECTIONS_FORMAT = 'skipscape-directions-1';
 
@@ -32,15 +38,7 @@ export interface LoadedCheckpoint extends Checkpoint {
 }
 
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new Error(`${path}: cannot be read (${e instanceof Error ? e.message : String(e)})`, {
-      cause: e,
-    });
-  }
-  const checkpoint = decodeCheckpoint(bytes, { source: path, layout: createModel });
+  const { checkpoint, bytes } = await readCheckpointFile(path);
   return { ...checkpoint, path, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
@@ -137,11 +135,11 @@ export async function writeDirections(
 export async function readDirections(
   path: string,
 ): Promise<{ directions: DirectionPair; metadata: Record<string, string> }> {
-  return decodeDirections(new Uint8Array(await readFile(path)), path);
+  return decodeDirections(await readInputFile(path), path);
 }
 
 export async function readSurfaceFile(path: string): Promise<Surface> {
-  return parseSurface(await readFile(path, 'utf8'), path);
+  return parseSurface(await readInputText(path), path);
 }
 
 export async function writeSurfaceFile(path: string, surface: Surface): Promise<void> {
@@ -150,15 +148,20 @@ export async function writeSurfaceFile(path: string, surface: Surface): Promise<
 
 /** A Hessian map file, checked for the fields and lengths the commands rely on. */
 export async function readHessianMapFile(path: string): Promise<HessianMap> {
+  const text = await readInputText(path);
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(path, 'utf8'));
+    value = JSON.parse(text);
   } catch (e) {
     throw new Error(`${path}: not JSON (${e instanceof Error ? e.message : String(e)})`, {
       cause: e,
     });
   }
   const m = value as Partial<HessianMap>;
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    throw new Error(`${path}: not a Hessian map (a JSON ${Array.isArray(m) ? 'list' : typeof m})`);
+  if (!('lambdaMax' in m) && 'loss' in m)
+    throw new Error(`${path}: a loss surface (from skipscape landscape), not a Hessian map`);
   if (Array.isArray(m.lambdaMax) && !Array.isArray(m.residualMin)) {
     throw new Error(
       `${path}: a Hessian map without residuals, written before each eigenvalue's convergence was ` +
@@ -182,6 +185,7 @@ export async function readHessianMapFile(path: string): Promise<HessianMap> {
   if (typeof m.meta !== 'object' || m.meta === null || typeof m.meta.method !== 'string') {
     throw new Error(`${path}: meta is missing or not a Hessian map's`);
   }
+  checkGridAxes({ xs: m.xs!, ys: m.ys!, source: path });
   const n = m.xs!.length * m.ys!.length;
   for (const key of [
     'lambdaMax',
@@ -202,45 +206,74 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
   await writeFileAtomic(path, `${JSON.stringify(value)}\n`);
 }
 
-/** Calls `write` at most every `seconds` (and always when forced), for partial results of long runs. */
-export function throttled<T>(
-  seconds: number,
-  write: (value: T) => Promise<void>,
-): (value: T, force?: boolean) => Promise<void> {
+/**
+ * The output file of a long run (a surface, a Hessian map): the partial
+ * result written every `seconds` while it computes, and the whole at the end.
+ * A write that fails mid-run (a full disk) does not crash the run: `stop` is
+ * called so it ends after the point in progress, and `finish` tries the file
+ * once more; when it still cannot be written, the result goes to a rescue copy
+ * in the temporary folder and `finish` throws an {@link OutputError} that says
+ * where. The file itself is only ever replaced whole (writeFileAtomic), so it
+ * keeps the last partial result that did fit.
+ */
+export function resultFile<T>(options: {
+  path: string;
+  seconds: number;
+  encode: (value: T) => string;
+  /** Called once, on the first failed partial write. */
+  stop: () => void;
+}): { partial: (value: T) => void; finish: (value: T, summary: string) => void } {
+  const { path, seconds, encode } = options;
   let last = 0;
-  let pending: Promise<void> = Promise.resolve();
-  return async (value, force = false) => {
-    const now = Date.now();
-    if (!force && now - last < seconds * 1000) return;
-    last = now;
-    pending = pending.then(() => write(value));
-    await pending;
+  let failure: OutputError | null = null;
+  return {
+    partial(value) {
+      const now = Date.now();
+      if (failure !== null || now - last < seconds * 1000) return;
+      last = now;
+      try {
+        writeFileAtomicSync(path, encode(value));
+      } catch (e) {
+        failure = e instanceof OutputError ? e : new OutputError(path, String(e));
+        options.stop();
+      }
+    },
+    finish(value, summary) {
+      const text = encode(value);
+      try {
+        writeFileAtomicSync(path, text);
+        return;
+      } catch (e) {
+        failure = e instanceof OutputError ? e : new OutputError(path, String(e));
+      }
+      const rescued = rescueCopy(path, text);
+      const problem = failure.message.replace(/^cannot write [^:]*: /, '');
+      throw new OutputError(
+        path,
+        rescued === null
+          ? `${problem}; the result (${summary}) could not be kept anywhere else`
+          : `${problem}; the result (${summary}) is kept in ${rescued} (move it to ${path} and add --resume to go on)`,
+        { cause: failure },
+      );
+    },
   };
 }
 
 /**
- * node:util's parseArgs reads `--grid -1:1:51` as a flag without a value
- * followed by an unknown option. Join a string flag with a following value
- * that starts with a minus and a digit or point (a negative number), as
- * `--grid=-1:1:51`, so the documented syntax works.
+ * Refuse to replace an existing result file unless told to: --resume
+ * continues it, --force starts over. (A second run without --resume used to
+ * replace 43 computed points of 81 with 1.)
  */
-export function attachNegativeValues(argv: string[], specs: FlagSpecs): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const next = argv[i + 1];
-    const name = arg.startsWith('--') ? arg.slice(2) : null;
-    if (
-      name !== null &&
-      specs[name]?.type === 'string' &&
-      next !== undefined &&
-      /^-[\d.]/.test(next)
-    ) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
+export function refuseToReplace(options: {
+  command: string;
+  path: string;
+  resume: boolean;
+  force: boolean;
+}): void {
+  if (options.resume || options.force || !existsSync(options.path)) return;
+  throw new UsageError(
+    `${options.command}: ${options.path} exists; continue it with --resume, or replace it with --force`,
+  );
 }
+
+export { attachNegativeValues } from './args';

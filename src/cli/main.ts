@@ -4,7 +4,7 @@
  * as a data-parallel replica when started as a worker thread (replicas.ts).
  */
 import { isMainThread, workerData } from 'node:worker_threads';
-import { runCli } from './cli';
+import { oneLineMessage, runCli } from './cli';
 import type { CommandIo } from './commands/types';
 import { runReplicaWorker } from './replicas';
 import type { ReplicaWorkerData } from './replicas';
@@ -14,6 +14,17 @@ const processIo: CommandIo = {
   err: (text) => void process.stderr.write(text),
   progressStream: process.stderr,
 };
+
+// A rejection nothing awaited would otherwise end the process with Node's
+// stack trace and exit code 7; say it in one line instead.
+const fatal = (e: unknown) => {
+  process.stderr.write(`\nskipscape: ${oneLineMessage(e)}\n`);
+  process.exit(1);
+};
+if (isMainThread) {
+  process.on('unhandledRejection', fatal);
+  process.on('uncaughtException', fatal);
+}
 
 if (!isMainThread && (workerData as ReplicaWorkerData | null)?.role === 'replica') {
   await runReplicaWorker(workerData as ReplicaWorkerData);

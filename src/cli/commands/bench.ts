@@ -20,7 +20,7 @@ import { forwardFlopsPerImage, measureMatMul } from '../../compute/train/through
 import type { Batch } from '../../compute/train/types';
 import { helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
-import { writeFileAtomic } from '../files';
+import { assertWritable, writeFileAtomic } from '../files';
 import { NODE_BACKENDS, startNodeBackend, webgpuAdapter } from '../node-backend';
 import type { NodeBackend } from '../node-backend';
 import { createWorkerEngine } from '../replicas';
@@ -160,6 +160,8 @@ export const benchCommand: Command = {
       io.out(this.help());
       return 0;
     }
+    // Before minutes of timing: a result that cannot be written is lost.
+    if (flags.out) assertWritable(flags.out);
     const cores = availableParallelism();
     const list = (v: string | undefined) =>
       (v ?? '')

@@ -25,9 +25,10 @@ import {
   loadSubset,
   modelName,
   readHessianMapFile,
-  throttled,
-  writeJsonFile,
+  refuseToReplace,
+  resultFile,
 } from '../landscape-io';
+import { assertWritable } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
@@ -94,6 +95,7 @@ const FLAGS = {
   batch: { type: 'string', value: 'B', help: 'images per double-backward pass (default 64)' },
   out: { type: 'string', value: 'FILE.json', help: 'the Hessian map file to write' },
   resume: { type: 'boolean', help: 'continue the partial map in --out (same flags)' },
+  force: { type: 'boolean', help: 'replace an existing --out instead of refusing' },
   shard: {
     type: 'string',
     value: 'i/n',
@@ -156,6 +158,13 @@ export const hessianCommand: Command = {
     const shard = parseShardFlag(NAME, flags.shard);
 
     const checkpoint = await loadCheckpoint(path);
+    refuseToReplace({
+      command: NAME,
+      path: out,
+      resume: flags.resume ?? false,
+      force: flags.force ?? false,
+    });
+    assertWritable(out);
     const resume = flags.resume && existsSync(out) ? await readHessianMapFile(out) : undefined;
     const model = createModel(checkpoint.meta.spec);
     const started = await startNodeBackend(backend);
@@ -187,9 +196,14 @@ export const hessianCommand: Command = {
         `${NAME}: finite-difference products are an approximation: through ReLU kinks they do not converge to H v\n`,
       );
     }
-    const write = throttled(30, (m: HessianMap) => writeJsonFile(out, m));
     const interrupt = interruptSignal(io, NAME);
     const progress = hessianProgress(io, iterations);
+    const file = resultFile({
+      path: out,
+      seconds: 30,
+      encode: (m: HessianMap) => `${JSON.stringify(m)}\n`,
+      stop: interrupt.stop,
+    });
     try {
       const map = await computeHessianMap({
         model,
@@ -223,10 +237,10 @@ export const hessianCommand: Command = {
         signal: interrupt.signal,
         onProgress: progress.point,
         onProduct: progress.product,
-        onPartial: (m) => void write(m),
+        onPartial: file.partial,
       });
-      await write(map, true);
       const done = map.mask.filter((m) => m === 1).length;
+      file.finish(map, `${done}/${map.mask.length} points`);
       if (map.mask.length === 1 && done === 1) {
         const ends = convergedEnds(map, 0);
         const state = (ok: boolean) => (ok ? 'converged' : 'NOT converged');

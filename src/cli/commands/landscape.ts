@@ -10,6 +10,7 @@ import { interpolationDirection, randomDirections } from '../../compute/landscap
 import type { DirectionPair } from '../../compute/landscape/directions';
 import { axisValues, computeSurface, parseGrid, parseShard } from '../../compute/landscape/grid';
 import type { GridProgress, Shard } from '../../compute/landscape/grid';
+import { surfaceToJson } from '../../compute/landscape/exports';
 import type { Normalization, Surface } from '../../compute/landscape/surface';
 import { createModel } from '../../compute/models';
 import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
@@ -21,10 +22,11 @@ import {
   loadSubset,
   modelName,
   readSurfaceFile,
-  throttled,
+  refuseToReplace,
+  resultFile,
   writeDirections,
-  writeSurfaceFile,
 } from '../landscape-io';
+import { assertWritable } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
@@ -46,7 +48,7 @@ const FLAGS = {
   grid: {
     type: 'string',
     value: 'A:B:N[,A:B:N]',
-    help: 'α values (and β values); one axis gives a 1-D curve (default -1:1:51,-1:1:51; -0.5:1.5:41 with --checkpoint2)',
+    help: 'α values (and β values); one axis gives a 1-D curve; at most 1001×1001 points (default -1:1:51,-1:1:51; -0.5:1.5:41 with --checkpoint2)',
   },
   norm: {
     type: 'string',
@@ -78,6 +80,7 @@ const FLAGS = {
     help: 'also write δ and η as safetensors (x.<name>, y.<name>)',
   },
   resume: { type: 'boolean', help: 'continue the partial surface in --out (same flags)' },
+  force: { type: 'boolean', help: 'replace an existing --out instead of refusing' },
   shard: {
     type: 'string',
     value: 'i/n',
@@ -112,7 +115,7 @@ export function gridProgressBar(io: CommandIo, label: string): (p: GridProgress)
 export function interruptSignal(
   io: CommandIo,
   what: string,
-): { signal: AbortSignal; release: () => void } {
+): { signal: AbortSignal; stop: () => void; release: () => void } {
   const controller = new AbortController();
   const onSignal = () => {
     io.err(`\n${what}: stopping after the point in progress; the partial result will be written\n`);
@@ -122,6 +125,8 @@ export function interruptSignal(
   process.once('SIGTERM', onSignal);
   return {
     signal: controller.signal,
+    /** End the run after the point in progress, without the Ctrl-C message (a failed write). */
+    stop: () => controller.abort(),
     release: () => {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
@@ -154,13 +159,15 @@ export const landscapeCommand: Command = {
       usage:
         'skipscape landscape --checkpoint FILE [--checkpoint2 FILE] --grid -1:1:51[,-1:1:51] [--norm filter|layer|none]\n' +
         '         [--include-biasbn] [--subset N] [--split train|test] [--seed S] [--backend wasm|cpu|webgpu]\n' +
-        '         --out FILE.json [--save-directions FILE] [--resume] [--shard i/n]',
+        '         --out FILE.json [--save-directions FILE] [--resume | --force] [--shard i/n]',
       summary:
         'Evaluates f(α, β) = L(θ* + αδ + βη) and the accuracy on the first --subset images of the split,\n' +
         'BN in inference mode. δ, η ~ N(0, I) from --seed, filter-normalised (each filter scaled to the\n' +
         "norm of θ*'s filter); biases and BN γ, β stay put unless --include-biasbn. With --checkpoint2,\n" +
         'the curve θ(λ) = (1 − λ)θ* + λθ_b instead, BN running statistics interpolated too. Points come\n' +
-        'coarse grid first; the partial surface is written every --write-every seconds and on Ctrl-C.',
+        'coarse grid first; the partial surface is written every --write-every seconds and on Ctrl-C.\n' +
+        'An existing --out is never replaced silently: continue it with --resume, or start over with --force.\n' +
+        'When --out cannot be written (a full disk), the run stops and keeps its result in the temporary folder.',
       specs: FLAGS,
       notes:
         'Spread a big grid over processes or machines: run with --shard 1/4 … 4/4 (same flags, own --out),\n' +
@@ -197,6 +204,14 @@ export const landscapeCommand: Command = {
     if (second && JSON.stringify(second.meta.spec) !== JSON.stringify(checkpoint.meta.spec)) {
       throw new UsageError(`${NAME}: --checkpoint and --checkpoint2 are different models`);
     }
+    refuseToReplace({
+      command: NAME,
+      path: out,
+      resume: flags.resume ?? false,
+      force: flags.force ?? false,
+    });
+    assertWritable(out);
+    if (flags['save-directions'] !== undefined) assertWritable(flags['save-directions']);
     const resume = flags.resume && existsSync(out) ? await readSurfaceFile(out) : undefined;
     const model = createModel(checkpoint.meta.spec);
     const started = await startNodeBackend(backend);
@@ -238,8 +253,13 @@ export const landscapeCommand: Command = {
         `${shard ? `, shard ${shard.index + 1}/${shard.count}` : ''}, ${data.count} ${split} images, ${started.backend}` +
         `${resume ? `, resuming with ${computed} points done` : ''}\n`,
     );
-    const write = throttled(writeEvery, (s: Surface) => writeSurfaceFile(out, s));
     const interrupt = interruptSignal(io, NAME);
+    const file = resultFile({
+      path: out,
+      seconds: writeEvery,
+      encode: (s: Surface) => surfaceToJson(s, { outPath: out }),
+      stop: interrupt.stop,
+    });
     try {
       const surface = await computeSurface({
         model,
@@ -266,10 +286,10 @@ export const landscapeCommand: Command = {
         resume,
         signal: interrupt.signal,
         onProgress: gridProgressBar(io, NAME),
-        onPartial: (s) => void write(s),
+        onPartial: file.partial,
       });
-      await write(surface, true);
       const done = surface.mask.filter((m) => m === 1).length;
+      file.finish(surface, `${done}/${surface.mask.length} points`);
       io.err(
         `${NAME}: ${done}/${surface.mask.length} points in ${out} (${surface.meta.seconds.toFixed(1)} s computing)\n`,
       );

@@ -13,7 +13,7 @@ import {
   writeJsonFile,
   writeSurfaceFile,
 } from '../landscape-io';
-import { readFile } from 'node:fs/promises';
+import { assertWritable, readInputText } from '../files';
 import type { Command } from './types';
 
 const NAME = 'merge';
@@ -30,7 +30,7 @@ flags:
 `;
 
 async function isHessianMap(path: string): Promise<boolean> {
-  const text = await readFile(path, 'utf8');
+  const text = await readInputText(path);
   return /"lambdaMax"\s*:/.test(text.slice(0, 1 << 20));
 }
 
@@ -50,6 +50,7 @@ export const mergeCommand: Command = {
       throw new UsageError(`${NAME}: give OUT.json and at least one input (see --help)`);
     if (inputs.includes(out))
       throw new UsageError(`${NAME}: OUT.json is also an input; write to a new file`);
+    assertWritable(out);
     const kinds = await Promise.all(inputs.map(isHessianMap));
     if (kinds.some((k) => k !== kinds[0]))
       throw new UsageError(`${NAME}: the inputs mix surfaces and Hessian maps`);

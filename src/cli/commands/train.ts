@@ -17,7 +17,7 @@ import type { EpochRecord, TrainConfig } from '../../compute/train/types';
 import { helpText, integer, oneOf, parseFlags, positive, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
-import { checkpointFiles, readCheckpoint, writeFileAtomic } from '../files';
+import { assertWritable, checkpointFiles, readCheckpoint, writeFileAtomic } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { formatDuration, ProgressBar } from '../progress';
 import { createWorkerEngine, defaultWorkers } from '../replicas';
@@ -180,6 +180,9 @@ export const trainCommand: Command = {
       };
     }
     const model = createModel(spec);
+    // Before an epoch is computed: a checkpoint that cannot be written is an
+    // epoch thrown away.
+    assertWritable(outDir, { folder: true });
     const started = await startNodeBackend(backend);
     const [trainSet, testSet] = await Promise.all([
       loadDataset(dataset, 'train', resume ? resume.meta.config.trainImages : limit),

@@ -4,14 +4,16 @@
  * explained variance, and optionally the loss surface of that plane.
  */
 import { existsSync } from 'node:fs';
+import { surfaceToJson } from '../../compute/landscape/exports';
 import { axisValues, computeSurface, parseGrid } from '../../compute/landscape/grid';
+import type { GridAxis } from '../../compute/landscape/grid';
 import type { Surface } from '../../compute/landscape/surface';
 import { pcaTrajectory, squareAroundPath } from '../../compute/landscape/trajectory';
 import type { TrajectoryFile } from '../../compute/landscape/trajectory';
 import { createModel } from '../../compute/models';
 import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
-import { checkpointFiles } from '../files';
+import { assertWritable, checkpointFiles } from '../files';
 import {
   attachNegativeValues,
   hasSkips,
@@ -19,10 +21,10 @@ import {
   loadSubset,
   modelName,
   readSurfaceFile,
-  throttled,
+  refuseToReplace,
+  resultFile,
   writeDirections,
   writeJsonFile,
-  writeSurfaceFile,
 } from '../landscape-io';
 import type { LoadedCheckpoint } from '../landscape-io';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
@@ -72,6 +74,7 @@ const FLAGS = {
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
   batch: { type: 'string', value: 'B', help: 'surface: images per forward pass (default 128)' },
   resume: { type: 'boolean', help: 'surface: continue the partial surface file' },
+  force: { type: 'boolean', help: 'surface: replace an existing surface file instead of refusing' },
   shard: { type: 'string', value: 'i/n', help: 'surface: compute only shard i of n' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies FlagSpecs;
@@ -99,6 +102,40 @@ export const trajectoryCommand: Command = {
     const dir = required(NAME, 'run', flags.run);
     const out = required(NAME, 'out', flags.out);
     const includeBiasBn = flags['include-biasbn'] ?? false;
+    // Every flag is checked, and every output found writable, before anything
+    // is computed or written.
+    let grid: { x: GridAxis; y: GridAxis | null } | { around: number } | null = null;
+    if (flags.grid !== undefined) {
+      const around = /^around:(.*)$/.exec(flags.grid.trim());
+      if (around) {
+        grid = { around: integer(NAME, 'grid around:N', around[1]!.trim(), 2, 1001) };
+      } else {
+        try {
+          grid = parseGrid(flags.grid);
+        } catch (e) {
+          throw new UsageError(`${NAME}: --${e instanceof Error ? e.message : String(e)}`);
+        }
+        if (grid.y === null)
+          throw new UsageError(`${NAME}: the surface of the plane needs two axes in --grid`);
+      }
+    }
+    const surfacePath = flags.surface ?? out.replace(/(\.json)?$/, '.surface.json');
+    const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
+    const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
+    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
+    const shard = parseShardFlag(NAME, flags.shard);
+    assertWritable(out);
+    if (flags['save-directions'] !== undefined) assertWritable(flags['save-directions']);
+    if (grid !== null) {
+      refuseToReplace({
+        command: NAME,
+        path: surfacePath,
+        resume: flags.resume ?? false,
+        force: flags.force ?? false,
+      });
+      assertWritable(surfacePath);
+    }
     const files = await checkpointFiles(dir);
     if (files.length < 3) {
       throw new UsageError(
@@ -144,32 +181,17 @@ export const trajectoryCommand: Command = {
         includeBiasBn: String(includeBiasBn),
       });
     }
-    if (flags.grid === undefined) return 0;
-
-    let grid: ReturnType<typeof parseGrid>;
-    const around = /^around:(.*)$/.exec(flags.grid.trim());
-    if (around) {
-      const steps = integer(NAME, 'grid around:N', around[1]!.trim(), 2);
+    if (grid === null) return 0;
+    let plane: { x: GridAxis; y: GridAxis };
+    if ('around' in grid) {
       const { x, y } = squareAroundPath(file.path);
-      grid = {
-        x: { min: x[0], max: x[1], steps },
-        y: { min: y[0], max: y[1], steps },
+      plane = {
+        x: { min: x[0], max: x[1], steps: grid.around },
+        y: { min: y[0], max: y[1], steps: grid.around },
       };
     } else {
-      try {
-        grid = parseGrid(flags.grid);
-      } catch (e) {
-        throw new UsageError(`${NAME}: --${e instanceof Error ? e.message : String(e)}`);
-      }
+      plane = { x: grid.x, y: grid.y! };
     }
-    if (grid.y === null)
-      throw new UsageError(`${NAME}: the surface of the plane needs two axes in --grid`);
-    const surfacePath = flags.surface ?? out.replace(/(\.json)?$/, '.surface.json');
-    const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
-    const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
-    const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
-    const shard = parseShardFlag(NAME, flags.shard);
     const resume =
       flags.resume && existsSync(surfacePath) ? await readSurfaceFile(surfacePath) : undefined;
     await startNodeBackend(backend);
@@ -180,16 +202,21 @@ export const trajectoryCommand: Command = {
       split,
       subset,
     });
-    const write = throttled(30, (s: Surface) => writeSurfaceFile(surfacePath, s));
     const interrupt = interruptSignal(io, NAME);
+    const surfaceFile = resultFile({
+      path: surfacePath,
+      seconds: 30,
+      encode: (s: Surface) => surfaceToJson(s, { outPath: surfacePath }),
+      stop: interrupt.stop,
+    });
     try {
       const surface = await computeSurface({
         model,
         origin: { params: final.training.params, state: final.training.state },
         directions: trajectory.directions,
         data,
-        xs: axisValues(grid.x),
-        ys: axisValues(grid.y),
+        xs: axisValues(plane.x),
+        ys: axisValues(plane.y),
         meta: {
           model: modelName(model.spec),
           skip: hasSkips(model.spec),
@@ -208,9 +235,10 @@ export const trajectoryCommand: Command = {
         resume,
         signal: interrupt.signal,
         onProgress: gridProgressBar(io, NAME),
-        onPartial: (s) => void write(s),
+        onPartial: surfaceFile.partial,
       });
-      await write(surface, true);
+      const done = surface.mask.filter((m) => m === 1).length;
+      surfaceFile.finish(surface, `${done}/${surface.mask.length} points`);
       io.err(`${NAME}: surface of the plane in ${surfacePath}\n`);
       return interrupt.signal.aborted ? 130 : 0;
     } finally {

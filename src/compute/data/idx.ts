@@ -36,15 +36,33 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /**
+ * The most bytes a gzipped data file may decompress to: 256 MiB, five times
+ * the full MNIST training images (47 MB). A gzip bomb (1 GB of zeros in 1 MB)
+ * is stopped here, as it streams, instead of being held whole.
+ */
+export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
+const TRAILING_SLACK = 1024 * 1024;
+
+/**
  * The bytes, gunzipped when they start with gzip's magic number, else unchanged.
  * Uses the web-standard DecompressionStream, present in browsers, workers and Node 22.
+ * Decompression stops with a DataFormatError once the output passes
+ * `maxBytes` (default {@link MAX_DECOMPRESSED_BYTES}) or, as soon as the first
+ * bytes are out, the size `sizeFromHeader` reads from them (the file's own
+ * header: an IDX file says how many values follow).
  */
 export async function gunzipIfNeeded({
   bytes,
   file,
+  maxBytes = MAX_DECOMPRESSED_BYTES,
+  sizeFromHeader,
 }: {
   bytes: Uint8Array;
   file: string;
+  maxBytes?: number;
+  /** The whole decompressed size its first bytes declare, or null when they are too few to tell. */
+  sizeFromHeader?: (head: Uint8Array) => number | null;
 }): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
   // Streams take ArrayBuffer-backed chunks; copy only a (rare) SharedArrayBuffer view.
@@ -61,14 +79,34 @@ export async function gunzipIfNeeded({
   const reader = source.pipeThrough(new DecompressionStream('gzip')).getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
+  let limit = maxBytes;
+  let declared: number | null = null;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
       length += value.length;
+      if (declared === null && sizeFromHeader !== undefined) {
+        const head = chunks.length === 1 ? value : concat(chunks, length);
+        declared = sizeFromHeader(head);
+        // A little slack past the declared size, so that a few stray bytes
+        // get the reader's precise "bytes after the data" message.
+        if (declared !== null) limit = Math.min(limit, declared + TRAILING_SLACK);
+      }
+      if (length > limit) {
+        await reader.cancel();
+        throw new DataFormatError({
+          file,
+          problem:
+            declared !== null && limit === declared + TRAILING_SLACK
+              ? `decompresses to more than the ${declared} bytes its header declares; stopped after ${length}`
+              : `decompresses to more than ${maxBytes} bytes (the limit for a data file); stopped there`,
+        });
+      }
     }
   } catch (cause) {
+    if (cause instanceof DataFormatError) throw cause;
     // Node reports a truncated stream as Z_BUF_ERROR with an empty message; keep whatever we get.
     const detail =
       cause instanceof Error
@@ -79,6 +117,11 @@ export async function gunzipIfNeeded({
       problem: `starts with the gzip magic number but is not a valid gzip stream (truncated or corrupt: ${detail})`,
     });
   }
+  return concat(chunks, length);
+}
+
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
@@ -129,33 +172,48 @@ export async function parseIdx({
   file: string;
   ndim: number;
 }): Promise<IdxArray> {
-  const raw = await gunzipIfNeeded({ bytes, file });
   const fail = (problem: string): never => {
     throw new DataFormatError({ file, problem });
   };
   const expectedMagic = (UNSIGNED_BYTE << 8) | ndim;
   const expectedText = `${hex32(expectedMagic)} (unsigned byte, ${ndim} dimension${ndim === 1 ? '' : 's'})`;
+  /** Check the magic number of `head` (at least 4 bytes). */
+  const checkMagic = (head: Uint8Array): void => {
+    const magic = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+    if (head[0] !== 0 || head[1] !== 0) {
+      fail(`wrong magic number: expected ${expectedText}, found ${hex32(magic)}; not an IDX file`);
+    }
+    if (head[2] !== UNSIGNED_BYTE) {
+      const name = TYPE_NAMES[head[2]!];
+      fail(
+        `unsupported IDX type code 0x${head[2]!.toString(16).padStart(2, '0')}` +
+          `${name === undefined ? ' (not a valid IDX type)' : ` (${name})`}; only 0x08 (unsigned byte) is supported`,
+      );
+    }
+    if (head[3] !== ndim) {
+      fail(
+        `wrong magic number: expected ${expectedText}, found ${hex32(magic)} (${describeMagic(head)})`,
+      );
+    }
+  };
+  // The header says how many bytes follow, so a gzipped file is not
+  // decompressed past that (a 1 GB gzip bomb used to take 2.2 GB first), nor
+  // past its first bytes when they are not an IDX header at all.
+  const headerBytes = 4 + 4 * ndim;
+  const sizeFromHeader = (head: Uint8Array): number | null => {
+    if (head.length >= 4) checkMagic(head);
+    if (head.length < headerBytes) return null;
+    const view = new DataView(head.buffer, head.byteOffset, headerBytes);
+    let values = 1;
+    for (let d = 0; d < ndim; d++) values *= view.getUint32(4 + 4 * d);
+    return headerBytes + values;
+  };
+  const raw = await gunzipIfNeeded({ bytes, file, sizeFromHeader });
   if (raw.length < 4) {
     fail(`truncated: expected at least 4 bytes (the magic number), got ${raw.length}`);
   }
+  checkMagic(raw);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const magic = view.getUint32(0);
-  if (raw[0] !== 0 || raw[1] !== 0) {
-    fail(`wrong magic number: expected ${expectedText}, found ${hex32(magic)}; not an IDX file`);
-  }
-  if (raw[2] !== UNSIGNED_BYTE) {
-    const name = TYPE_NAMES[raw[2]!];
-    fail(
-      `unsupported IDX type code 0x${raw[2]!.toString(16).padStart(2, '0')}` +
-        `${name === undefined ? ' (not a valid IDX type)' : ` (${name})`}; only 0x08 (unsigned byte) is supported`,
-    );
-  }
-  if (raw[3] !== ndim) {
-    fail(
-      `wrong magic number: expected ${expectedText}, found ${hex32(magic)} (${describeMagic(raw)})`,
-    );
-  }
-  const headerBytes = 4 + 4 * ndim;
   if (raw.length < headerBytes) {
     fail(`truncated: expected at least ${headerBytes} bytes of header, got ${raw.length}`);
   }

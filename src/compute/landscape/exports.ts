@@ -13,6 +13,7 @@
  * leave a hole at every cell with a missing corner.
  */
 import * as z from 'zod/mini';
+import { checkGridAxes } from './axes';
 import { contourSvg, escapeXml, type ContourPanel } from './contourSvg';
 import { scaleUnit, transformLoss, viridisRgb, type LossScale } from './contours';
 import type { Surface, SurfaceMeta } from './surface';
@@ -102,6 +103,50 @@ export function exportFileName(surface: Surface, extension: string): string {
   return `${safe}-${m.skip ? 'skip' : 'noskip'}-${kind}-${grid}.${extension}`;
 }
 
+/**
+ * What the explorer opens from a reader's disk: at most 4 MiB and 301 × 301
+ * points, checked before the file is read and before its arrays are walked.
+ * (An 18 MB file of 1000 × 1000 points froze the page for 20 s and took 418 MB
+ * of heap.) Bigger surfaces are for `skipscape export` and ParaView.
+ */
+export const UPLOAD_LIMITS = {
+  bytes: 4 * 1024 * 1024,
+  points: 301 * 301,
+} as const;
+
+/** Throw an Error a reader can act on unless a file of `bytes` may be opened in the explorer. */
+export function checkUploadSize(options: { name: string; bytes: number }): void {
+  if (options.bytes > UPLOAD_LIMITS.bytes) {
+    const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+    throw new Error(
+      `${options.name}: ${mb(options.bytes)}, more than the ${mb(UPLOAD_LIMITS.bytes)} this page opens; ` +
+        'export a coarser grid, or view it with skipscape export (ParaView, glTF)',
+    );
+  }
+}
+
+/** Read a surface file a reader opened in the explorer: {@link parseSurface} with the upload limits. */
+export function parseUploadedSurface(text: string, name: string): Surface {
+  // UTF-8 takes at least one byte per UTF-16 unit: the length is a lower bound, at no cost.
+  checkUploadSize({ name, bytes: text.length });
+  return parseSurface(text, name, {
+    limit: {
+      points: UPLOAD_LIMITS.points,
+      why: '(301 × 301) this page opens; view bigger grids with skipscape export',
+    },
+  });
+}
+
+/** Line breaks and other control characters, which no metadata value may hold. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** The mesh's object name, `resnet56_skip`: one word, whatever the model name holds. */
+function meshName(surface: Surface): string {
+  const m = surface.meta;
+  return `${m.model.replace(/[^\w.-]+/g, '_')}_${m.skip ? 'skip' : 'noskip'}`;
+}
+
 /** The metadata as ordered [key, value] text pairs, the same in every format. */
 export function metadataEntries(
   surface: Surface,
@@ -131,7 +176,22 @@ export function metadataEntries(
     ['written', m.written],
     ['command', reproduceCommand(surface, options)],
   ];
-  return entries;
+  // One line per value whatever the surface holds: a line break in a model
+  // name must not start a row of a CSV or a vertex of an OBJ.
+  return entries.map(([key, value]) => [key, oneLine(value)]);
+}
+
+/** Control characters as visible escapes (\n, \u0000), so a value stays on its line. */
+function oneLine(value: string): string {
+  return value.replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), (c) =>
+    c === '\n'
+      ? '\\n'
+      : c === '\r'
+        ? '\\r'
+        : c === '\t'
+          ? '\\t'
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** The value of a loss or accuracy entry, NaN for null. */
@@ -207,12 +267,30 @@ const surfaceSchema = z.object({
   meta: surfaceMetaSchema,
 });
 
+/** What another Skipscape file is, by its keys, for a message; null when it may be a surface. */
+function otherFileKind(value: unknown): string | null {
+  if (Array.isArray(value)) return 'a JSON list';
+  if (typeof value !== 'object' || value === null) return `a JSON ${typeof value}`;
+  const keys = new Set(Object.keys(value));
+  if (keys.has('lambdaMax') || keys.has('lambdaMin'))
+    return 'a Hessian map (from skipscape hessian)';
+  if (keys.has('explainedVarianceRatio'))
+    return 'a training trajectory (from skipscape trajectory)';
+  if (keys.has('epochs') && keys.has('config')) return 'a training history (history.json)';
+  if (keys.has('files') && !keys.has('xs')) return 'a manifest';
+  return null;
+}
+
 /**
  * Read a surface file (JSON text or an already parsed value), checking its
  * shape: every field present and typed, axes strictly increasing, and each
  * value array exactly xs × ys long. Throws an Error that names what is wrong.
  */
-export function parseSurface(input: string | unknown, source = 'surface'): Surface {
+export function parseSurface(
+  input: string | unknown,
+  source = 'surface',
+  options: { limit?: { points: number; why: string } } = {},
+): Surface {
   let value: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -221,20 +299,47 @@ export function parseSurface(input: string | unknown, source = 'surface'): Surfa
       throw new Error(`${source}: not JSON (${(error as Error).message})`, { cause: error });
     }
   }
+  const other = otherFileKind(value);
+  if (other !== null) throw new Error(`${source}: ${other}, not a loss surface`);
+  // The grid's size first, before the schema walks arrays of any length.
+  const shape = value as { xs?: unknown; ys?: unknown } | null;
+  if (
+    typeof shape === 'object' &&
+    shape !== null &&
+    Array.isArray(shape.xs) &&
+    Array.isArray(shape.ys)
+  ) {
+    checkGridAxes({
+      xs: shape.xs,
+      ys: shape.ys,
+      source,
+      ...(options.limit ? { limit: options.limit } : {}),
+    });
+  }
   const result = surfaceSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'file';
-    throw new Error(`${source}: ${where}: ${issue?.message ?? 'invalid surface'}`);
+    // zod says "Invalid input"; say what was expected, and that it is missing.
+    const expected = issue && 'expected' in issue ? String(issue.expected) : null;
+    const found = issue?.path.reduce<unknown>(
+      (v, k) =>
+        typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined,
+      value,
+    );
+    const detail =
+      expected === null
+        ? (issue?.message ?? 'invalid surface')
+        : found === undefined
+          ? `missing (a surface file needs it: ${expected})`
+          : `expected ${expected}, found ${found === null ? 'null' : Array.isArray(found) ? 'a list' : typeof found}`;
+    throw new Error(`${source}: ${where}: ${detail}`);
   }
   const surface = result.data;
-  for (const axis of ['xs', 'ys'] as const) {
-    const values = surface[axis];
-    if (values.length === 0) throw new Error(`${source}: ${axis} is empty`);
-    for (let k = 1; k < values.length; k++) {
-      if (!((values[k] as number) > (values[k - 1] as number))) {
-        throw new Error(`${source}: ${axis} is not strictly increasing at index ${k}`);
-      }
+  for (const [key, v] of Object.entries(surface.meta)) {
+    // Metadata goes into comment lines of CSV, OBJ and VTK: one line each.
+    if (typeof v === 'string' && CONTROL_CHARACTERS.test(v)) {
+      throw new Error(`${source}: meta.${key} contains a line break or other control character`);
     }
   }
   const n = surface.xs.length * surface.ys.length;
@@ -328,7 +433,7 @@ export function surfaceToObj(surface: Surface, options: MeshOptions = {}): strin
   const lines = ['# Skipscape loss surface mesh (Wavefront OBJ)'];
   for (const [key, value] of metadataEntries(surface, options)) lines.push(`# ${key}: ${value}`);
   lines.push(`# vertices: x = alpha, y = beta, z = ${heightDescription(options)}`);
-  lines.push(`o ${surface.meta.model}_${surface.meta.skip ? 'skip' : 'noskip'}`);
+  lines.push(`o ${meshName(surface)}`);
   const nx = surface.xs.length;
   heights.forEach((h, k) => {
     if (Number.isFinite(h))
@@ -519,7 +624,7 @@ export function surfaceToGltfDocument(surface: Surface, options: GltfOptions = {
   });
 
   const m = surface.meta;
-  const name = `${m.model}_${m.skip ? 'skip' : 'noskip'}`;
+  const name = meshName(surface);
   const extras: Record<string, unknown> = Object.fromEntries(metadataEntries(surface, options));
   extras['meta'] = m;
   extras['axes'] = `x = alpha, y = ${heightDescription(options)}, z = -beta (glTF is +Y up)`;
@@ -729,7 +834,8 @@ export function surfaceToSvg(
     hi: range && range.max > range.min ? range.max : lo * 10,
   };
   const title =
-    options.title ?? `${surface.meta.model}, ${surface.meta.skip ? 'with' : 'without'} skips`;
+    options.title ??
+    `${oneLine(surface.meta.model)}, ${surface.meta.skip ? 'with' : 'without'} skips`;
   return contourSvgFile({
     panels: [{ surface, title }],
     scale,

@@ -30,51 +30,8 @@ import { isZero } from './directions';
 import { gridDifferences } from './merge';
 import type { Surface, SurfaceMeta } from './surface';
 
-/** One axis of a grid: `steps` evenly spaced values from min to max inclusive. */
-export interface GridAxis {
-  min: number;
-  max: number;
-  steps: number;
-}
-
-/** The values of an axis, computed the same way everywhere so grids compare exactly. */
-export function axisValues(axis: GridAxis): number[] {
-  if (!Number.isInteger(axis.steps) || axis.steps < 1) throw new Error(`grid: ${axis.steps} steps`);
-  if (axis.steps === 1) return [axis.min];
-  const out: number[] = [];
-  for (let i = 0; i < axis.steps; i++) {
-    // Rounded to 12 significant digits so -1 + 2·25/50 prints as 0, not 1e-17.
-    out.push(Number((axis.min + ((axis.max - axis.min) * i) / (axis.steps - 1)).toPrecision(12)));
-  }
-  return out;
-}
-
-/**
- * Parse `min:max:steps` or `min:max:steps,min:max:steps` (x then y), the
- * command line's and the URL's grid syntax.
- */
-export function parseGrid(spec: string): { x: GridAxis; y: GridAxis | null } {
-  const parts = spec.split(',');
-  if (parts.length < 1 || parts.length > 2)
-    throw new Error(`grid "${spec}": expected min:max:steps[,min:max:steps]`);
-  const axes = parts.map((p) => {
-    const f = p.split(':');
-    const [min, max, steps] = f.map((s) => Number(s.trim()));
-    if (
-      f.length !== 3 ||
-      !Number.isFinite(min) ||
-      !Number.isFinite(max) ||
-      !Number.isFinite(steps)
-    ) {
-      throw new Error(`grid "${spec}": "${p}" is not min:max:steps`);
-    }
-    if (!Number.isInteger(steps) || steps! < 1)
-      throw new Error(`grid "${spec}": steps must be a positive integer`);
-    if (steps! > 1 && !(max! > min!)) throw new Error(`grid "${spec}": max must be above min`);
-    return { min: min!, max: max!, steps: steps! };
-  });
-  return { x: axes[0]!, y: axes[1] ?? null };
-}
+export { axisValues, checkGridAxes, MAX_GRID_POINTS, parseGrid } from './axes';
+export type { GridAxis } from './axes';
 
 /** Shard `index` of `count` (0-based): the points p with p mod count = index. */
 export interface Shard {

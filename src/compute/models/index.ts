@@ -32,7 +32,54 @@ export function inputShapeOf(spec: ModelSpec): number[] {
   return [h, w, c];
 }
 
+/**
+ * Limits on a spec, checked before anything is built: the deepest ResNet of He
+ * et al. (1202 layers), MLPs up to 1000 layers of width 8192, inputs up to
+ * 3 × 512 × 512, up to 10,000 classes. A spec read from a file is untrusted: a
+ * crafted checkpoint asking for depth 600,002 used to take 1.7 GB before its
+ * tensors were compared with the model's.
+ */
+export const MODEL_LIMITS = {
+  resnetDepth: 1202,
+  mlpDepth: 1000,
+  mlpWidth: 8192,
+  inputSide: 512,
+  inputChannels: 16,
+  classes: 10_000,
+} as const;
+
+/** Throw an Error naming the field unless `spec` is a model spec within {@link MODEL_LIMITS}. */
+export function checkModelSpec(spec: ModelSpec): void {
+  const whole = (name: string, v: unknown, min: number, max: number) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new Error(
+        `model spec: ${name} must be a whole number in ${min}…${max}, got ${JSON.stringify(v)}`,
+      );
+  };
+  const s = spec as unknown as Record<string, unknown>;
+  whole('classes', s['classes'], 1, MODEL_LIMITS.classes);
+  if (spec.kind === 'mlp') {
+    whole('depth', s['depth'], 0, MODEL_LIMITS.mlpDepth);
+    whole('width', s['width'], 1, MODEL_LIMITS.mlpWidth);
+    const maxInput = MODEL_LIMITS.inputChannels * MODEL_LIMITS.inputSide ** 2;
+    whole('inputSize', s['inputSize'], 1, maxInput);
+    return;
+  }
+  const shape = s['inputShape'];
+  if (!Array.isArray(shape) || shape.length !== 3)
+    throw new Error('model spec: inputShape must be [channels, height, width]');
+  whole('inputShape[0] (channels)', shape[0], 1, MODEL_LIMITS.inputChannels);
+  whole('inputShape[1] (height)', shape[1], 1, MODEL_LIMITS.inputSide);
+  whole('inputShape[2] (width)', shape[2], 1, MODEL_LIMITS.inputSide);
+  if (spec.kind === 'resnet') {
+    whole('depth', s['depth'], 8, MODEL_LIMITS.resnetDepth);
+    if (typeof s['residualScale'] !== 'number' || !Number.isFinite(s['residualScale']))
+      throw new Error('model spec: residualScale must be a finite number');
+  }
+}
+
 export function createModel(spec: ModelSpec): Model {
+  checkModelSpec(spec);
   const architecture = architectureFor(spec);
   const inputShape = inputShapeOf(spec);
   const traced = traceArchitecture(architecture, inputShape);

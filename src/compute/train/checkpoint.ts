@@ -17,6 +17,7 @@ import type { ModelSpec } from '../models/types';
 import { MOMENTUM_PREFIX } from './optimizer';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, toFloat32 } from './safetensors';
 import type { TensorToWrite } from './safetensors';
+import { firstNonFinite } from './state';
 import type { ArrayMap, TrainingState } from './state';
 import type { EpochRecord, TrainConfig } from './types';
 
@@ -200,6 +201,24 @@ export function decodeCheckpoint(
     fail(`missing momentum buffer ${MOMENTUM_PREFIX}${missing.name}`);
   }
   return { meta, training };
+}
+
+/**
+ * Why a decoded checkpoint cannot be evaluated, or null when it can: a
+ * parameter, running statistic or momentum buffer holding NaN or ±∞, or a BN
+ * running variance below zero (its √(var + ε) is NaN, so every output would
+ * be). Such files come from a diverged run saved by something else, or from
+ * damage the format's checks cannot see.
+ */
+export function checkpointProblem(training: TrainingState): string | null {
+  const bad = firstNonFinite(training);
+  if (bad !== null) return `${bad} holds NaN or an infinite value`;
+  for (const [name, a] of Object.entries(training.state)) {
+    if (!name.endsWith('.runningVar')) continue;
+    const i = a.data.findIndex((v) => v < 0);
+    if (i >= 0) return `BN running variance ${name}[${i}] is ${a.data[i]}, below zero`;
+  }
+  return null;
 }
 
 /** The checkpoint file name for an epoch: epoch-003.safetensors. */

@@ -88,6 +88,9 @@ export interface TrainOptions {
   evalBatchSize?: number;
 }
 
+/** A batch loss above this many times ln(classes) counts as divergence (see train). */
+export const EXPLODED_LOSS_FACTOR = 100;
+
 export interface Divergence {
   /** The step (1-based, whole run) whose loss was not finite. */
   step: number;
@@ -103,7 +106,12 @@ export type TrainResult =
   | { status: 'completed'; history: EpochRecord[]; step: number; training: TrainingState }
   /** Stopped by the signal; `training` is the state after the last completed step. */
   | { status: 'cancelled'; history: EpochRecord[]; step: number; training: TrainingState }
-  /** Stopped by a non-finite loss; `training` is the state before the offending step. */
+  /**
+   * Stopped by a non-finite loss (`training` is the state before the offending
+   * step, which was not applied) or by a finite loss above 100·ln(classes)
+   * (the step was applied: `training` is the state after it). Either way the
+   * epoch is not checkpointed, so the last checkpoint is the last good one.
+   */
   | {
       status: 'diverged';
       history: EpochRecord[];
@@ -162,6 +170,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const batchSize = Math.min(config.batchSize, data.train.count);
   const perEpoch = stepsPerEpoch(data.train.count, config.batchSize);
   const totalSteps = perEpoch * epochs;
+  // Cross-entropy starts near ln(classes) (uniform predictions); a batch loss
+  // a hundred times that means the run has blown up even while it is finite
+  // (lr 50 reached 7.9e8 before its first NaN).
+  const lossCeiling = EXPLODED_LOSS_FACTOR * Math.log(Math.max(2, model.spec.classes));
   let lastFiniteLoss: number | null = null;
   let lastFiniteStep: number | null = null;
   let runSteps = 0;
@@ -209,7 +221,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           throw e;
         }
         const batchLoss = outcome.lossSum / outcome.count;
-        if (!outcome.applied || !Number.isFinite(batchLoss)) {
+        const exploded = outcome.applied && Number.isFinite(batchLoss) && batchLoss > lossCeiling;
+        if (!outcome.applied || !Number.isFinite(batchLoss) || exploded) {
           const divergence: Divergence = {
             step: step + 1,
             epoch: epoch + 1,
@@ -217,11 +230,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             lastFiniteLoss,
             lastFiniteStep,
             message:
-              `loss became ${batchLoss} at step ${step + 1} (epoch ${epoch + 1}, lr ${lr.toPrecision(3)}); ` +
+              (exploded
+                ? `loss exploded to ${batchLoss.toPrecision(3)} at step ${step + 1} (epoch ${epoch + 1}, lr ${lr.toPrecision(3)}), above ${lossCeiling.toPrecision(3)} = ${EXPLODED_LOSS_FACTOR}·ln(${model.spec.classes} classes); `
+                : `loss became ${batchLoss} at step ${step + 1} (epoch ${epoch + 1}, lr ${lr.toPrecision(3)}); `) +
               (lastFiniteStep === null
                 ? 'no step had a finite loss'
                 : `last finite loss ${lastFiniteLoss!.toPrecision(5)} at step ${lastFiniteStep}`) +
-              '; the update was not applied and no checkpoint was written for this epoch',
+              (exploded
+                ? '; no checkpoint was written for this epoch'
+                : '; the update was not applied and no checkpoint was written for this epoch'),
           };
           return {
             status: 'diverged',
@@ -296,6 +313,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             lastFiniteLoss,
             lastFiniteStep,
             message: `${bad} holds a non-finite value at the end of epoch ${epoch + 1}; no checkpoint was written`,
+          },
+        };
+      }
+      if (test !== null && !Number.isFinite(test.loss)) {
+        // The training batches stayed finite but the test loss did not (BN
+        // running statistics overflowed, or weights too large for inference).
+        return {
+          status: 'diverged',
+          history,
+          step,
+          training,
+          divergence: {
+            step,
+            epoch: epoch + 1,
+            loss: test.loss,
+            lastFiniteLoss,
+            lastFiniteStep,
+            message: `the test loss is ${test.loss} at the end of epoch ${epoch + 1}; no checkpoint was written`,
           },
         };
       }
