@@ -10,6 +10,7 @@
 #   scripts/make-artifacts.sh curves [MODEL...]    # only the 1-D curves
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
+#   scripts/make-artifacts.sh responses [MODEL...] # He et al.'s per-block signals, epoch 0 and each checkpoint
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
@@ -155,6 +156,35 @@ case "${1:-train}" in
       wait
     done
     ;;
+  responses)
+    # scripts/make-artifacts.sh responses [resnet56]: output std, gradient norm and response std of
+    # every block (He et al.'s §4.1 and fig. 7) over the first 512 training images, BN in batch
+    # mode, at the initial state (epoch 0: model.init(seed), what `train` starts from) and at every
+    # checkpoint on disk: the shipped last one and, after `prune`, the archived others (a fresh
+    # `train` makes them all). Each file is skipped once written.
+    shift
+    for model in "${@:-resnet56}"; do
+      for v in $VARIANTS; do
+        (
+          name=$model-$v
+          out=$A/responses/$name
+          mkdir -p "$out"
+          ckpts=()
+          for f in .cache/artifacts-archive/runs/$name/epoch-*.safetensors "$A"/runs/$name/epoch-*.safetensors; do
+            [ -f "$f" ] && ckpts+=("$f")
+          done
+          [ ${#ckpts[@]} -gt 0 ] || { echo "no checkpoint of $name" >&2; exit 2; }
+          [ -f "$out/epoch-000.json" ] ||
+            sk responses --checkpoint "${ckpts[-1]}" --initial --subset 512 --out "$out/epoch-000.json"
+          for f in "${ckpts[@]}"; do
+            e=$(basename "$f" .safetensors)
+            [ -f "$out/$e.json" ] || sk responses --checkpoint "$f" --subset 512 --out "$out/$e.json"
+          done
+        ) &
+      done
+      wait
+    done
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -172,7 +202,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

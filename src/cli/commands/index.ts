@@ -3,12 +3,14 @@
  * one, write src/cli/commands/<name>.ts and add it here.
  */
 import { benchCommand } from './bench';
+import { effectiveDepthCommand } from './effective-depth';
 import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
 import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
+import { responsesCommand } from './responses';
 import { trainCommand } from './train';
 import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
@@ -23,4 +25,6 @@ export const COMMANDS: readonly Command[] = [
   hessianCommand,
   trajectoryCommand,
   exportCommand,
+  responsesCommand,
+  effectiveDepthCommand,
 ];
