@@ -6,6 +6,7 @@ import { benchCommand } from './bench';
 import { effectiveDepthCommand } from './effective-depth';
 import { evalCommand } from './eval';
 import { exportCommand } from './export';
+import { gscCommand } from './gsc';
 import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
 import { mergeCommand } from './merge';
@@ -27,4 +28,5 @@ export const COMMANDS: readonly Command[] = [
   exportCommand,
   responsesCommand,
   effectiveDepthCommand,
+  gscCommand,
 ];

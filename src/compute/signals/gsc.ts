@@ -1,0 +1,333 @@
+/**
+ * Philipp, Song & Carbonell's depth diagnostics (seed 000) for the theory
+ * labs' MLP at initialisation:
+ *
+ *   gradient scale coefficient   GSC(k, l) = ‖J_{l,k}‖_qm · ‖h_k‖ / ‖h_l‖,
+ *     J_{l,k} = ∂h_l/∂h_k, ‖J‖_qm the quadratic mean of J's singular values,
+ *     √(tr(JᵀJ)/d); ‖h‖ = √(E_x ‖h(x)‖²). It is the relative change of h_l per
+ *     relative change of h_k, so it does not move when a layer's output is
+ *     rescaled (J and ‖h‖ scale together), unlike a raw gradient norm. An
+ *     exploding network has GSC(k, L) growing exponentially in L − k.
+ *   pre-activation std           per unit, the std over inputs of what enters
+ *                                the nonlinearity, averaged over units;
+ *   sign diversity               per unit, min(P, N)/(P + N) over inputs (P
+ *                                positive, N negative), averaged over units:
+ *                                0.5 when signs split evenly, 0 when a unit's
+ *                                sign never changes (ReLU is then the identity
+ *                                or zero on the data: a pseudo-linear layer).
+ *
+ * The layers h_0 … h_n are what enters each nonlinearity: the plain network's
+ * pre-activations s^t (after BN), the residual network's stream x_t; the top
+ * layer h_L is the last hidden output (f(s^{T−1}), or x_T).
+ *
+ * ‖J‖_qm² is estimated with seeded random projections: for u ~ N(0, I),
+ * E‖uᵀJ‖² = tr(JJᵀ) = tr(JᵀJ) and E‖u‖² = d_l, so
+ * ‖J‖_qm² = E‖uᵀJ‖² / E‖u‖² · d_l / d_k, equal to the issue's E‖Ju‖²/E‖u‖²
+ * (every layer here has the same width d, so the ratio is 1). One backward
+ * pass with a Gaussian u_i at the top for every input i gives u_iᵀ J_{L,k}(x_i)
+ * at every layer k at once: the gradient of Σ_i u_i·h_L(x_i) with respect to
+ * h_k, through zero perturbations at the probes (ForwardOptions.atProbe). With
+ * BN the inputs of a batch are coupled and J is the batch's Jacobian.
+ * `projections` repeats the draw; their spread is reported.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createModel } from '../models';
+import type { Activation, MlpInit, MlpSpec, TensorMap } from '../models/types';
+import { createRng, deriveSeed, normalArray } from '../random';
+
+/** One 50-layer network of the lab. */
+export interface DepthNetwork {
+  activation: Activation;
+  /** 'gaussian': N(0, σ_w²/d); 'orthogonal': σ_w·Q, Q Haar-orthogonal (Saxe et al. 2014). */
+  init: Extract<MlpInit, 'gaussian' | 'orthogonal'>;
+  batchNorm: boolean;
+  residual: boolean;
+  depth: number;
+  width: number;
+}
+
+/**
+ * σ_w per activation: √2 for ReLU (He et al. 2015), 1 for tanh (Glorot's
+ * fixed point at the origin) and SELU (Klambauer et al.'s LeCun normal), 1
+ * for the identity; the orthogonal state uses it as its gain, so each layer's
+ * W is orthogonal up to that scale, and with linear layers the network's
+ * initial state is a series of scaled orthogonal maps (the nearest standard
+ * construction to Philipp et al.'s appendix H).
+ */
+export function weightScale(activation: Activation): number {
+  return activation === 'relu' ? Math.SQRT2 : 1;
+}
+
+/** The tfjs model spec of a lab network: residual blocks with α = 1, d-dimensional Gaussian inputs. */
+export function depthNetworkSpec(n: DepthNetwork): MlpSpec {
+  return {
+    kind: 'mlp',
+    width: n.width,
+    depth: n.depth,
+    activation: n.activation,
+    init: n.init,
+    sigmaW: weightScale(n.activation),
+    residualAlpha: n.residual ? 1 : null,
+    batchNorm: n.batchNorm,
+    inputSize: n.width,
+    classes: 2,
+  };
+}
+
+/** Probe names of h_0 … h_n and of the top layer h_L, as src/compute/models/mlp.ts names them. */
+export function depthLayers(n: Pick<DepthNetwork, 'depth' | 'residual'>): {
+  layers: string[];
+  top: string;
+} {
+  const top = `layers.${n.depth - 1}.output`;
+  if (!n.residual)
+    return { layers: Array.from({ length: n.depth }, (_, t) => `layers.${t}.preActivation`), top };
+  return {
+    layers: ['input.output', ...Array.from({ length: n.depth }, (_, t) => `layers.${t}.output`)],
+    top,
+  };
+}
+
+/** min(P, N)/(P + N) of each column of an [inputs, units] array, averaged over units; zeros count for neither. */
+export function signDiversity(values: Float32Array, inputs: number, units: number): number {
+  let sum = 0;
+  for (let j = 0; j < units; j++) {
+    let p = 0;
+    let n = 0;
+    for (let i = 0; i < inputs; i++) {
+      const v = values[i * units + j]!;
+      if (v > 0) p++;
+      else if (v < 0) n++;
+    }
+    sum += p + n === 0 ? 0 : Math.min(p, n) / (p + n);
+  }
+  return sum / units;
+}
+
+/** The std over inputs of each column of an [inputs, units] array, averaged over units. */
+export function unitStd(values: Float32Array, inputs: number, units: number): number {
+  let sum = 0;
+  for (let j = 0; j < units; j++) {
+    let m = 0;
+    for (let i = 0; i < inputs; i++) m += values[i * units + j]!;
+    m /= inputs;
+    let v = 0;
+    for (let i = 0; i < inputs; i++) v += (values[i * units + j]! - m) ** 2;
+    sum += Math.sqrt(v / inputs);
+  }
+  return sum / units;
+}
+
+export interface GscOptions {
+  network: DepthNetwork;
+  /** Inputs x ~ N(0, I_d) drawn from this seed; weights from deriveSeed(seed, 'weights'). */
+  seed: number;
+  /** Default 256. */
+  inputs?: number;
+  /** Random projections u per estimate (default 4). */
+  projections?: number;
+  /** Also GSC(k, l) for every pair, one backward pass per top l (n passes; default false). */
+  pairs?: boolean;
+  /** Parameters to use instead of the seeded initial state (tests rescale a layer with this). */
+  params?: TensorMap;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GscResult {
+  network: DepthNetwork;
+  seed: number;
+  inputs: number;
+  projections: number;
+  /** Probe names of h_0 … h_n, and of the top layer h_L. */
+  layers: string[];
+  top: string;
+  /** GSC(k, L) for k = 0 … n (the mean over projections), and the std of the per-projection values. */
+  gscToTop: number[];
+  gscToTopSpread: number[];
+  /** ‖h_k‖ = √(E_x‖h_k(x)‖²). */
+  layerNorm: number[];
+  preActivationStd: number[];
+  signDiversity: number[];
+  /** With options.pairs: gsc[l][k] = GSC(k, l) for k ≤ l (1 on the diagonal), null above it. */
+  gscPairs?: (number | null)[][];
+}
+
+/**
+ * One backward pass of Σ_i u_i·h_top(x_i) for `projections` draws of u:
+ * per draw and per layer k, Σ_i ‖u_iᵀ J(x_i)‖² / Σ_i ‖u_i‖². Values: draws × layers.
+ */
+async function projectedJacobianSquares(options: {
+  spec: MlpSpec;
+  params: TensorMap;
+  state: TensorMap;
+  x: tf.Tensor2D;
+  layers: string[];
+  top: string;
+  projections: number;
+  seed: number;
+}): Promise<number[][]> {
+  const { spec, params, state, x, layers, top, projections, seed } = options;
+  const model = createModel(spec);
+  const n = x.shape[0];
+  const result = tf.tidy(() => {
+    const where = new Map(layers.map((name, i) => [name, i]));
+    const rows: tf.Tensor[] = [];
+    for (let p = 0; p < projections; p++) {
+      const u = tf.tensor2d(
+        normalArray(n * spec.width, createRng(deriveSeed(seed, `gsc/projection ${top} ${p}`))),
+        [n, spec.width],
+      );
+      const epsilons = layers.map(() => tf.zeros([n, spec.width]));
+      const f = (...eps: tf.Tensor[]): tf.Scalar => {
+        let topValue: tf.Tensor | null = null;
+        model.forward(params, state, x, {
+          training: true,
+          atProbe: (name, t) => {
+            const i = where.get(name);
+            const v = i === undefined ? t : tf.add(t, eps[i]!);
+            if (name === top) topValue = v;
+            return v;
+          },
+        });
+        return tf.sum(tf.mul(u, topValue!));
+      };
+      const grads = tf.grads(f)(epsilons);
+      const uu = tf.sum(tf.square(u));
+      rows.push(tf.div(tf.stack(grads.map((g) => tf.sum(tf.square(g)))), uu));
+    }
+    return tf.stack(rows);
+  });
+  const values = await result.data();
+  result.dispose();
+  return Array.from({ length: projections }, (_, p) =>
+    Array.from(values.subarray(p * layers.length, (p + 1) * layers.length)),
+  );
+}
+
+/** GSC(k, L), pre-activation std and sign diversity of a network at initialisation. */
+export async function gradientScaleCoefficients(
+  options: GscOptions,
+): Promise<GscResult | 'cancelled'> {
+  const { network, seed, signal, onProgress } = options;
+  if (network.depth < 1 || network.width < 1) throw new Error('depth and width must be ≥ 1');
+  const inputs = options.inputs ?? 256;
+  const projections = options.projections ?? 4;
+  if (inputs < 2) throw new Error('need at least 2 inputs');
+  const spec = depthNetworkSpec(network);
+  const model = createModel(spec);
+  const { layers, top } = depthLayers(network);
+  const initial = model.init(deriveSeed(seed, 'weights'));
+  const params = options.params ?? initial.params;
+  const state = initial.state;
+  const x = tf.tensor2d(
+    normalArray(inputs * network.width, createRng(deriveSeed(seed, 'gsc/inputs'))),
+    [inputs, network.width],
+  );
+  const totalPasses = 1 + (options.pairs ? layers.length - 1 : 0);
+  try {
+    // The forward values: every h_k and the top.
+    const forward = tf.tidy(() => {
+      const out = model.forward(params, state, x, { training: true, trace: true });
+      return [...layers, top].map((name) => out.trace![name]!.clone());
+    });
+    const values = await Promise.all(forward.map((t) => t.data() as Promise<Float32Array>));
+    forward.forEach((t) => t.dispose());
+    const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, a) => s + a * a, 0) / inputs);
+    const layerNorm = values.slice(0, layers.length).map(norm);
+    const topNorm = norm(values[layers.length]!);
+    const preActivationStd = values
+      .slice(0, layers.length)
+      .map((v) => unitStd(v, inputs, network.width));
+    const diversity = values
+      .slice(0, layers.length)
+      .map((v) => signDiversity(v, inputs, network.width));
+
+    if (signal?.aborted) return 'cancelled';
+    const squares = await projectedJacobianSquares({
+      spec,
+      params,
+      state,
+      x,
+      layers,
+      top,
+      projections,
+      seed,
+    });
+    onProgress?.(1, totalPasses);
+    // GSC(k, L) per projection: √(E‖uᵀJ‖²/E‖u‖²)·‖h_k‖/‖h_L‖ (all widths equal).
+    const perDraw = squares.map((row) =>
+      row.map((s, k) => (Math.sqrt(s) * layerNorm[k]!) / topNorm),
+    );
+    const gscToTop = layers.map((_, k) => mean(perDraw.map((r) => r[k]!)));
+    const gscToTopSpread = layers.map((_, k) => std(perDraw.map((r) => r[k]!)));
+
+    const result: GscResult = {
+      network,
+      seed,
+      inputs,
+      projections,
+      layers,
+      top,
+      gscToTop,
+      gscToTopSpread,
+      layerNorm,
+      preActivationStd,
+      signDiversity: diversity,
+    };
+    if (options.pairs) {
+      // GSC(k, l) with h_l as the top: the same pass, its vector put at layer l.
+      const pairs: (number | null)[][] = [];
+      for (let l = 0; l < layers.length; l++) {
+        if (signal?.aborted) return 'cancelled';
+        const row: (number | null)[] = layers.map((_, k) => (k === l ? 1 : null));
+        if (l > 0) {
+          const sq = await projectedJacobianSquares({
+            spec,
+            params,
+            state,
+            x,
+            layers: layers.slice(0, l),
+            top: layers[l]!,
+            projections,
+            seed,
+          });
+          for (let k = 0; k < l; k++) {
+            row[k] = mean(sq.map((r) => (Math.sqrt(r[k]!) * layerNorm[k]!) / layerNorm[l]!));
+          }
+          onProgress?.(1 + l, totalPasses);
+        }
+        pairs.push(row);
+      }
+      result.gscPairs = pairs;
+    }
+    return result;
+  } finally {
+    x.dispose();
+    for (const t of Object.values(initial.params)) t.dispose();
+    for (const t of Object.values(initial.state)) t.dispose();
+  }
+}
+
+function mean(v: number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+function std(v: number[]): number {
+  const m = mean(v);
+  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+}
+
+/** The activations of the effective-depth lab (Philipp et al.'s 50-layer MLPs). */
+export const DEPTH_LAB_ACTIVATIONS = ['relu', 'tanh', 'selu'] as const;
+
+/** Every network of the lab: activation × BN × residual × initial state, at one depth and width. */
+export function depthLabNetworks(size: { depth: number; width: number }): DepthNetwork[] {
+  const out: DepthNetwork[] = [];
+  for (const activation of DEPTH_LAB_ACTIVATIONS)
+    for (const residual of [false, true])
+      for (const batchNorm of [false, true])
+        for (const init of ['gaussian', 'orthogonal'] as const)
+          out.push({ activation, init, batchNorm, residual, ...size });
+  return out;
+}
