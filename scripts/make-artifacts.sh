@@ -11,6 +11,7 @@
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
 #   scripts/make-artifacts.sh responses [MODEL...] # He et al.'s per-block signals, epoch 0 and each checkpoint
+#   scripts/make-artifacts.sh depth                # Philipp et al.'s GSC lab and the effective-depth runs
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
@@ -185,6 +186,20 @@ case "${1:-train}" in
       wait
     done
     ;;
+  depth)
+    # The effective-depth article: GSC, pre-activation std and sign diversity of the lab's 24
+    # 50-layer width-100 MLPs at initialisation (256 Gaussian inputs, 4 projections), and the
+    # Taylor-replacement curves of a plain and a residual BN-ReLU MLP trained 4 epochs on 6,000
+    # images at 20 and 50 layers (lr 0.02: at 0.1 the 50-block residual network diverges).
+    mkdir -p "$A/depth"
+    [ -f "$A/depth/gsc.json" ] || sk gsc --all --out "$A/depth/gsc.json"
+    for depth in 20 50; do
+      [ -f "$A/depth/effective-depth-$depth.json" ] ||
+        sk effective-depth --depth "$depth" --width 100 --epochs 4 --lr 0.02 \
+          --out "$A/depth/effective-depth-$depth.json" &
+    done
+    wait
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -202,7 +217,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|depth|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

@@ -4,6 +4,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli';
 import type { CommandIo } from '../../src/cli/commands/types';
+import type { FromWorker } from '../../src/compute/jobs/protocol';
+import { createJobRunner } from '../../src/compute/jobs/runner';
+import { JOB_TABLE } from '../../src/compute/jobs/table';
 import { createModel } from '../../src/compute/models';
 import { initialValues } from '../../src/compute/models/init';
 import { deriveSeed } from '../../src/compute/random';
@@ -170,5 +173,26 @@ describe('skipscape gsc', () => {
       projections: 2,
     });
     expect(json.networks).toEqual([direct]);
+  });
+});
+
+describe('gsc job', () => {
+  it('runs in the job runner, ends with the compute module’s result and leaves no tensor', async () => {
+    const messages: FromWorker[] = [];
+    const runner = createJobRunner({
+      post: (m) => void messages.push(m),
+      jobs: JOB_TABLE,
+      startBackend: async () => ({ name: 'cpu', reason: 'test' }),
+    });
+    const network = net({ activation: 'selu', residual: true, batchNorm: true });
+    const params = { network, seed: 4, inputs: 16, projections: 2 };
+    const before = tf.memory().numTensors;
+    runner.handle({ type: 'start', jobId: 'g', kind: 'gsc', params });
+    await runner.idle();
+    expect(tf.memory().numTensors).toBe(before);
+    const done = messages.at(-1)!;
+    if (done.type !== 'done' || done.kind !== 'gsc') throw new Error(`no done: ${done.type}`);
+    expect(done.result).toEqual(await gradientScaleCoefficients(params));
+    expect(messages.some((m) => m.type === 'progress')).toBe(true);
   });
 });

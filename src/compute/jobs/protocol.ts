@@ -17,6 +17,7 @@
  * add a kind, add a line there and a loader to JOB_TABLE (table.ts).
  */
 import type { BackendName } from '../backend';
+import type { GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
@@ -28,6 +29,8 @@ export interface JobKinds {
   'training-comparison': TrainingComparisonJobTypes;
   /** A loss surface around a shipped checkpoint (the loss-landscape explorer's "Run live"). */
   landscape: LandscapeJobTypes;
+  /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
+  gsc: GscJobTypes;
 }
 
 export type JobKind = keyof JobKinds;
