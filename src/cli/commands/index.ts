@@ -9,6 +9,7 @@ import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
 import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
+import { signalsCommand } from './signals';
 import { trainCommand } from './train';
 import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
@@ -23,4 +24,5 @@ export const COMMANDS: readonly Command[] = [
   hessianCommand,
   trajectoryCommand,
   exportCommand,
+  signalsCommand,
 ];

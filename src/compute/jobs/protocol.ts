@@ -18,6 +18,7 @@
  */
 import type { BackendName } from '../backend';
 import type { LandscapeJobTypes } from './landscape-job';
+import type { SignalsJobTypes } from './signals-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
 
@@ -28,6 +29,8 @@ export interface JobKinds {
   'training-comparison': TrainingComparisonJobTypes;
   /** A loss surface around a shipped checkpoint (the loss-landscape explorer's "Run live"). */
   landscape: LandscapeJobTypes;
+  /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
+  signals: SignalsJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

@@ -10,4 +10,5 @@ export const JOB_TABLE: JobTable = {
   'training-comparison': async () =>
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
+  signals: async () => (await import('./signals-job')).runSignalsJob,
 };

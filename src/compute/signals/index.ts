@@ -14,3 +14,4 @@ export * from './propagate';
 export * from './statistics';
 export * from './theory';
 export * from './chain';
+export * from './file';

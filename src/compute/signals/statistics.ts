@@ -284,6 +284,9 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
     }
     done++;
     options.onProgress?.({ drawsDone: done, draws, elapsedMs: performance.now() - start });
+    // A macrotask between draws, so a worker sees a cancel that arrived meanwhile
+    // (tfjs-wasm's data() resolves without one).
+    if (signal && done < draws) await new Promise((resolve) => setTimeout(resolve, 0));
     // Partial results at most every 100 ms: a fast run sends none.
     if (done < draws && options.onPartial && performance.now() - lastPartial > 100) {
       lastPartial = performance.now();
