@@ -11,6 +11,7 @@
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
+#   scripts/make-artifacts.sh signals              # the signal figures' default states (seconds)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
 #
@@ -155,6 +156,15 @@ case "${1:-train}" in
       wait
     done
     ;;
+  signals)
+    # The signal figures' default states, exactly their settings tables' defaults
+    # (src/components/signals/settings.ts; tests/unit/signals-figure.test.ts checks it).
+    mkdir -p "$A/signals"
+    sk signals --depth 50 --width 100 --activation tanh --init glorot --sigma-w2 2 --batch 256 --draws 8 \
+      --seed 0 --chain 20000 --chain-depth 10 --chain-activation relu --gamma2 2 --out "$A/signals/vanish.json"
+    sk signals --residual --alpha invsqrt --depth 1000 --width 100 --activation relu --init kaiming \
+      --sigma-w2 2 --batch 64 --draws 4 --seed 0 --out "$A/signals/residual.json"
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -172,7 +182,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|prune|signals [MODEL...]" >&2
     exit 2
     ;;
 esac

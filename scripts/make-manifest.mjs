@@ -9,6 +9,7 @@
 //   surfaces/<model>-<skip|noskip>.json (2-D), .curve.json (1-D), .directions.safetensors
 //   hessian/<model>-<skip|noskip>.json (map) and .point.json (at θ*), trajectory/<model>-<skip|noskip>.json
 //   and .surface.json (the loss over its PCA plane)
+//   signals/<figure>.json (a signal figure's default state)
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, basename } from 'node:path';
@@ -80,6 +81,18 @@ function describe(rel, bytes) {
       kind: 'hessian',
       ...runName(file.replace(/(\.point)?\.json$/, '')),
       ...coverage(bytes),
+    };
+  }
+  if (parts[0] === 'signals' && parts.length === 2 && file.endsWith('.json')) {
+    // signals/<figure>.json: a signal figure's default state (skipscape signals --out).
+    const { statistics } = JSON.parse(bytes.toString('utf8'));
+    return {
+      kind: 'signals',
+      model: 'mlp',
+      skip: statistics.network.residualAlpha !== null,
+      figure: file.replace(/\.json$/, ''),
+      depth: statistics.network.depth,
+      draws: statistics.draws,
     };
   }
   if (parts[0] === 'trajectory' && parts.length === 2) {

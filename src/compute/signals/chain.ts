@@ -37,7 +37,7 @@ export interface ChainResult {
   /** What the lecture's derivation predicts: γ²/2 for ReLU, γ² for linear; null where it gives no closed form. */
   theory: number | null;
   /** Per layer t: pairs with x_t > 0, and their mean r_t² (null where none). */
-  perLayer: { active: number[]; meanSquareRate: (number | null)[] };
+  perLayer: { active: number[]; meanSquareRate: (number | null)[]; standardError: (number | null)[] };
   /** The estimate as samples accumulate (chains in order), at about 40 log-spaced sample counts. */
   running: { samples: number[]; meanSquareRate: number[]; standardError: number[] };
 }
@@ -83,6 +83,7 @@ export function sampleChain(options: ChainOptions): ChainResult {
   const gamma = Math.sqrt(gamma2);
   const active = new Array<number>(depth).fill(0);
   const layerSum = new Array<number>(depth).fill(0);
+  const layerSumSq = new Array<number>(depth).fill(0);
   let n = 0;
   let sum = 0;
   let sumSq = 0;
@@ -103,6 +104,7 @@ export function sampleChain(options: ChainOptions): ChainResult {
         sumSq += r2 * r2;
         active[t]!++;
         layerSum[t]! += r2;
+        layerSumSq[t]! += r2 * r2;
       }
       x = value;
     }
@@ -121,6 +123,11 @@ export function sampleChain(options: ChainOptions): ChainResult {
     perLayer: {
       active,
       meanSquareRate: layerSum.map((s, t) => (active[t]! > 0 ? s / active[t]! : null)),
+      standardError: layerSum.map((s, t) => {
+        const m = active[t]!;
+        if (m < 2) return null;
+        return Math.sqrt(Math.max(0, layerSumSq[t]! / m - (s / m) ** 2) / (m - 1));
+      }),
     },
     running,
   };
