@@ -13,6 +13,7 @@
 #   scripts/make-artifacts.sh responses [MODEL...] # He et al.'s per-block signals, epoch 0 and each checkpoint
 #   scripts/make-artifacts.sh depth                # Philipp et al.'s GSC lab and the effective-depth runs
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
+#   scripts/make-artifacts.sh signals              # the signal figures' default states (seconds)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
 #
@@ -200,6 +201,15 @@ case "${1:-train}" in
     done
     wait
     ;;
+  signals)
+    # The signal figures' default states, exactly their settings tables' defaults
+    # (src/components/signals/settings.ts; tests/unit/signals-figure.test.ts checks it).
+    mkdir -p "$A/signals"
+    sk signals --depth 50 --width 100 --activation tanh --init glorot --sigma-w2 2 --batch 256 --draws 8 \
+      --seed 0 --chain 20000 --chain-depth 10 --chain-activation relu --gamma2 2 --out "$A/signals/vanish.json"
+    sk signals --residual --alpha invsqrt --depth 1000 --width 100 --activation relu --init kaiming \
+      --sigma-w2 2 --batch 64 --draws 4 --seed 0 --out "$A/signals/residual.json"
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -217,7 +227,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|depth|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|depth|signals|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

@@ -12,6 +12,7 @@ import { landscapeCommand } from './landscape';
 import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
 import { responsesCommand } from './responses';
+import { signalsCommand } from './signals';
 import { trainCommand } from './train';
 import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
@@ -29,4 +30,5 @@ export const COMMANDS: readonly Command[] = [
   responsesCommand,
   effectiveDepthCommand,
   gscCommand,
+  signalsCommand,
 ];

@@ -19,6 +19,7 @@
 import type { BackendName } from '../backend';
 import type { GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
+import type { SignalsJobTypes } from './signals-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
 
@@ -31,6 +32,8 @@ export interface JobKinds {
   landscape: LandscapeJobTypes;
   /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
   gsc: GscJobTypes;
+  /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
+  signals: SignalsJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

@@ -11,4 +11,5 @@ export const JOB_TABLE: JobTable = {
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
   gsc: async () => (await import('./gsc-job')).runGscJob,
+  signals: async () => (await import('./signals-job')).runSignalsJob,
 };
