@@ -5,8 +5,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../../src/compute/models';
 import type { Activation, MlpSpec } from '../../src/compute/models';
 import { createRng } from '../../src/compute/random';
-import { taylorReplacementErrors } from '../../src/compute/signals/effective-depth';
-import type { TaylorReplacement } from '../../src/compute/signals/effective-depth';
+import { runCli } from '../../src/cli/cli';
+import type { CommandIo } from '../../src/cli/commands/types';
+import { loadDataset, parseDataset } from '../../src/cli/data';
+import {
+  effectiveDepthExperiment,
+  taylorReplacementErrors,
+} from '../../src/compute/signals/effective-depth';
+import type {
+  EffectiveDepthNetwork,
+  TaylorReplacement,
+} from '../../src/compute/signals/effective-depth';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true);
@@ -74,5 +83,46 @@ describe('Taylor replacement of the last layers', () => {
     const { t, exactError } = await curve(mlp('relu', null));
     expect(t.trainingError[0]).toBeCloseTo(exactError, 6);
     expect(Math.max(...t.loss.map((l) => Math.abs(l - t.loss[0]!)))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('skipscape effective-depth', () => {
+  it('prints what the compute module measures (a tiny run)', async () => {
+    let out = '';
+    const io: CommandIo = {
+      out: (t) => void (out += t),
+      err: () => undefined,
+      progressStream: process.stderr,
+    };
+    const argv = ['--depth', '3', '--width', '8', '--epochs', '1', '--limit', '64'];
+    const code = await runCli(
+      ['effective-depth', ...argv, '--images', '16', '--backend', 'cpu', '--json'],
+      io,
+    );
+    expect(code).toBe(0);
+    const json = JSON.parse(out);
+    const train = await loadDataset(parseDataset('t', 'fashion-mnist'), 'train', 64);
+    const plain: MlpSpec = {
+      ...mlp('relu', null),
+      width: 8,
+      depth: 3,
+      batchNorm: true,
+      inputSize: 784,
+      classes: 10,
+    };
+    const direct = (await effectiveDepthExperiment({
+      specs: [plain, { ...plain, residualAlpha: 1 }],
+      train,
+      epochs: 1,
+      lr: 0.1,
+      images: 16,
+    })) as EffectiveDepthNetwork[];
+    expect(json.networks.map((n: EffectiveDepthNetwork) => n.taylor)).toEqual(
+      direct.map((n) => n.taylor),
+    );
+    expect(json.networks.map((n: EffectiveDepthNetwork) => n.spec)).toEqual(
+      direct.map((n) => n.spec),
+    );
+    expect(json.networks[0].history[0].trainLoss).toBe(direct[0]!.history[0]!.trainLoss);
   });
 });

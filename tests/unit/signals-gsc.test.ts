@@ -9,37 +9,43 @@ import { createJobRunner } from '../../src/compute/jobs/runner';
 import { JOB_TABLE } from '../../src/compute/jobs/table';
 import { createModel } from '../../src/compute/models';
 import { initialValues } from '../../src/compute/models/init';
-import { deriveSeed } from '../../src/compute/random';
+import { createRng, deriveSeed, normalArray } from '../../src/compute/random';
 import {
-  depthNetworkSpec,
+  depthLayers,
   gradientScaleCoefficients,
+  labNetwork,
   signDiversity,
   unitStd,
 } from '../../src/compute/signals/gsc';
-import type { DepthNetwork, GscResult } from '../../src/compute/signals/gsc';
+import type { GscResult } from '../../src/compute/signals/gsc';
+import { drawSeed, drawWeights, mlpSpec } from '../../src/compute/signals/network';
+import { propagate } from '../../src/compute/signals/propagate';
+import type { SignalNetwork } from '../../src/compute/signals/network';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true);
   await tf.setBackend('cpu');
 });
 
-const net = (over: Partial<DepthNetwork> = {}): DepthNetwork => ({
-  activation: 'relu',
-  init: 'gaussian',
-  batchNorm: false,
-  residual: false,
-  depth: 6,
-  width: 8,
-  ...over,
-});
+type LabOptions = Parameters<typeof labNetwork>[0];
+const net = (over: Partial<LabOptions> = {}): SignalNetwork =>
+  labNetwork({
+    activation: 'relu',
+    init: 'gaussian',
+    batchNorm: false,
+    residual: false,
+    depth: 6,
+    width: 8,
+    ...over,
+  });
 
 async function gsc(
-  network: DepthNetwork,
+  network: SignalNetwork,
   edit?: (p: Record<string, tf.Tensor>) => void,
   pairs = false,
 ): Promise<GscResult> {
-  const model = createModel(depthNetworkSpec(network));
-  const { params, state } = model.init(deriveSeed(3, 'weights'));
+  const model = createModel(mlpSpec(network));
+  const { params, state } = model.init(drawSeed(3, 0));
   edit?.(params);
   const before = tf.memory().numTensors;
   const r = (await gradientScaleCoefficients({
@@ -112,6 +118,49 @@ describe('gradient scale coefficient', () => {
   });
 });
 
+describe('against the signal labs’ per-layer pass', () => {
+  it('GSC(k, L) equals the one from propagate() with the same weights, inputs and projection', async () => {
+    for (const residual of [false, true]) {
+      for (const batchNorm of [false, true]) {
+        const network = net({ activation: 'tanh', residual, batchNorm });
+        const r = (await gradientScaleCoefficients({
+          network,
+          seed: 5,
+          inputs: 24,
+          projections: 1,
+        })) as GscResult;
+        const { top } = depthLayers(network);
+        const expected = tf.tidy(() => {
+          const d = network.width;
+          const weights = drawWeights({ network, seed: 5, draw: 0 }).map(
+            (w) => tf.tensor2d(w, [d, d]) as tf.Tensor2D,
+          );
+          const input = tf.tensor2d(normalArray(24 * d, createRng(deriveSeed(5, 'gsc/inputs'))), [
+            24,
+            d,
+          ]);
+          const u = tf.tensor2d(
+            normalArray(24 * d, createRng(deriveSeed(5, `gsc/projection ${top} 0`))),
+            [24, d],
+          );
+          const pass = propagate({ network, weights, input, topGradient: u });
+          const h = residual ? pass.signals.at(-1)! : pass.activations.at(-1)!;
+          const norm = (t: tf.Tensor) => Math.sqrt(tf.sum(tf.square(t)).dataSync()[0]! / 24);
+          const uu = tf.sum(tf.square(u)).dataSync()[0]!;
+          return pass.gradients.map(
+            (g, k) =>
+              (Math.sqrt(tf.sum(tf.square(g)).dataSync()[0]! / uu) * norm(pass.signals[k]!)) /
+              norm(h),
+          );
+        });
+        expect(r.gscToTop).toHaveLength(expected.length);
+        for (let k = 0; k < expected.length; k++)
+          expect(r.gscToTop[k]! / expected[k]!).toBeCloseTo(1, 3);
+      }
+    }
+  });
+});
+
 describe('orthogonal initial state', () => {
   it('draws WᵀW = σ_w² I', () => {
     const d = 16;
@@ -131,8 +180,12 @@ describe('orthogonal initial state', () => {
   });
 
   it('is what the lab builds for init "orthogonal"', () => {
-    const spec = depthNetworkSpec(net({ init: 'orthogonal', activation: 'tanh' }));
+    const spec = mlpSpec(net({ init: 'orthogonal', activation: 'tanh' }));
     expect(spec).toMatchObject({ init: 'orthogonal', sigmaW: 1, residualAlpha: null });
+    expect(mlpSpec(net({ init: 'orthogonal', residual: true }))).toMatchObject({
+      sigmaW: Math.SQRT2,
+      residualAlpha: 1,
+    });
   });
 });
 

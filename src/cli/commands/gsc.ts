@@ -8,8 +8,10 @@ import {
   DEPTH_LAB_ACTIVATIONS,
   depthLabNetworks,
   gradientScaleCoefficients,
+  labNetwork,
 } from '../../compute/signals/gsc';
-import type { DepthNetwork, GscResult } from '../../compute/signals/gsc';
+import type { GscResult } from '../../compute/signals/gsc';
+import type { SignalNetwork } from '../../compute/signals/network';
 import { helpText, integer, oneOf, parseFlags } from '../args';
 import type { FlagSpecs } from '../args';
 import { writeFileAtomic } from '../files';
@@ -75,10 +77,10 @@ export const gscCommand: Command = {
         : 4;
     const seed = flags.seed !== undefined ? integer(NAME, 'seed', flags.seed, 0, 2 ** 32 - 1) : 0;
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
-    const networks: DepthNetwork[] = flags.all
+    const networks: SignalNetwork[] = flags.all
       ? depthLabNetworks({ depth, width })
       : [
-          {
+          labNetwork({
             activation: oneOf(NAME, 'activation', flags.activation ?? 'relu', [
               ...DEPTH_LAB_ACTIVATIONS,
               'linear',
@@ -91,7 +93,7 @@ export const gscCommand: Command = {
             residual: flags.residual ?? false,
             depth,
             width,
-          },
+          }),
         ];
     const started = await startNodeBackend(backend);
     const bar = new ProgressBar({ stream: io.progressStream });
@@ -112,7 +114,7 @@ export const gscCommand: Command = {
         done: i + 1,
         total: networks.length,
         label: 'gsc',
-        detail: `${network.activation}${network.batchNorm ? '+BN' : ''}${network.residual ? ' residual' : ''} ${network.init}`,
+        detail: `${network.activation}${network.batchNorm ? '+BN' : ''}${network.residualAlpha === null ? '' : ' residual'} ${network.init}`,
         etaSeconds: ((networks.length - i - 1) * seconds) / (i + 1),
       });
     }
@@ -126,7 +128,7 @@ export const gscCommand: Command = {
       );
       for (const r of results) {
         const n = r.network;
-        const label = `${n.activation}${n.batchNorm ? '+BN' : ''}${n.residual ? ' residual' : ' plain'}, ${n.init}`;
+        const label = `${n.activation}${n.batchNorm ? '+BN' : ''}${n.residualAlpha === null ? ' plain' : ' residual'}, ${n.init}`;
         io.out(
           `${label.padEnd(36)} ${r.gscToTop[0]!.toExponential(2).padStart(10)}  ${r.preActivationStd[0]!.toPrecision(3).padStart(8)}  ${r.preActivationStd.at(-1)!.toPrecision(3).padStart(8)}  ${r.signDiversity.at(-1)!.toFixed(3).padStart(8)}\n`,
         );

@@ -5,11 +5,12 @@
  * projection, a few seconds; the job leaves the tensor count where it was.
  */
 import { gradientScaleCoefficients } from '../signals/gsc';
-import type { DepthNetwork, GscResult } from '../signals/gsc';
+import type { GscResult } from '../signals/gsc';
+import type { SignalNetwork } from '../signals/network';
 import type { JobHandler } from './protocol';
 
 export interface GscJobParams {
-  network: DepthNetwork;
+  network: SignalNetwork;
   seed: number;
   inputs: number;
   projections: number;

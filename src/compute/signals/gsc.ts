@@ -32,55 +32,54 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel } from '../models';
-import type { Activation, MlpInit, MlpSpec, TensorMap } from '../models/types';
+import type { Activation, MlpSpec, TensorMap } from '../models/types';
 import { createRng, deriveSeed, normalArray } from '../random';
-
-/** One 50-layer network of the lab. */
-export interface DepthNetwork {
-  activation: Activation;
-  /** 'gaussian': N(0, σ_w²/d); 'orthogonal': σ_w·Q, Q Haar-orthogonal (Saxe et al. 2014). */
-  init: Extract<MlpInit, 'gaussian' | 'orthogonal'>;
-  batchNorm: boolean;
-  residual: boolean;
-  depth: number;
-  width: number;
-}
+import { drawSeed, mlpSpec, validateNetwork } from './network';
+import type { SignalNetwork } from './network';
 
 /**
- * σ_w per activation: √2 for ReLU (He et al. 2015), 1 for tanh (Glorot's
- * fixed point at the origin) and SELU (Klambauer et al.'s LeCun normal), 1
- * for the identity; the orthogonal state uses it as its gain, so each layer's
- * W is orthogonal up to that scale, and with linear layers the network's
- * initial state is a series of scaled orthogonal maps (the nearest standard
- * construction to Philipp et al.'s appendix H).
+ * σ_w per activation for the lab: √2 for ReLU (He et al. 2015), 1 for tanh
+ * (Glorot's fixed point at the origin), SELU (Klambauer et al.'s LeCun
+ * normal) and the identity. The orthogonal state uses it as its gain, so
+ * each layer's W is σ_w·Q with Q Haar-orthogonal (Saxe et al. 2014), the
+ * nearest standard construction to Philipp et al.'s appendix H (which makes
+ * the whole network's initial state a series of orthogonal maps).
  */
 export function weightScale(activation: Activation): number {
   return activation === 'relu' ? Math.SQRT2 : 1;
 }
 
-/** The tfjs model spec of a lab network: residual blocks with α = 1, d-dimensional Gaussian inputs. */
-export function depthNetworkSpec(n: DepthNetwork): MlpSpec {
+/**
+ * One 50-layer network of the lab, in the signal labs' terms (network.ts):
+ * Gaussian N(0, σ_w²/d) or orthogonal σ_w·Q weights, plain or residual with
+ * α = 1, with or without BN.
+ */
+export function labNetwork(options: {
+  activation: Activation;
+  init: 'gaussian' | 'orthogonal';
+  batchNorm: boolean;
+  residual: boolean;
+  depth: number;
+  width: number;
+}): SignalNetwork {
   return {
-    kind: 'mlp',
-    width: n.width,
-    depth: n.depth,
-    activation: n.activation,
-    init: n.init,
-    sigmaW: weightScale(n.activation),
-    residualAlpha: n.residual ? 1 : null,
-    batchNorm: n.batchNorm,
-    inputSize: n.width,
-    classes: 2,
+    width: options.width,
+    depth: options.depth,
+    activation: options.activation,
+    init: options.init,
+    sigmaW2: weightScale(options.activation) ** 2,
+    residualAlpha: options.residual ? 1 : null,
+    batchNorm: options.batchNorm,
   };
 }
 
 /** Probe names of h_0 … h_n and of the top layer h_L, as src/compute/models/mlp.ts names them. */
-export function depthLayers(n: Pick<DepthNetwork, 'depth' | 'residual'>): {
+export function depthLayers(n: Pick<SignalNetwork, 'depth' | 'residualAlpha'>): {
   layers: string[];
   top: string;
 } {
   const top = `layers.${n.depth - 1}.output`;
-  if (!n.residual)
+  if (n.residualAlpha === null)
     return { layers: Array.from({ length: n.depth }, (_, t) => `layers.${t}.preActivation`), top };
   return {
     layers: ['input.output', ...Array.from({ length: n.depth }, (_, t) => `layers.${t}.output`)],
@@ -119,8 +118,11 @@ export function unitStd(values: Float32Array, inputs: number, units: number): nu
 }
 
 export interface GscOptions {
-  network: DepthNetwork;
-  /** Inputs x ~ N(0, I_d) drawn from this seed; weights from deriveSeed(seed, 'weights'). */
+  network: SignalNetwork;
+  /**
+   * Inputs x ~ N(0, I_d) and projections drawn from this seed; the weights are
+   * draw 0 of the signal labs with this seed (createModel(mlpSpec(network)).init(drawSeed(seed, 0))).
+   */
   seed: number;
   /** Default 256. */
   inputs?: number;
@@ -135,7 +137,7 @@ export interface GscOptions {
 }
 
 export interface GscResult {
-  network: DepthNetwork;
+  network: SignalNetwork;
   seed: number;
   inputs: number;
   projections: number;
@@ -210,14 +212,14 @@ export async function gradientScaleCoefficients(
   options: GscOptions,
 ): Promise<GscResult | 'cancelled'> {
   const { network, seed, signal, onProgress } = options;
-  if (network.depth < 1 || network.width < 1) throw new Error('depth and width must be ≥ 1');
+  validateNetwork(network);
   const inputs = options.inputs ?? 256;
   const projections = options.projections ?? 4;
   if (inputs < 2) throw new Error('need at least 2 inputs');
-  const spec = depthNetworkSpec(network);
+  const spec = mlpSpec(network);
   const model = createModel(spec);
   const { layers, top } = depthLayers(network);
-  const initial = model.init(deriveSeed(seed, 'weights'));
+  const initial = model.init(drawSeed(seed, 0));
   const params = options.params ?? initial.params;
   const state = initial.state;
   const x = tf.tensor2d(
@@ -321,13 +323,13 @@ function std(v: number[]): number {
 /** The activations of the effective-depth lab (Philipp et al.'s 50-layer MLPs). */
 export const DEPTH_LAB_ACTIVATIONS = ['relu', 'tanh', 'selu'] as const;
 
-/** Every network of the lab: activation × BN × residual × initial state, at one depth and width. */
-export function depthLabNetworks(size: { depth: number; width: number }): DepthNetwork[] {
-  const out: DepthNetwork[] = [];
+/** Every network of the lab: activation × residual × BN × initial state, at one depth and width. */
+export function depthLabNetworks(size: { depth: number; width: number }): SignalNetwork[] {
+  const out: SignalNetwork[] = [];
   for (const activation of DEPTH_LAB_ACTIVATIONS)
     for (const residual of [false, true])
       for (const batchNorm of [false, true])
         for (const init of ['gaussian', 'orthogonal'] as const)
-          out.push({ activation, init, batchNorm, residual, ...size });
+          out.push(labNetwork({ activation, init, batchNorm, residual, ...size }));
   return out;
 }
