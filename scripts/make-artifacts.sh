@@ -189,7 +189,7 @@ case "${1:-train}" in
     ;;
   depth)
     # The effective-depth article: GSC, pre-activation std and sign diversity of the lab's 24
-    # 50-layer width-100 MLPs at initialisation (256 Gaussian inputs, 4 projections), and the
+    # 50-layer width-100 MLPs at initialisation (256 Gaussian inputs, 4 weight draws of 4 projections), and the
     # Taylor-replacement curves of a plain and a residual BN-ReLU MLP trained 4 epochs on 6,000
     # images at 20 and 50 layers (lr 0.02: at 0.1 the 50-block residual network diverges).
     mkdir -p "$A/depth"

@@ -217,13 +217,15 @@ describe('skipscape gsc', () => {
       progressStream: process.stderr,
     };
     const argv = ['gsc', '--activation', 'tanh', '--depth', '5', '--width', '6', '--inputs', '16'];
-    expect(await runCli([...argv, '--projections', '2', '--backend', 'cpu', '--json'], io)).toBe(0);
+    const more = ['--projections', '2', '--draws', '2', '--backend', 'cpu', '--json'];
+    expect(await runCli([...argv, ...more], io)).toBe(0);
     const json = JSON.parse(out);
     const direct = await gradientScaleCoefficients({
       network: net({ activation: 'tanh', depth: 5, width: 6 }),
       seed: 0,
       inputs: 16,
       projections: 2,
+      draws: 2,
     });
     expect(json.networks).toEqual([direct]);
   });
@@ -238,7 +240,7 @@ describe('gsc job', () => {
       startBackend: async () => ({ name: 'cpu', reason: 'test' }),
     });
     const network = net({ activation: 'selu', residual: true, batchNorm: true });
-    const params = { network, seed: 4, inputs: 16, projections: 2 };
+    const params = { network, seed: 4, inputs: 16, projections: 2, draws: 2 };
     const before = tf.memory().numTensors;
     runner.handle({ type: 'start', jobId: 'g', kind: 'gsc', params });
     await runner.idle();

@@ -33,7 +33,8 @@ const FLAGS = {
   depth: { type: 'string', value: 'L', help: 'layers or blocks (default 50)' },
   width: { type: 'string', value: 'W', help: 'units per layer (default 100)' },
   inputs: { type: 'string', value: 'N', help: 'Gaussian inputs (default 256)' },
-  projections: { type: 'string', value: 'P', help: 'random projections per estimate (default 4)' },
+  projections: { type: 'string', value: 'P', help: 'random projections per draw (default 4)' },
+  draws: { type: 'string', value: 'K', help: 'independent weight draws, averaged (default 4)' },
   seed: { type: 'string', value: 'S', help: 'seed of weights, inputs, projections (default 0)' },
   pairs: { type: 'boolean', help: 'also GSC(k, l) for every pair of layers (one pass per l)' },
   all: {
@@ -53,7 +54,8 @@ export const gscCommand: Command = {
     helpText({
       usage:
         'skipscape gsc [--activation relu|tanh|selu|linear] [--init gaussian|orthogonal] [--batch-norm]\n' +
-        '       [--residual] [--depth 50] [--width 100] [--inputs 256] [--projections 4] [--seed 0]\n' +
+        '       [--residual] [--depth 50] [--width 100] [--inputs 256] [--projections 4] [--draws 4]\n' +
+        '       [--seed 0]' +
         '       [--pairs] [--all] [--backend wasm|cpu] [--out FILE] [--json]',
       summary:
         'GSC(k, L) = ‖∂h_L/∂h_k‖_qm · ‖h_k‖/‖h_L‖ for every layer k of an MLP at initialisation\n' +
@@ -75,6 +77,7 @@ export const gscCommand: Command = {
       flags.projections !== undefined
         ? integer(NAME, 'projections', flags.projections, 1, 1000)
         : 4;
+    const draws = flags.draws !== undefined ? integer(NAME, 'draws', flags.draws, 1, 1000) : 4;
     const seed = flags.seed !== undefined ? integer(NAME, 'seed', flags.seed, 0, 2 ** 32 - 1) : 0;
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const networks: SignalNetwork[] = flags.all
@@ -105,6 +108,7 @@ export const gscCommand: Command = {
         seed,
         inputs,
         projections,
+        draws,
         pairs: flags.pairs ?? false,
       });
       if (r === 'cancelled') return 130;

@@ -46,6 +46,8 @@ export const gscSettings = {
   inputs: { type: 'int', default: 256, min: 8, max: 2048, label: 'Inputs' },
   /** Live run: random projections per estimate. */
   projections: { type: 'int', default: 4, min: 1, max: 32, label: 'Projections' },
+  /** Live run: independent weight draws, averaged. */
+  draws: { type: 'int', default: 4, min: 1, max: 16, label: 'Weight draws' },
   backend: {
     type: 'enum',
     default: 'auto',

@@ -14,6 +14,7 @@ export interface GscJobParams {
   seed: number;
   inputs: number;
   projections: number;
+  draws: number;
 }
 
 export interface GscJobTypes {

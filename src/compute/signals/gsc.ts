@@ -120,14 +120,19 @@ export function unitStd(values: Float32Array, inputs: number, units: number): nu
 export interface GscOptions {
   network: SignalNetwork;
   /**
-   * Inputs x ~ N(0, I_d) and projections drawn from this seed; the weights are
-   * draw 0 of the signal labs with this seed (createModel(mlpSpec(network)).init(drawSeed(seed, 0))).
+   * Inputs x ~ N(0, I_d) and projections drawn from this seed; the weights of
+   * draw k are the signal labs' draw k (createModel(mlpSpec(network)).init(drawSeed(seed, k))).
    */
   seed: number;
   /** Default 256. */
   inputs?: number;
-  /** Random projections u per estimate (default 4). */
+  /** Random projections u per weight draw (default 4). */
   projections?: number;
+  /**
+   * Independent weight draws k = 0 … draws − 1 (seeds drawSeed(seed, k), as the
+   * signal labs draw them); the measures are their means (default 1).
+   */
+  draws?: number;
   /** Also GSC(k, l) for every pair, one backward pass per top l (n passes; default false). */
   pairs?: boolean;
   /** Parameters to use instead of the seeded initial state (tests rescale a layer with this). */
@@ -141,10 +146,14 @@ export interface GscResult {
   seed: number;
   inputs: number;
   projections: number;
+  draws: number;
   /** Probe names of h_0 … h_n, and of the top layer h_L. */
   layers: string[];
   top: string;
-  /** GSC(k, L) for k = 0 … n (the mean over projections), and the std of the per-projection values. */
+  /**
+   * GSC(k, L) for k = 0 … n, the mean over draws and projections; its spread is
+   * the std over draws of each draw's mean (over projections with one draw).
+   */
   gscToTop: number[];
   gscToTopSpread: number[];
   /** ‖h_k‖ = √(E_x‖h_k(x)‖²). */
@@ -215,100 +224,156 @@ export async function gradientScaleCoefficients(
   validateNetwork(network);
   const inputs = options.inputs ?? 256;
   const projections = options.projections ?? 4;
+  const draws = options.draws ?? 1;
   if (inputs < 2) throw new Error('need at least 2 inputs');
+  if (!Number.isInteger(draws) || draws < 1) throw new Error('draws must be a whole number ≥ 1');
+  if (options.params && draws !== 1) throw new Error('given parameters are one draw: draws = 1');
   const spec = mlpSpec(network);
   const model = createModel(spec);
   const { layers, top } = depthLayers(network);
-  const initial = model.init(drawSeed(seed, 0));
-  const params = options.params ?? initial.params;
-  const state = initial.state;
   const x = tf.tensor2d(
     normalArray(inputs * network.width, createRng(deriveSeed(seed, 'gsc/inputs'))),
     [inputs, network.width],
   );
-  const totalPasses = 1 + (options.pairs ? layers.length - 1 : 0);
+  const passesPerDraw = 1 + (options.pairs ? layers.length - 1 : 0);
+  const total = draws * passesPerDraw;
+  let done = 0;
+  const step = () => onProgress?.(++done, total);
+  const perDraw: DrawMeasures[] = [];
   try {
-    // The forward values: every h_k and the top.
-    const forward = tf.tidy(() => {
-      const out = model.forward(params, state, x, { training: true, trace: true });
-      return [...layers, top].map((name) => out.trace![name]!.clone());
-    });
-    const values = await Promise.all(forward.map((t) => t.data() as Promise<Float32Array>));
-    forward.forEach((t) => t.dispose());
-    const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, a) => s + a * a, 0) / inputs);
-    const layerNorm = values.slice(0, layers.length).map(norm);
-    const topNorm = norm(values[layers.length]!);
-    const preActivationStd = values
-      .slice(0, layers.length)
-      .map((v) => unitStd(v, inputs, network.width));
-    const diversity = values
-      .slice(0, layers.length)
-      .map((v) => signDiversity(v, inputs, network.width));
-
-    if (signal?.aborted) return 'cancelled';
-    const squares = await projectedJacobianSquares({
-      spec,
-      params,
-      state,
-      x,
-      layers,
-      top,
-      projections,
-      seed,
-    });
-    onProgress?.(1, totalPasses);
-    // GSC(k, L) per projection: √(E‖uᵀJ‖²/E‖u‖²)·‖h_k‖/‖h_L‖ (all widths equal).
-    const perDraw = squares.map((row) =>
-      row.map((s, k) => (Math.sqrt(s) * layerNorm[k]!) / topNorm),
-    );
-    const gscToTop = layers.map((_, k) => mean(perDraw.map((r) => r[k]!)));
-    const gscToTopSpread = layers.map((_, k) => std(perDraw.map((r) => r[k]!)));
-
-    const result: GscResult = {
-      network,
-      seed,
-      inputs,
-      projections,
-      layers,
-      top,
-      gscToTop,
-      gscToTopSpread,
-      layerNorm,
-      preActivationStd,
-      signDiversity: diversity,
-    };
-    if (options.pairs) {
-      // GSC(k, l) with h_l as the top: the same pass, its vector put at layer l.
-      const pairs: (number | null)[][] = [];
-      for (let l = 0; l < layers.length; l++) {
-        if (signal?.aborted) return 'cancelled';
-        const row: (number | null)[] = layers.map((_, k) => (k === l ? 1 : null));
-        if (l > 0) {
-          const sq = await projectedJacobianSquares({
-            spec,
-            params,
-            state,
-            x,
-            layers: layers.slice(0, l),
-            top: layers[l]!,
-            projections,
-            seed,
-          });
-          for (let k = 0; k < l; k++) {
-            row[k] = mean(sq.map((r) => (Math.sqrt(r[k]!) * layerNorm[k]!) / layerNorm[l]!));
-          }
-          onProgress?.(1 + l, totalPasses);
-        }
-        pairs.push(row);
+    for (let draw = 0; draw < draws; draw++) {
+      if (signal?.aborted) return 'cancelled';
+      const initial = model.init(drawSeed(seed, draw));
+      try {
+        const m = await measureDraw({
+          spec,
+          params: options.params ?? initial.params,
+          state: initial.state,
+          x,
+          layers,
+          top,
+          projections,
+          // Draw 0 keeps the plain stream names (a test matches them against propagate()).
+          projectionSeed: draw === 0 ? seed : deriveSeed(seed, `gsc/draw ${draw}`),
+          pairs: options.pairs ?? false,
+          ...(signal ? { signal } : {}),
+          step,
+        });
+        if (m === 'cancelled') return 'cancelled';
+        perDraw.push(m);
+      } finally {
+        for (const t of Object.values(initial.params)) t.dispose();
+        for (const t of Object.values(initial.state)) t.dispose();
       }
-      result.gscPairs = pairs;
     }
-    return result;
   } finally {
     x.dispose();
-    for (const t of Object.values(initial.params)) t.dispose();
-    for (const t of Object.values(initial.state)) t.dispose();
   }
+  const average = (pick: (m: DrawMeasures) => number[]) =>
+    layers.map((_, k) => mean(perDraw.map((m) => pick(m)[k]!)));
+  const result: GscResult = {
+    network,
+    seed,
+    inputs,
+    projections,
+    draws,
+    layers,
+    top,
+    gscToTop: average((m) => m.gscToTop),
+    // Over draws the spread is the draw-to-draw one; with one draw, that of the projections.
+    gscToTopSpread:
+      draws > 1
+        ? layers.map((_, k) => std(perDraw.map((m) => m.gscToTop[k]!)))
+        : perDraw[0]!.projectionSpread,
+    layerNorm: average((m) => m.layerNorm),
+    preActivationStd: average((m) => m.preActivationStd),
+    signDiversity: average((m) => m.signDiversity),
+  };
+  if (options.pairs) {
+    result.gscPairs = layers.map((_, l) =>
+      layers.map((_, k) => (k > l ? null : mean(perDraw.map((m) => m.pairs![l]![k]!)))),
+    );
+  }
+  return result;
+}
+
+/** What one weight draw gives. */
+interface DrawMeasures {
+  /** GSC(k, L), mean over projections, and the std of the per-projection values. */
+  gscToTop: number[];
+  projectionSpread: number[];
+  layerNorm: number[];
+  preActivationStd: number[];
+  signDiversity: number[];
+  pairs?: number[][];
+}
+
+async function measureDraw(o: {
+  spec: MlpSpec;
+  params: TensorMap;
+  state: TensorMap;
+  x: tf.Tensor2D;
+  layers: string[];
+  top: string;
+  projections: number;
+  projectionSeed: number;
+  pairs: boolean;
+  signal?: AbortSignal;
+  step: () => void;
+}): Promise<DrawMeasures | 'cancelled'> {
+  const { spec, params, state, x, layers, top, projections } = o;
+  const model = createModel(spec);
+  const inputs = x.shape[0];
+  // The forward values: every h_k and the top.
+  const forward = tf.tidy(() => {
+    const out = model.forward(params, state, x, { training: true, trace: true });
+    return [...layers, top].map((name) => out.trace![name]!.clone());
+  });
+  const values = await Promise.all(forward.map((t) => t.data() as Promise<Float32Array>));
+  forward.forEach((t) => t.dispose());
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, a) => s + a * a, 0) / inputs);
+  const layerNorm = values.slice(0, layers.length).map(norm);
+  const topNorm = norm(values[layers.length]!);
+  const hidden = values.slice(0, layers.length);
+  const preActivationStd = hidden.map((v) => unitStd(v, inputs, spec.width));
+  const diversity = hidden.map((v) => signDiversity(v, inputs, spec.width));
+
+  if (o.signal?.aborted) return 'cancelled';
+  const common = { spec, params, state, x, projections, seed: o.projectionSeed };
+  const squares = await projectedJacobianSquares({ ...common, layers, top });
+  o.step();
+  // GSC(k, L) per projection: √(E‖uᵀJ‖²/E‖u‖²)·‖h_k‖/‖h_L‖ (all widths equal).
+  const perProjection = squares.map((row) =>
+    row.map((s, k) => (Math.sqrt(s) * layerNorm[k]!) / topNorm),
+  );
+  const measures: DrawMeasures = {
+    gscToTop: layers.map((_, k) => mean(perProjection.map((r) => r[k]!))),
+    projectionSpread: layers.map((_, k) => std(perProjection.map((r) => r[k]!))),
+    layerNorm,
+    preActivationStd,
+    signDiversity: diversity,
+  };
+  if (o.pairs) {
+    // GSC(k, l) with h_l as the top: the same pass, its vector put at layer l.
+    const pairs: number[][] = [];
+    for (let l = 0; l < layers.length; l++) {
+      if (o.signal?.aborted) return 'cancelled';
+      const row = layers.map((_, k) => (k === l ? 1 : Number.NaN));
+      if (l > 0) {
+        const sq = await projectedJacobianSquares({
+          ...common,
+          layers: layers.slice(0, l),
+          top: layers[l]!,
+        });
+        for (let k = 0; k < l; k++)
+          row[k] = mean(sq.map((r) => (Math.sqrt(r[k]!) * layerNorm[k]!) / layerNorm[l]!));
+        o.step();
+      }
+      pairs.push(row);
+    }
+    measures.pairs = pairs;
+  }
+  return measures;
 }
 
 function mean(v: number[]): number {
