@@ -101,11 +101,11 @@ test('the GSC lab draws the shipped curves, a control changes them, Run live add
 });
 
 test('the effective-depth curves draw for both depths', async () => {
-  await open('/articles/effective-depth/#effective-depth', async ({ page }) => {
-    const taylor = lines(page, 'effective-depth', 'taylor');
+  await open('/articles/effective-depth/#taylor', async ({ page }) => {
+    const taylor = lines(page, 'taylor', 'taylor');
     await expect.poll(() => taylor.count(), WAIT).toBe(2);
     const at20 = await taylor.first().getAttribute('d');
-    await page.locator('#effective-depth select').selectOption('50');
+    await page.locator('#taylor select').selectOption('50');
     await expect.poll(() => taylor.first().getAttribute('d'), WAIT).not.toBe(at20);
     await expect(page.getByTestId('ed-provenance').first().textContent()).resolves.toMatch(
       /50 layers/,
