@@ -50,6 +50,7 @@ test('ResNet-56 per-block statistics draw at once, and the state selector redraw
     for (const chart of ['output', 'gradient', 'response']) {
       await expect.poll(() => lines(page, 'responses', chart).count(), WAIT).toBe(4);
     }
+    await expect.poll(() => lines(page, 'responses', 'training').count(), WAIT).toBe(2);
     await expect(page.getByTestId('responses-numbers').textContent()).resolves.toMatch(
       /gradient norm \d+ times/,
     );

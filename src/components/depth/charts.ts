@@ -74,13 +74,14 @@ function describe(panel: Panel): string {
   const parts = panel.series.map((s) => {
     const ys = s.points.flatMap((p) => (p.y === null ? [] : [p.y]));
     if (ys.length === 0) return `${s.label}: no values.`;
-    return `${s.label}: from ${formatValue(ys[0]!)} at ${panel.xLabel} 0 to ${formatValue(ys.at(-1)!)} at ${panel.xLabel} ${ys.length - 1}.`;
+    const xs = s.points.flatMap((p) => (p.y === null ? [] : [p.x]));
+    return `${s.label}: from ${formatValue(ys[0]!)} at ${panel.xLabel} ${xs[0]} to ${formatValue(ys.at(-1)!)} at ${panel.xLabel} ${xs.at(-1)}.`;
   });
   return parts.length > 0 ? parts.join(' ') : 'No lines yet.';
 }
 
 export function panelSvg(panel: Panel, width: number, style: ChartStyle, prefix: string): string {
-  const xMax = Math.max(1, ...panel.series.map((s) => s.points.length - 1));
+  const xMax = Math.max(1, ...panel.series.flatMap((s) => s.points.map((p) => p.x)));
   return lineChartSvg({
     width,
     height: Math.round(Math.min(280, Math.max(200, width * 0.6))),
