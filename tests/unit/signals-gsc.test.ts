@@ -10,10 +10,10 @@ import { JOB_TABLE } from '../../src/compute/jobs/table';
 import { createModel } from '../../src/compute/models';
 import { initialValues } from '../../src/compute/models/init';
 import { createRng, deriveSeed, normalArray } from '../../src/compute/random';
+import { labNetwork } from '../../src/compute/signals/depth-lab';
 import {
   depthLayers,
   gradientScaleCoefficients,
-  labNetwork,
   signDiversity,
   unitStd,
 } from '../../src/compute/signals/gsc';

@@ -7,9 +7,9 @@
 import {
   DEPTH_LAB_ACTIVATIONS,
   depthLabNetworks,
-  gradientScaleCoefficients,
   labNetwork,
-} from '../../compute/signals/gsc';
+} from '../../compute/signals/depth-lab';
+import { gradientScaleCoefficients } from '../../compute/signals/gsc';
 import type { GscResult } from '../../compute/signals/gsc';
 import type { SignalNetwork } from '../../compute/signals/network';
 import { helpText, integer, oneOf, parseFlags } from '../args';
