@@ -208,6 +208,7 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
   const gradientSamples: Float32Array[][] = histLayers.map(() => []);
   let done = 0;
   let lastPartial = performance.now();
+  const timing = { weightsMs: 0, passMs: 0, readMs: 0, statsMs: 0 };
 
   const summary = (): SignalStatistics => {
     const perDraw = batch * d;
@@ -247,13 +248,21 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
         gradient: histogram(gradientValues, -rg, rg, bins),
       },
       elapsedMs: performance.now() - start,
+      timing: { ...timing },
     };
   };
 
   while (done < draws && !signal?.aborted) {
+    let mark = performance.now();
+    const lap = (into: keyof typeof timing) => {
+      const now = performance.now();
+      timing[into] += now - mark;
+      mark = now;
+    };
     const weightArrays = drawWeights({ network, seed, draw: done });
     const transposedArrays = drawWeights({ network, seed, draw: done, transposed: true });
     const top = normalArray(batch * d, createRng(deriveSeed(seed, `signals.top.${done}`)));
+    lap('weightsMs');
     const [signalTensors, activationTensors, gradientTensors] = tf.tidy(() => {
       const pass = propagate({
         network,
@@ -272,13 +281,16 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
       const read = async (layers: tf.Tensor2D[]) =>
         (await Promise.all(layers.map((t) => t.data()))) as Float32Array[];
       const signals = await read(signalTensors!);
+      lap('passMs');
       const gradients = await read(gradientTensors!);
+      lap('readMs');
       addMoments(signals, forward);
       addMoments(gradients, backward);
       histLayers.forEach((l, i) => {
         signalSamples[i]!.push(signals[l]!.slice(0, histInputs * d));
         gradientSamples[i]!.push(gradients[l]!.slice(0, histInputs * d));
       });
+      lap('statsMs');
     } finally {
       tf.dispose(held);
     }
