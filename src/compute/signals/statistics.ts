@@ -299,8 +299,13 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
     // A macrotask between draws, so a worker sees a cancel that arrived meanwhile
     // (tfjs-wasm's data() resolves without one).
     if (signal && done < draws) await new Promise((resolve) => setTimeout(resolve, 0));
-    // Partial results at most every 100 ms: a fast run sends none.
-    if (done < draws && options.onPartial && performance.now() - lastPartial > 100) {
+    // Partial results: after the first draw (a quick first picture), then at most
+    // once a second, since each one re-bins every histogram sample so far.
+    if (
+      done < draws &&
+      options.onPartial &&
+      (done === 1 || performance.now() - lastPartial > 1000)
+    ) {
       lastPartial = performance.now();
       options.onPartial(summary());
     }
