@@ -72,7 +72,7 @@ async function result(page: Page, label: string, previous: string | null): Promi
 
 const cold: Run[] = [];
 const warm: Run[] = [];
-let backend = '';
+let backend: string;
 try {
   const page = await browser.newPage();
   await page.goto(
