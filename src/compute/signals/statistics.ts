@@ -90,6 +90,12 @@ export interface SignalStatistics {
     gradient: Histograms;
   };
   elapsedMs: number;
+  /**
+   * Where the time went, in ms summed over draws: sampling the weights (or
+   * finding them cached), the tfjs forward and backward pass with the first
+   * read-back, reading the gradients back, and the moments and histograms in JS.
+   */
+  timing: { weightsMs: number; passMs: number; readMs: number; statsMs: number };
 }
 
 export const DEFAULT_HISTOGRAM_BINS = 41;
