@@ -114,8 +114,8 @@ function bandPath(
   return d;
 }
 
-export function varianceChartSvg(o: VarianceChartOptions): string {
-  const { style } = o;
+/** The y range: whole decades around every usable value. */
+function yRange(o: VarianceChartOptions): [number, number] {
   const values = [...o.measured, ...o.theory, ...o.band.flatMap(([lo, hi]) => [lo, hi])].filter(
     usable,
   );
@@ -124,8 +124,31 @@ export function varianceChartSvg(o: VarianceChartOptions): string {
   const y0 = 10 ** Math.floor(Math.log10(lo0));
   let y1 = 10 ** Math.ceil(Math.log10(hi0));
   if (y1 <= y0) y1 = y0 * 10;
+  return [y0, y1];
+}
+
+export function varianceChartSvg(o: VarianceChartOptions): string {
+  const { style } = o;
+  const [y0, y1] = yRange(o);
   const yTicks = decadeTicks(y0, y1);
-  const legendHeight = 20;
+  // Legend entries flow left to right and wrap (a phone-width chart takes two rows).
+  const legendItems = [o.legend.measured, o.legend.band, o.legend.theory].map((label) => ({
+    label,
+    width: 34 + label.length * 6.4,
+  }));
+  const legendLeft = 30 + Math.max(...yTicks.map((t) => formatPower(t).length)) * 7;
+  let rows = 1;
+  let cursor = legendLeft;
+  const placed = legendItems.map((item) => {
+    if (cursor + item.width > o.width - MARGIN.right && cursor > legendLeft) {
+      rows++;
+      cursor = legendLeft;
+    }
+    const at = { ...item, x: cursor, row: rows - 1 };
+    cursor += item.width + 10;
+    return at;
+  });
+  const legendHeight = 18 * rows + 2;
   const plotH = Math.max(10, o.height - MARGIN.top - MARGIN.bottom - legendHeight);
   const left = 30 + Math.max(...yTicks.map((t) => formatPower(t).length)) * 7;
   const plotW = Math.max(10, o.width - left - MARGIN.right);
@@ -193,32 +216,21 @@ export function varianceChartSvg(o: VarianceChartOptions): string {
       `<path class="measured" d="${measured}" fill="none" stroke="${style.measured}" stroke-width="2.25" stroke-linejoin="round"><title>${escapeXml(o.legend.measured)}</title></path>`,
     );
   // Legend: measured, band, theory.
-  const ly = o.height - 8;
-  const items = [
-    {
-      label: o.legend.measured,
-      svg: (lx: number) =>
-        `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${style.measured}" stroke-width="2.25"/>`,
-    },
-    {
-      label: o.legend.band,
-      svg: (lx: number) =>
-        `<rect x="${lx}" y="${ly - 5}" width="22" height="10" fill="${style.measured}" fill-opacity="0.18"/>`,
-    },
-    {
-      label: o.legend.theory,
-      svg: (lx: number) =>
-        `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${style.theory}" stroke-width="2" stroke-dasharray="6 4"/>`,
-    },
+  const swatch = [
+    (lx: number, ly: number) =>
+      `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${style.measured}" stroke-width="2.25"/>`,
+    (lx: number, ly: number) =>
+      `<rect x="${lx}" y="${ly - 5}" width="22" height="10" fill="${style.measured}" fill-opacity="0.18"/>`,
+    (lx: number, ly: number) =>
+      `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${style.theory}" stroke-width="2" stroke-dasharray="6 4"/>`,
   ];
-  let lx = left;
-  for (const item of items) {
-    parts.push(item.svg(lx));
+  placed.forEach((item, i) => {
+    const ly = o.height - legendHeight + 9 + item.row * 18;
+    parts.push(swatch[i]!(item.x, ly));
     parts.push(
-      `<text x="${lx + 27}" y="${ly}" dy="0.32em" fill="${style.text}">${escapeXml(item.label)}</text>`,
+      `<text x="${item.x + 27}" y="${ly}" dy="0.32em" fill="${style.text}">${escapeXml(item.label)}</text>`,
     );
-    lx += 40 + item.label.length * 6.2;
-  }
+  });
   parts.push('</svg>');
   return parts.join('');
 }

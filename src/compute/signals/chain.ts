@@ -37,7 +37,11 @@ export interface ChainResult {
   /** What the lecture's derivation predicts: γ²/2 for ReLU, γ² for linear; null where it gives no closed form. */
   theory: number | null;
   /** Per layer t: pairs with x_t > 0, and their mean r_t² (null where none). */
-  perLayer: { active: number[]; meanSquareRate: (number | null)[]; standardError: (number | null)[] };
+  perLayer: {
+    active: number[];
+    meanSquareRate: (number | null)[];
+    standardError: (number | null)[];
+  };
   /** The estimate as samples accumulate (chains in order), at about 40 log-spaced sample counts. */
   running: { samples: number[]; meanSquareRate: number[]; standardError: number[] };
 }

@@ -14,7 +14,7 @@
 import { mlpWeightInit } from '../models/mlp';
 import { initialValues } from '../models/init';
 import type { Activation, MlpInit, MlpSpec } from '../models/types';
-import { deriveSeed } from '../random';
+import { createRng, deriveSeed } from '../random';
 
 export type { Activation, MlpInit } from '../models/types';
 
@@ -108,27 +108,37 @@ export function validateNetwork(network: SignalNetwork): void {
  * (activation, α, BN, a deeper network) redraws none: sampling 4 million
  * Gaussians costs more than the pass itself. Bounded by MAX_CACHED values.
  */
-const cache = new Map<string, Float32Array>();
-let cachedValues = 0;
-const MAX_CACHED = 16_000_000;
-
-function cachedInitialValues(key: string, make: () => Float32Array): Float32Array {
-  const hit = cache.get(key);
-  if (hit) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const values = make();
-  cache.set(key, values);
-  cachedValues += values.length;
-  for (const [oldKey, old] of cache) {
-    if (cachedValues <= MAX_CACHED) break;
-    cache.delete(oldKey);
-    cachedValues -= old.length;
-  }
-  return values;
+/** A small LRU of arrays, bounded by the number of values it holds. */
+function lru<A extends Float32Array | Float64Array>(maxValues: number) {
+  const entries = new Map<string, A>();
+  let held = 0;
+  return (key: string, make: () => A): A => {
+    const hit = entries.get(key);
+    if (hit) {
+      entries.delete(key);
+      entries.set(key, hit);
+      return hit;
+    }
+    const values = make();
+    entries.set(key, values);
+    held += values.length;
+    for (const [oldKey, old] of entries) {
+      if (held <= maxValues) break;
+      entries.delete(oldKey);
+      held -= old.length;
+    }
+    return values;
+  };
 }
+
+/** Scaled weights W and Wᵀ, as the pass uses them. */
+const cachedWeights = lru<Float32Array>(16_000_000);
+/**
+ * The standard normals behind Gaussian and Kaiming weights, in float64, so a
+ * new σ_w² (the slider) only rescales them: w = z·σ_w/√fan-in, the very
+ * product initialValues rounds to float32.
+ */
+const cachedNormals = lru<Float64Array>(4_000_000);
 
 /**
  * Every weight matrix of draw `draw`, in forward order ({@link weightNames}),
@@ -148,9 +158,27 @@ export function drawWeights(options: {
   const s = drawSeed(seed, draw);
   return weightNames(network).map((name) => {
     const key = `${JSON.stringify(init)}|${d}|${s}|${name}`;
-    const w = cachedInitialValues(key, () => initialValues({ init, shape: [d, d], seed: s, name }));
+    const w = cachedWeights(key, () => {
+      // initialValues draws N(0, 1)·std from the stream of (seed, name), as here.
+      const std =
+        init.kind === 'kaimingNormal'
+          ? Math.sqrt(2 / d)
+          : init.kind === 'gaussian'
+            ? init.sigmaW / Math.sqrt(d)
+            : null;
+      if (std === null) return initialValues({ init, shape: [d, d], seed: s, name });
+      const z = cachedNormals(`${d}|${s}|${name}`, () => {
+        const rng = createRng(deriveSeed(s, name));
+        const out = new Float64Array(d * d);
+        for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+        return out;
+      });
+      const out = new Float32Array(d * d);
+      for (let i = 0; i < out.length; i++) out[i] = z[i]! * std;
+      return out;
+    });
     if (!options.transposed) return w;
-    return cachedInitialValues(`${key}|T`, () => {
+    return cachedWeights(`${key}|T`, () => {
       const t = new Float32Array(d * d);
       for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) t[j * d + i] = w[i * d + j]!;
       return t;

@@ -90,6 +90,12 @@ export interface SignalStatistics {
     gradient: Histograms;
   };
   elapsedMs: number;
+  /**
+   * Where the time went, in ms summed over draws: sampling the weights (or
+   * finding them cached), the tfjs forward and backward pass with the first
+   * read-back, reading the gradients back, and the moments and histograms in JS.
+   */
+  timing: { weightsMs: number; passMs: number; readMs: number; statsMs: number };
 }
 
 export const DEFAULT_HISTOGRAM_BINS = 41;
@@ -208,6 +214,7 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
   const gradientSamples: Float32Array[][] = histLayers.map(() => []);
   let done = 0;
   let lastPartial = performance.now();
+  const timing = { weightsMs: 0, passMs: 0, readMs: 0, statsMs: 0 };
 
   const summary = (): SignalStatistics => {
     const perDraw = batch * d;
@@ -247,13 +254,21 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
         gradient: histogram(gradientValues, -rg, rg, bins),
       },
       elapsedMs: performance.now() - start,
+      timing: { ...timing },
     };
   };
 
   while (done < draws && !signal?.aborted) {
+    let mark = performance.now();
+    const lap = (into: keyof typeof timing) => {
+      const now = performance.now();
+      timing[into] += now - mark;
+      mark = now;
+    };
     const weightArrays = drawWeights({ network, seed, draw: done });
     const transposedArrays = drawWeights({ network, seed, draw: done, transposed: true });
     const top = normalArray(batch * d, createRng(deriveSeed(seed, `signals.top.${done}`)));
+    lap('weightsMs');
     const [signalTensors, activationTensors, gradientTensors] = tf.tidy(() => {
       const pass = propagate({
         network,
@@ -272,13 +287,16 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
       const read = async (layers: tf.Tensor2D[]) =>
         (await Promise.all(layers.map((t) => t.data()))) as Float32Array[];
       const signals = await read(signalTensors!);
+      lap('passMs');
       const gradients = await read(gradientTensors!);
+      lap('readMs');
       addMoments(signals, forward);
       addMoments(gradients, backward);
       histLayers.forEach((l, i) => {
         signalSamples[i]!.push(signals[l]!.slice(0, histInputs * d));
         gradientSamples[i]!.push(gradients[l]!.slice(0, histInputs * d));
       });
+      lap('statsMs');
     } finally {
       tf.dispose(held);
     }
@@ -287,8 +305,13 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
     // A macrotask between draws, so a worker sees a cancel that arrived meanwhile
     // (tfjs-wasm's data() resolves without one).
     if (signal && done < draws) await new Promise((resolve) => setTimeout(resolve, 0));
-    // Partial results at most every 100 ms: a fast run sends none.
-    if (done < draws && options.onPartial && performance.now() - lastPartial > 100) {
+    // Partial results: after the first draw (a quick first picture), then at most
+    // once a second, since each one re-bins every histogram sample so far.
+    if (
+      done < draws &&
+      options.onPartial &&
+      (done === 1 || performance.now() - lastPartial > 1000)
+    ) {
       lastPartial = performance.now();
       options.onPartial(summary());
     }
