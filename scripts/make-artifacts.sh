@@ -10,7 +10,10 @@
 #   scripts/make-artifacts.sh curves [MODEL...]    # only the 1-D curves
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
+#   scripts/make-artifacts.sh responses [MODEL...] # He et al.'s per-block signals, epoch 0 and each checkpoint
+#   scripts/make-artifacts.sh depth                # Philipp et al.'s GSC lab and the effective-depth runs
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
+#   scripts/make-artifacts.sh signals              # the signal figures' default states (seconds)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
 # WORKERS=2 splits each training batch over two wasm instances: ResNet-110 at batch 128 does not
@@ -162,6 +165,58 @@ case "${1:-train}" in
       wait
     done
     ;;
+  responses)
+    # scripts/make-artifacts.sh responses [resnet56]: output std, gradient norm and response std of
+    # every block (He et al.'s §4.1 and fig. 7) over the first 512 training images, BN in batch
+    # mode, at the initial state (epoch 0: model.init(seed), what `train` starts from) and at every
+    # checkpoint on disk: the shipped last one and, after `prune`, the archived others (a fresh
+    # `train` makes them all). Each file is skipped once written.
+    shift
+    for model in "${@:-resnet56}"; do
+      for v in $VARIANTS; do
+        (
+          name=$model-$v
+          out=$A/responses/$name
+          mkdir -p "$out"
+          ckpts=()
+          for f in .cache/artifacts-archive/runs/$name/epoch-*.safetensors "$A"/runs/$name/epoch-*.safetensors; do
+            [ -f "$f" ] && ckpts+=("$f")
+          done
+          [ ${#ckpts[@]} -gt 0 ] || { echo "no checkpoint of $name" >&2; exit 2; }
+          [ -f "$out/epoch-000.json" ] ||
+            sk responses --checkpoint "${ckpts[-1]}" --initial --subset 512 --out "$out/epoch-000.json"
+          for f in "${ckpts[@]}"; do
+            e=$(basename "$f" .safetensors)
+            [ -f "$out/$e.json" ] || sk responses --checkpoint "$f" --subset 512 --out "$out/$e.json"
+          done
+        ) &
+      done
+      wait
+    done
+    ;;
+  depth)
+    # The effective-depth article: GSC, pre-activation std and sign diversity of the lab's 24
+    # 50-layer width-100 MLPs at initialisation (256 Gaussian inputs, 4 weight draws of 4 projections), and the
+    # Taylor-replacement curves of a plain and a residual BN-ReLU MLP trained 4 epochs on 6,000
+    # images at 20 and 50 layers (lr 0.02: at 0.1 the 50-block residual network diverges).
+    mkdir -p "$A/depth"
+    [ -f "$A/depth/gsc.json" ] || sk gsc --all --out "$A/depth/gsc.json"
+    for depth in 20 50; do
+      [ -f "$A/depth/effective-depth-$depth.json" ] ||
+        sk effective-depth --depth "$depth" --width 100 --epochs 4 --lr 0.02 \
+          --out "$A/depth/effective-depth-$depth.json" &
+    done
+    wait
+    ;;
+  signals)
+    # The signal figures' default states, exactly their settings tables' defaults
+    # (src/components/signals/settings.ts; tests/unit/signals-figure.test.ts checks it).
+    mkdir -p "$A/signals"
+    sk signals --depth 50 --width 100 --activation tanh --init glorot --sigma-w2 2 --batch 256 --draws 8 \
+      --seed 0 --chain 20000 --chain-depth 10 --chain-activation relu --gamma2 2 --out "$A/signals/vanish.json"
+    sk signals --residual --alpha invsqrt --depth 1000 --width 100 --activation relu --init kaiming \
+      --sigma-w2 2 --batch 64 --draws 4 --seed 0 --out "$A/signals/residual.json"
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -179,7 +234,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|depth|signals|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

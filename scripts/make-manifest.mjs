@@ -9,6 +9,9 @@
 //   surfaces/<model>-<skip|noskip>.json (2-D), .curve.json (1-D), .directions.safetensors
 //   hessian/<model>-<skip|noskip>.json (map) and .point.json (at θ*), trajectory/<model>-<skip|noskip>.json
 //   and .surface.json (the loss over its PCA plane)
+//   responses/<model>-<skip|noskip>/epoch-NNN.json (per-block signals), depth/gsc.json,
+//   depth/effective-depth-<L>.json
+//   signals/<figure>.json (a signal figure's default state)
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, basename } from 'node:path';
@@ -82,6 +85,18 @@ function describe(rel, bytes) {
       ...coverage(bytes),
     };
   }
+  if (parts[0] === 'signals' && parts.length === 2 && file.endsWith('.json')) {
+    // signals/<figure>.json: a signal figure's default state (skipscape signals --out).
+    const { statistics } = JSON.parse(bytes.toString('utf8'));
+    return {
+      kind: 'signals',
+      model: 'mlp',
+      skip: statistics.network.residualAlpha !== null,
+      figure: file.replace(/\.json$/, ''),
+      depth: statistics.network.depth,
+      draws: statistics.draws,
+    };
+  }
   if (parts[0] === 'trajectory' && parts.length === 2) {
     // <name>.surface.json: the loss over the trajectory's PCA plane (a surface of kind 'pca').
     if (file.endsWith('.surface.json')) {
@@ -93,6 +108,20 @@ function describe(rel, bytes) {
       };
     }
     return { kind: 'trajectory', ...runName(file.replace(/\.json$/, '')) };
+  }
+  if (parts[0] === 'responses' && parts.length === 3) {
+    // responses/<name>/epoch-NNN.json: He et al.'s per-block signals (epoch 0: the initial state).
+    const m = /^epoch-(\d+)\.json$/.exec(file);
+    if (m) return { kind: 'responses', ...runName(parts[1]), epoch: Number(m[1]) };
+    return null;
+  }
+  if (parts[0] === 'depth' && parts.length === 2) {
+    // depth/gsc.json: the GSC lab's networks; depth/effective-depth-<L>.json: the Taylor curves.
+    if (file === 'gsc.json') return { kind: 'gsc', model: 'mlp', skip: false };
+    const m = /^effective-depth-(\d+)\.json$/.exec(file);
+    if (m)
+      return { kind: 'effective-depth', model: `mlp${m[1]}`, skip: false, depth: Number(m[1]) };
+    return null;
   }
   return null;
 }

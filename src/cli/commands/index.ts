@@ -3,12 +3,16 @@
  * one, write src/cli/commands/<name>.ts and add it here.
  */
 import { benchCommand } from './bench';
+import { effectiveDepthCommand } from './effective-depth';
 import { evalCommand } from './eval';
 import { exportCommand } from './export';
+import { gscCommand } from './gsc';
 import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
 import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
+import { responsesCommand } from './responses';
+import { signalsCommand } from './signals';
 import { trainCommand } from './train';
 import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
@@ -23,4 +27,8 @@ export const COMMANDS: readonly Command[] = [
   hessianCommand,
   trajectoryCommand,
   exportCommand,
+  responsesCommand,
+  effectiveDepthCommand,
+  gscCommand,
+  signalsCommand,
 ];

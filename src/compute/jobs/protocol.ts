@@ -17,7 +17,9 @@
  * add a kind, add a line there and a loader to JOB_TABLE (table.ts).
  */
 import type { BackendName } from '../backend';
+import type { GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
+import type { SignalsJobTypes } from './signals-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
 
@@ -28,6 +30,10 @@ export interface JobKinds {
   'training-comparison': TrainingComparisonJobTypes;
   /** A loss surface around a shipped checkpoint (the loss-landscape explorer's "Run live"). */
   landscape: LandscapeJobTypes;
+  /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
+  gsc: GscJobTypes;
+  /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
+  signals: SignalsJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

@@ -10,4 +10,6 @@ export const JOB_TABLE: JobTable = {
   'training-comparison': async () =>
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
+  gsc: async () => (await import('./gsc-job')).runGscJob,
+  signals: async () => (await import('./signals-job')).runSignalsJob,
 };

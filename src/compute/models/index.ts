@@ -91,7 +91,13 @@ export function createModel(spec: ModelSpec): Model {
     params: traced.params,
     state: traced.state,
     init: (seed) => initialTensors(traced, seed),
-    forward(params, state, x, options) {
+    forward(params, state, input, options) {
+      // The MLP takes images too (a batch of NHWC images, flattened), so the
+      // image training loop trains it unchanged.
+      const x =
+        spec.kind === 'mlp' && input.rank === 4 && input.size / input.shape[0]! === spec.inputSize
+          ? tf.reshape(input, [input.shape[0]!, spec.inputSize])
+          : input;
       if (x.shape.slice(1).join() !== inputShape.join()) {
         throw new Error(
           `${spec.kind} expects inputs [batch, ${inputShape.join(', ')}], got [${x.shape.join(', ')}]`,

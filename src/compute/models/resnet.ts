@@ -15,6 +15,9 @@
  * skip: false drops the addition altogether (Li et al.'s "noshort"): the
  * block is ReLU(BN(conv(ReLU(BN(conv(x))))))).
  *
+ * Probes (ForwardOptions.trace, atProbe): `${block}.response`, the branch
+ * α·BN(conv2(·)) before the addition and ReLU, and `${block}.output`.
+ *
  * Initialisation: convolutions Kaiming normal with fan_in, N(0, 2/(9·c_in)),
  * He et al. 2015 eq. (10) as He et al. 2016 cite, and the same rule seed 003
  * derives; BN γ = 1, β = 0; the dense layer PyTorch's default U(±1/√64) for
@@ -72,10 +75,13 @@ export function resnetArchitecture(spec: ResNetSpec): Architecture {
             pad: 1,
             bias: false,
             init: conv,
-            activation: spec.skip ? 'linear' : 'relu',
+            activation: 'linear',
             scale: spec.residualScale,
           });
-          if (!spec.skip) return branch;
+          // He et al.'s "response" of the block (their fig. 7): α·BN(conv(·)),
+          // after BN and before the addition and the ReLU.
+          const response = ops.probe(`${name}.response`, branch);
+          if (!spec.skip) return ops.activation(response, 'relu');
           let shortcut = blockInput;
           if (stride !== 1 || cin !== planes) {
             shortcut =
@@ -95,7 +101,7 @@ export function resnetArchitecture(spec: ResNetSpec): Architecture {
                   )
                 : ops.subsampleAndPad(blockInput, stride, planes);
           }
-          return ops.activation(ops.residual(name, branch, shortcut), 'relu');
+          return ops.activation(ops.residual(name, response, shortcut), 'relu');
         });
         x = ops.probe(`${name}.output`, x);
         inChannels = planes;

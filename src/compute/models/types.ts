@@ -104,6 +104,13 @@ export interface ForwardOptions {
   combine?: (block: ResidualBlockInfo, residual: tf.Tensor, shortcut: tf.Tensor) => tf.Tensor;
   /** Record intermediate tensors in ForwardResult.trace (per-layer signal statistics). */
   trace?: boolean;
+  /**
+   * Called at every probe point with the probed value x_l; what it returns
+   * flows on (and is what the trace records). Per-layer gradients add a zero
+   * tensor ε_l here and differentiate with respect to it: ∂L/∂x_l = ∂L/∂ε_l at
+   * ε_l = 0, a gradient at an intermediate value without rewriting the model.
+   */
+  atProbe?: (name: string, x: tf.Tensor) => tf.Tensor;
 }
 
 export interface ForwardResult {

@@ -1,0 +1,350 @@
+/**
+ * Philipp, Song & Carbonell's depth diagnostics (seed 000) for the theory
+ * labs' MLP at initialisation:
+ *
+ *   gradient scale coefficient   GSC(k, l) = ‖J_{l,k}‖_qm · ‖h_k‖ / ‖h_l‖,
+ *     J_{l,k} = ∂h_l/∂h_k, ‖J‖_qm the quadratic mean of J's singular values,
+ *     √(tr(JᵀJ)/d); ‖h‖ = √(E_x ‖h(x)‖²). It is the relative change of h_l per
+ *     relative change of h_k, so it does not move when a layer's output is
+ *     rescaled (J and ‖h‖ scale together), unlike a raw gradient norm. An
+ *     exploding network has GSC(k, L) growing exponentially in L − k.
+ *   pre-activation std           per unit, the std over inputs of what enters
+ *                                the nonlinearity, averaged over units;
+ *   sign diversity               per unit, min(P, N)/(P + N) over inputs (P
+ *                                positive, N negative), averaged over units:
+ *                                0.5 when signs split evenly, 0 when a unit's
+ *                                sign never changes (ReLU is then the identity
+ *                                or zero on the data: a pseudo-linear layer).
+ *
+ * The layers h_0 … h_n are what enters each nonlinearity: the plain network's
+ * pre-activations s^t (after BN), the residual network's stream x_t; the top
+ * layer h_L is the last hidden output (f(s^{T−1}), or x_T).
+ *
+ * ‖J‖_qm² is estimated with seeded random projections: for u ~ N(0, I),
+ * E‖uᵀJ‖² = tr(JJᵀ) = tr(JᵀJ) and E‖u‖² = d_l, so
+ * ‖J‖_qm² = E‖uᵀJ‖² / E‖u‖² · d_l / d_k, equal to the issue's E‖Ju‖²/E‖u‖²
+ * (every layer here has the same width d, so the ratio is 1). One backward
+ * pass with a Gaussian u_i at the top for every input i gives u_iᵀ J_{L,k}(x_i)
+ * at every layer k at once: the gradient of Σ_i u_i·h_L(x_i) with respect to
+ * h_k, through zero perturbations at the probes (ForwardOptions.atProbe). With
+ * BN the inputs of a batch are coupled and J is the batch's Jacobian.
+ * `projections` repeats the draw; their spread is reported.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createModel } from '../models';
+import type { MlpSpec, TensorMap } from '../models/types';
+import { createRng, deriveSeed, normalArray } from '../random';
+import { drawSeed, mlpSpec, validateNetwork } from './network';
+import type { SignalNetwork } from './network';
+
+/** Probe names of h_0 … h_n and of the top layer h_L, as src/compute/models/mlp.ts names them. */
+export function depthLayers(n: Pick<SignalNetwork, 'depth' | 'residualAlpha'>): {
+  layers: string[];
+  top: string;
+} {
+  const top = `layers.${n.depth - 1}.output`;
+  if (n.residualAlpha === null)
+    return { layers: Array.from({ length: n.depth }, (_, t) => `layers.${t}.preActivation`), top };
+  return {
+    layers: ['input.output', ...Array.from({ length: n.depth }, (_, t) => `layers.${t}.output`)],
+    top,
+  };
+}
+
+/** min(P, N)/(P + N) of each column of an [inputs, units] array, averaged over units; zeros count for neither. */
+export function signDiversity(values: Float32Array, inputs: number, units: number): number {
+  let sum = 0;
+  for (let j = 0; j < units; j++) {
+    let p = 0;
+    let n = 0;
+    for (let i = 0; i < inputs; i++) {
+      const v = values[i * units + j]!;
+      if (v > 0) p++;
+      else if (v < 0) n++;
+    }
+    sum += p + n === 0 ? 0 : Math.min(p, n) / (p + n);
+  }
+  return sum / units;
+}
+
+/** The std over inputs of each column of an [inputs, units] array, averaged over units. */
+export function unitStd(values: Float32Array, inputs: number, units: number): number {
+  let sum = 0;
+  for (let j = 0; j < units; j++) {
+    let m = 0;
+    for (let i = 0; i < inputs; i++) m += values[i * units + j]!;
+    m /= inputs;
+    let v = 0;
+    for (let i = 0; i < inputs; i++) v += (values[i * units + j]! - m) ** 2;
+    sum += Math.sqrt(v / inputs);
+  }
+  return sum / units;
+}
+
+export interface GscOptions {
+  network: SignalNetwork;
+  /**
+   * Inputs x ~ N(0, I_d) and projections drawn from this seed; the weights of
+   * draw k are the signal labs' draw k (createModel(mlpSpec(network)).init(drawSeed(seed, k))).
+   */
+  seed: number;
+  /** Default 256. */
+  inputs?: number;
+  /** Random projections u per weight draw (default 4). */
+  projections?: number;
+  /**
+   * Independent weight draws k = 0 … draws − 1 (seeds drawSeed(seed, k), as the
+   * signal labs draw them); the measures are their means (default 1).
+   */
+  draws?: number;
+  /** Also GSC(k, l) for every pair, one backward pass per top l (n passes; default false). */
+  pairs?: boolean;
+  /** Parameters to use instead of the seeded initial state (tests rescale a layer with this). */
+  params?: TensorMap;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GscResult {
+  network: SignalNetwork;
+  seed: number;
+  inputs: number;
+  projections: number;
+  draws: number;
+  /** Probe names of h_0 … h_n, and of the top layer h_L. */
+  layers: string[];
+  top: string;
+  /**
+   * GSC(k, L) for k = 0 … n, the mean over draws and projections; its spread is
+   * the std over draws of each draw's mean (over projections with one draw).
+   */
+  gscToTop: number[];
+  gscToTopSpread: number[];
+  /** ‖h_k‖ = √(E_x‖h_k(x)‖²). */
+  layerNorm: number[];
+  preActivationStd: number[];
+  signDiversity: number[];
+  /** With options.pairs: gsc[l][k] = GSC(k, l) for k ≤ l (1 on the diagonal), null above it. */
+  gscPairs?: (number | null)[][];
+}
+
+/**
+ * One backward pass of Σ_i u_i·h_top(x_i) for `projections` draws of u:
+ * per draw and per layer k, Σ_i ‖u_iᵀ J(x_i)‖² / Σ_i ‖u_i‖². Values: draws × layers.
+ */
+async function projectedJacobianSquares(options: {
+  spec: MlpSpec;
+  params: TensorMap;
+  state: TensorMap;
+  x: tf.Tensor2D;
+  layers: string[];
+  top: string;
+  projections: number;
+  seed: number;
+}): Promise<number[][]> {
+  const { spec, params, state, x, layers, top, projections, seed } = options;
+  const model = createModel(spec);
+  const n = x.shape[0];
+  const result = tf.tidy(() => {
+    const where = new Map(layers.map((name, i) => [name, i]));
+    const rows: tf.Tensor[] = [];
+    for (let p = 0; p < projections; p++) {
+      const u = tf.tensor2d(
+        normalArray(n * spec.width, createRng(deriveSeed(seed, `gsc/projection ${top} ${p}`))),
+        [n, spec.width],
+      );
+      const epsilons = layers.map(() => tf.zeros([n, spec.width]));
+      const f = (...eps: tf.Tensor[]): tf.Scalar => {
+        let topValue: tf.Tensor | null = null;
+        model.forward(params, state, x, {
+          training: true,
+          atProbe: (name, t) => {
+            const i = where.get(name);
+            const v = i === undefined ? t : tf.add(t, eps[i]!);
+            if (name === top) topValue = v;
+            return v;
+          },
+        });
+        return tf.sum(tf.mul(u, topValue!));
+      };
+      const grads = tf.grads(f)(epsilons);
+      const uu = tf.sum(tf.square(u));
+      rows.push(tf.div(tf.stack(grads.map((g) => tf.sum(tf.square(g)))), uu));
+    }
+    return tf.stack(rows);
+  });
+  const values = await result.data();
+  result.dispose();
+  return Array.from({ length: projections }, (_, p) =>
+    Array.from(values.subarray(p * layers.length, (p + 1) * layers.length)),
+  );
+}
+
+/** GSC(k, L), pre-activation std and sign diversity of a network at initialisation. */
+export async function gradientScaleCoefficients(
+  options: GscOptions,
+): Promise<GscResult | 'cancelled'> {
+  const { network, seed, signal, onProgress } = options;
+  validateNetwork(network);
+  const inputs = options.inputs ?? 256;
+  const projections = options.projections ?? 4;
+  const draws = options.draws ?? 1;
+  if (inputs < 2) throw new Error('need at least 2 inputs');
+  if (!Number.isInteger(draws) || draws < 1) throw new Error('draws must be a whole number ≥ 1');
+  if (options.params && draws !== 1) throw new Error('given parameters are one draw: draws = 1');
+  const spec = mlpSpec(network);
+  const model = createModel(spec);
+  const { layers, top } = depthLayers(network);
+  const x = tf.tensor2d(
+    normalArray(inputs * network.width, createRng(deriveSeed(seed, 'gsc/inputs'))),
+    [inputs, network.width],
+  );
+  const passesPerDraw = 1 + (options.pairs ? layers.length - 1 : 0);
+  const total = draws * passesPerDraw;
+  let done = 0;
+  const step = () => onProgress?.(++done, total);
+  const perDraw: DrawMeasures[] = [];
+  try {
+    for (let draw = 0; draw < draws; draw++) {
+      if (signal?.aborted) return 'cancelled';
+      const initial = model.init(drawSeed(seed, draw));
+      try {
+        const m = await measureDraw({
+          spec,
+          params: options.params ?? initial.params,
+          state: initial.state,
+          x,
+          layers,
+          top,
+          projections,
+          // Draw 0 keeps the plain stream names (a test matches them against propagate()).
+          projectionSeed: draw === 0 ? seed : deriveSeed(seed, `gsc/draw ${draw}`),
+          pairs: options.pairs ?? false,
+          ...(signal ? { signal } : {}),
+          step,
+        });
+        if (m === 'cancelled') return 'cancelled';
+        perDraw.push(m);
+      } finally {
+        for (const t of Object.values(initial.params)) t.dispose();
+        for (const t of Object.values(initial.state)) t.dispose();
+      }
+    }
+  } finally {
+    x.dispose();
+  }
+  const average = (pick: (m: DrawMeasures) => number[]) =>
+    layers.map((_, k) => mean(perDraw.map((m) => pick(m)[k]!)));
+  const result: GscResult = {
+    network,
+    seed,
+    inputs,
+    projections,
+    draws,
+    layers,
+    top,
+    gscToTop: average((m) => m.gscToTop),
+    // Over draws the spread is the draw-to-draw one; with one draw, that of the projections.
+    gscToTopSpread:
+      draws > 1
+        ? layers.map((_, k) => std(perDraw.map((m) => m.gscToTop[k]!)))
+        : perDraw[0]!.projectionSpread,
+    layerNorm: average((m) => m.layerNorm),
+    preActivationStd: average((m) => m.preActivationStd),
+    signDiversity: average((m) => m.signDiversity),
+  };
+  if (options.pairs) {
+    result.gscPairs = layers.map((_, l) =>
+      layers.map((_, k) => (k > l ? null : mean(perDraw.map((m) => m.pairs![l]![k]!)))),
+    );
+  }
+  return result;
+}
+
+/** What one weight draw gives. */
+interface DrawMeasures {
+  /** GSC(k, L), mean over projections, and the std of the per-projection values. */
+  gscToTop: number[];
+  projectionSpread: number[];
+  layerNorm: number[];
+  preActivationStd: number[];
+  signDiversity: number[];
+  pairs?: number[][];
+}
+
+async function measureDraw(o: {
+  spec: MlpSpec;
+  params: TensorMap;
+  state: TensorMap;
+  x: tf.Tensor2D;
+  layers: string[];
+  top: string;
+  projections: number;
+  projectionSeed: number;
+  pairs: boolean;
+  signal?: AbortSignal;
+  step: () => void;
+}): Promise<DrawMeasures | 'cancelled'> {
+  const { spec, params, state, x, layers, top, projections } = o;
+  const model = createModel(spec);
+  const inputs = x.shape[0];
+  // The forward values: every h_k and the top.
+  const forward = tf.tidy(() => {
+    const out = model.forward(params, state, x, { training: true, trace: true });
+    return [...layers, top].map((name) => out.trace![name]!.clone());
+  });
+  const values = await Promise.all(forward.map((t) => t.data() as Promise<Float32Array>));
+  forward.forEach((t) => t.dispose());
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, a) => s + a * a, 0) / inputs);
+  const layerNorm = values.slice(0, layers.length).map(norm);
+  const topNorm = norm(values[layers.length]!);
+  const hidden = values.slice(0, layers.length);
+  const preActivationStd = hidden.map((v) => unitStd(v, inputs, spec.width));
+  const diversity = hidden.map((v) => signDiversity(v, inputs, spec.width));
+
+  if (o.signal?.aborted) return 'cancelled';
+  const common = { spec, params, state, x, projections, seed: o.projectionSeed };
+  const squares = await projectedJacobianSquares({ ...common, layers, top });
+  o.step();
+  // GSC(k, L) per projection: √(E‖uᵀJ‖²/E‖u‖²)·‖h_k‖/‖h_L‖ (all widths equal).
+  const perProjection = squares.map((row) =>
+    row.map((s, k) => (Math.sqrt(s) * layerNorm[k]!) / topNorm),
+  );
+  const measures: DrawMeasures = {
+    gscToTop: layers.map((_, k) => mean(perProjection.map((r) => r[k]!))),
+    projectionSpread: layers.map((_, k) => std(perProjection.map((r) => r[k]!))),
+    layerNorm,
+    preActivationStd,
+    signDiversity: diversity,
+  };
+  if (o.pairs) {
+    // GSC(k, l) with h_l as the top: the same pass, its vector put at layer l.
+    const pairs: number[][] = [];
+    for (let l = 0; l < layers.length; l++) {
+      if (o.signal?.aborted) return 'cancelled';
+      const row = layers.map((_, k) => (k === l ? 1 : Number.NaN));
+      if (l > 0) {
+        const sq = await projectedJacobianSquares({
+          ...common,
+          layers: layers.slice(0, l),
+          top: layers[l]!,
+        });
+        for (let k = 0; k < l; k++)
+          row[k] = mean(sq.map((r) => (Math.sqrt(r[k]!) * layerNorm[k]!) / layerNorm[l]!));
+        o.step();
+      }
+      pairs.push(row);
+    }
+    measures.pairs = pairs;
+  }
+  return measures;
+}
+
+function mean(v: number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+function std(v: number[]): number {
+  const m = mean(v);
+  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+}
