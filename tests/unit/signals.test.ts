@@ -248,9 +248,13 @@ describe('measured against theory', () => {
     expect(s.histograms.layers).toHaveLength(6);
     expect(s.histograms.layers[0]).toBe(0);
     expect(s.histograms.layers.at(-1)).toBe(8);
-    for (const [i, c] of s.histograms.signal.counts.entries()) {
-      expect(c.reduce((a, b) => a + b, 0) + s.histograms.signal.outside[i]!).toBe(3 * 16 * 12);
+    for (const h of [s.histograms.signal, s.histograms.gradient, s.histograms.activation]) {
+      for (const [i, c] of h.counts.entries()) {
+        expect(c.reduce((a, b) => a + b, 0) + h.outside[i]!).toBe(3 * 16 * 12);
+      }
     }
+    // ReLU outputs are never negative: their histograms start at 0.
+    expect(s.histograms.activation.lo).toBe(0);
   });
 });
 

@@ -88,6 +88,11 @@ export interface SignalStatistics {
     values: number;
     signal: Histograms;
     gradient: Histograms;
+    /**
+     * f(h_t), Glorot & Bengio's "activation values" (figure 6): the outputs of
+     * the nonlinearity, on [0, R] when none is negative (ReLU, sigmoid).
+     */
+    activation: Histograms;
   };
   elapsedMs: number;
   /**
@@ -185,6 +190,30 @@ function histogramRange(meanSquare: (number | null)[], layers: number[]): number
 }
 
 /**
+ * ±R with R the smaller of 4 × the largest root mean square and the largest |value| (so a
+ * bounded activation such as tanh fills the axis), or [0, R] when no value is negative.
+ */
+function sampleRange(layers: readonly Float32Array[]): { lo: number; hi: number } {
+  let largest = 0;
+  let extreme = 0;
+  let negative = false;
+  for (const values of layers) {
+    let sumSq = 0;
+    let n = 0;
+    for (const v of values) {
+      if (!Number.isFinite(v)) continue;
+      sumSq += v * v;
+      n++;
+      if (v < 0) negative = true;
+      extreme = Math.max(extreme, Math.abs(v));
+    }
+    if (n > 0) largest = Math.max(largest, Math.sqrt(sumSq / n));
+  }
+  const r = largest > 0 ? Math.min(4 * largest, extreme) : 1;
+  return { lo: negative ? -r : 0, hi: r };
+}
+
+/**
  * Measure every layer's signals of `network` at initialisation. Leaves
  * tf.memory().numTensors as it found it; resolves with what was measured when
  * `signal` aborts (possibly zero draws).
@@ -212,6 +241,7 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
   const backward = emptyMoments(layerCount);
   const signalSamples: Float32Array[][] = histLayers.map(() => []);
   const gradientSamples: Float32Array[][] = histLayers.map(() => []);
+  const activationSamples: Float32Array[][] = histLayers.map(() => []);
   let done = 0;
   let lastPartial = performance.now();
   const timing = { weightsMs: 0, passMs: 0, readMs: 0, statsMs: 0 };
@@ -231,6 +261,8 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
     };
     const signalValues = signalSamples.map(concat);
     const gradientValues = gradientSamples.map(concat);
+    const activationValues = activationSamples.map(concat);
+    const ra = sampleRange(activationValues);
     const rs = histogramRange(f.meanSquare, histLayers);
     const rg = histogramRange(b.variance, histLayers);
     return {
@@ -252,6 +284,7 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
         values: done * histInputs * d,
         signal: histogram(signalValues, -rs, rs, bins),
         gradient: histogram(gradientValues, -rg, rg, bins),
+        activation: histogram(activationValues, ra.lo, ra.hi, bins),
       },
       elapsedMs: performance.now() - start,
       timing: { ...timing },
@@ -289,12 +322,15 @@ export async function measureSignals(options: SignalOptions): Promise<SignalStat
       const signals = await read(signalTensors!);
       lap('passMs');
       const gradients = await read(gradientTensors!);
+      // Of the activations only the histogram layers come back.
+      const activations = await read(histLayers.map((l) => activationTensors![l]!));
       lap('readMs');
       addMoments(signals, forward);
       addMoments(gradients, backward);
       histLayers.forEach((l, i) => {
         signalSamples[i]!.push(signals[l]!.slice(0, histInputs * d));
         gradientSamples[i]!.push(gradients[l]!.slice(0, histInputs * d));
+        activationSamples[i]!.push(activations[i]!.slice(0, histInputs * d));
       });
       lap('statsMs');
     } finally {
