@@ -421,6 +421,26 @@ const shippedCheckpoints = () => manifest.filter((e) => e.kind === 'checkpoint')
 const shippedCurves = () => manifest.filter((e) => e.kind === 'curve');
 
 describe('shipped results', () => {
+  test.skipIf(!manifest.some((e) => e.kind === 'hessian' && e.path.endsWith('.point.json')))(
+    'the Hessian figure says, from the files, which eigenvalues converged and after how many products',
+    async () => {
+      const watched = await openArticle();
+      const { page } = watched;
+      try {
+        const optimum = (await page.locator('#hessian-map-optimum').textContent()) ?? '';
+        // One statement per network, each naming its convergence and its products.
+        expect(optimum.match(/(not )?converged, residual/g)?.length).toBe(2);
+        expect(optimum.match(/after \d+ Hessian-vector products/g)?.length).toBe(2);
+        const caption = (await page.locator('#hessian-map figcaption').textContent()) ?? '';
+        expect(caption).toMatch(/residual/);
+        expect(caption).not.toMatch(/within 0\s*%/);
+        expectClean(watched);
+      } finally {
+        await watched.close();
+      }
+    },
+  );
+
   test.skipIf(shippedSurfaces().length === 0)(
     'the article draws the shipped surfaces at once, each sha256-verified',
     async () => {
