@@ -10,6 +10,7 @@
 #   scripts/make-artifacts.sh curves [MODEL...]    # only the 1-D curves
 #   scripts/make-artifacts.sh hessian [MODEL...]   # trajectories and Hessian eigenvalues
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
+#   scripts/make-artifacts.sh paths [MODEL...]     # gradient per path length (skips) and lesion studies
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #
 # VARIANTS=noskip runs a step for one network of each pair (default: skip noskip, one per core).
@@ -155,6 +156,33 @@ case "${1:-train}" in
       wait
     done
     ;;
+  paths)
+    # scripts/make-artifacts.sh paths [resnet56] [resnet110]: Veit et al.'s studies of each run's last
+    # checkpoint. The gradient per path length (the network with skips only: a plain network has one
+    # path) from 16 samples per length, each a batch of 16 of the first 1,000 test images; the lesion
+    # studies of both networks over the first 500 test images, 2 draws per number deleted and per
+    # number of swaps. Both resume from their partial files.
+    shift
+    for model in "${@:-resnet56}"; do
+      epochs=$(final_epoch "$model")
+      mkdir -p "$A/paths" "$A/lesion"
+      ckpt() { printf '%s/runs/%s/epoch-%03d.safetensors' "$A" "$1" "$epochs"; }
+      resume_flag() { [ -f "$1" ] && echo --resume || true; }
+      if [[ " $VARIANTS " == *" skip "* ]]; then
+        out=$A/paths/$model-skip.json
+        # shellcheck disable=SC2046
+        sk paths --checkpoint "$(ckpt "$model-skip")" --samples 16 --subset 1000 --batch 16 --seed 0 \
+          --out "$out" $(resume_flag "$out") &
+      fi
+      for v in $VARIANTS; do
+        out=$A/lesion/$model-$v.json
+        # shellcheck disable=SC2046
+        sk lesion --checkpoint "$(ckpt "$model-$v")" --subset 500 --draws 2 --seed 0 \
+          --out "$out" $(resume_flag "$out") &
+      done
+      wait
+    done
+    ;;
   prune)
     # Before committing: keep each ResNet run's last checkpoint (θ* of its surfaces, and what
     # --resume continues from) and move the other epochs (trajectory inputs) and the 32 MB
@@ -172,7 +200,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|paths|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

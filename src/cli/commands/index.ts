@@ -7,8 +7,10 @@ import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
+import { lesionCommand } from './lesion';
 import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
+import { pathsCommand } from './paths';
 import { trainCommand } from './train';
 import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
@@ -22,5 +24,7 @@ export const COMMANDS: readonly Command[] = [
   mergeCommand,
   hessianCommand,
   trajectoryCommand,
+  pathsCommand,
+  lesionCommand,
   exportCommand,
 ];

@@ -504,8 +504,9 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   }
 
   probe(name: string, x: tf.Tensor): tf.Tensor {
-    if (this.options.trace) this.trace[name] = x;
-    return x;
+    const y = this.options.tap ? this.options.tap(name, x) : x;
+    if (this.options.trace) this.trace[name] = y;
+    return y;
   }
 
   /** The batch statistics of each BN run under its running-statistic names. */

@@ -54,7 +54,7 @@ export function resnetArchitecture(spec: ResNetSpec): Architecture {
         const name = `layer${stage + 1}.${b}`;
         const stride = stage > 0 && b === 0 ? 2 : 1;
         const cin = inChannels;
-        const blockInput = x;
+        const blockInput = ops.probe(`${name}.input`, x);
         x = ops.module('BasicBlock', () => {
           const h = ops.convBatchNorm({ conv: `${name}.conv1`, bn: `${name}.bn1` }, blockInput, {
             out: planes,

@@ -104,6 +104,13 @@ export interface ForwardOptions {
   combine?: (block: ResidualBlockInfo, residual: tf.Tensor, shortcut: tf.Tensor) => tf.Tensor;
   /** Record intermediate tensors in ForwardResult.trace (per-layer signal statistics). */
   trace?: boolean;
+  /**
+   * Replace a probed value (`layer2.1.input`, `layer2.1.output`, ...) by what
+   * this returns; the network goes on from the replacement. The path studies
+   * use it to start the pass at a block's input (to differentiate there) and,
+   * in a network without skips, to delete a block (its output becomes its input).
+   */
+  tap?: (name: string, x: tf.Tensor) => tf.Tensor;
 }
 
 export interface ForwardResult {
