@@ -9,6 +9,7 @@
 //   surfaces/<model>-<skip|noskip>.json (2-D), .curve.json (1-D), .directions.safetensors
 //   hessian/<model>-<skip|noskip>.json (map) and .point.json (at θ*), trajectory/<model>-<skip|noskip>.json
 //   and .surface.json (the loss over its PCA plane)
+//   paths/<model>-skip.json (gradient per path length), lesion/<model>-<skip|noskip>.json (lesion study)
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, basename } from 'node:path';
@@ -80,6 +81,15 @@ function describe(rel, bytes) {
       kind: 'hessian',
       ...runName(file.replace(/(\.point)?\.json$/, '')),
       ...coverage(bytes),
+    };
+  }
+  if ((parts[0] === 'paths' || parts[0] === 'lesion') && parts.length === 2) {
+    // paths/<model>-skip.json: gradient per path length; lesion/<model>-<skip|noskip>.json: the lesion study.
+    const s = JSON.parse(bytes.toString('utf8'));
+    return {
+      kind: parts[0],
+      ...runName(file.replace(/\.json$/, '')),
+      complete: Boolean(s.meta?.complete),
     };
   }
   if (parts[0] === 'trajectory' && parts.length === 2) {

@@ -18,6 +18,7 @@
  */
 import type { BackendName } from '../backend';
 import type { LandscapeJobTypes } from './landscape-job';
+import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
 
@@ -28,6 +29,10 @@ export interface JobKinds {
   'training-comparison': TrainingComparisonJobTypes;
   /** A loss surface around a shipped checkpoint (the loss-landscape explorer's "Run live"). */
   landscape: LandscapeJobTypes;
+  /** Veit et al.'s lesion study of a shipped checkpoint ("Residual networks as ensembles of short paths"). */
+  lesion: LesionJobTypes;
+  /** A sampled gradient magnitude per path length of a shipped checkpoint (the same article). */
+  'path-gradient': PathGradientJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

@@ -10,4 +10,6 @@ export const JOB_TABLE: JobTable = {
   'training-comparison': async () =>
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
+  lesion: async () => (await import('./paths-job')).runLesionJob,
+  'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,
 };

@@ -101,7 +101,7 @@ export function swapWithinStages(
   return order;
 }
 
-/** The lesions of a study, in the order they run: baseline, single deletions, k deletions, reorderings. */
+/** The lesions of a study, in the order they run: baseline, single deletions, then each draw's k deletions and reorderings. */
 export function lesionPlan(options: {
   blocks: readonly BlockInfo[];
   draws: number;
@@ -121,13 +121,14 @@ export function lesionPlan(options: {
     if (!Number.isInteger(k) || k < 1 || k > n) {
       throw new RangeError(`cannot delete ${k} of ${n} blocks`);
     }
-    for (let draw = 0; draw < draws; draw++) {
+  }
+  // Draw by draw, so a study stopped part-way has every k and every number of swaps.
+  for (let draw = 0; draw < draws; draw++) {
+    for (const k of deleteCounts) {
       const rng = createRng(deriveSeed(seed, `lesion/delete ${k}/draw ${draw}`));
       plan.push({ kind: 'deleteK', k, draw, blocks: chooseBlocks(n, k, rng.uniform) });
     }
-  }
-  for (const swaps of swapCounts) {
-    for (let draw = 0; draw < draws; draw++) {
+    for (const swaps of swapCounts) {
       const rng = createRng(deriveSeed(seed, `lesion/swap ${swaps}/draw ${draw}`));
       const order = swapWithinStages(blocks, swaps, rng.uniform);
       plan.push({ kind: 'reorder', swaps, draw, order, tau: kendallTau(order) });
