@@ -141,8 +141,12 @@ export function plotSvg(o: PlotOptions): string {
     const ry = y(o.reference.y).toFixed(1);
     parts.push(
       `<line x1="${left}" x2="${right}" y1="${ry}" y2="${ry}" stroke="${style.text}" stroke-dasharray="2 3" stroke-width="1"/>`,
-      `<text x="${right - 2}" y="${ry}" dy="-0.4em" text-anchor="end" fill="${style.text}">${escapeXml(o.reference.label)}</text>`,
     );
+    if (o.reference.label) {
+      parts.push(
+        `<text x="${right - 2}" y="${ry}" dy="-0.4em" text-anchor="end" fill="${style.text}">${escapeXml(o.reference.label)}</text>`,
+      );
+    }
   }
   const valid = (v: number | null | undefined): v is number =>
     v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0);

@@ -23,6 +23,13 @@ export const pathsSettings = {
   subset: { type: 'int', default: 500, min: 16, max: 2000, label: 'Test images' },
   /** Live run: seed of the batches and of the blocks chosen. */
   seed: { type: 'int', default: 1, min: 0, max: 999999, label: 'Seed' },
+  /** Live run: the tfjs backend; 'auto' tries WebGPU, WebGL, WebAssembly, then plain JavaScript. */
+  backend: {
+    type: 'enum',
+    default: 'auto',
+    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
+    label: 'Backend',
+  },
 } as const satisfies SettingsTable;
 
 export type PathsState = StateOf<typeof pathsSettings>;
@@ -44,6 +51,13 @@ export const lesionSettings = {
   seed: { type: 'int', default: 1, min: 0, max: 999999, label: 'Seed' },
   /** Live run: the single deletions only (the quickest part), or the whole study. */
   study: { type: 'enum', default: 'all', options: ['all', 'deleteOne'], label: 'Study' },
+  /** Live run: the tfjs backend; 'auto' tries WebGPU, WebGL, WebAssembly, then plain JavaScript. */
+  backend: {
+    type: 'enum',
+    default: 'auto',
+    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
+    label: 'Backend',
+  },
 } as const satisfies SettingsTable;
 
 export type LesionState = StateOf<typeof lesionSettings>;

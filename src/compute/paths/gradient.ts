@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset';
 import { batches } from '../data/batches';
+import { yieldToEventLoop } from '../landscape/grid';
 import type { Model, TensorMap } from '../models';
 import { createRng, deriveSeed } from '../random';
 import { sumCrossEntropy } from '../train/engine';
@@ -191,6 +192,8 @@ export async function samplePathGradients(options: {
     for (let s = 0; s < samples; s++) {
       for (let k = 0; k <= n; k++) {
         if (out.samples[k]!.length > s) continue;
+        // Let a cancel arrive (see lesionStudy).
+        await yieldToEventLoop();
         if (signal?.aborted) return out;
         const rng = createRng(deriveSeed(seed, `paths/length ${k}/sample ${s}`));
         const images = chooseBlocks(subset, batchSize, rng.uniform);

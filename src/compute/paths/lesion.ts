@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset';
 import { batches } from '../data/batches';
+import { yieldToEventLoop } from '../landscape/grid';
 import type { ForwardOptions, Model, TensorMap } from '../models';
 import { createRng, deriveSeed } from '../random';
 import { countCorrect } from '../train/engine';
@@ -376,6 +377,9 @@ export async function lesionStudy(options: {
     for (const lesion of plan) {
       const id = lesionId(lesion);
       if (errors.has(id)) continue;
+      // Let a cancel (a worker message, a terminal's Ctrl-C) arrive: on CPU backends data()
+      // resolves as a microtask, so without this the loop never hands back to the event loop.
+      await yieldToEventLoop();
       if (signal?.aborted) break;
       const network = lesionedNetwork({ model, params, state, lesion });
       let correct = 0;
