@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createHash } from 'node:crypto';
 import { runCli } from '../../src/cli/cli';
+import { createJobRunner } from '../../src/compute/jobs/runner';
+import type { FromWorker } from '../../src/compute/jobs/protocol';
+import { JOB_TABLE } from '../../src/compute/jobs/table';
 import type { CommandIo } from '../../src/cli/commands/types';
 import { batches } from '../../src/compute/data/batches';
 import { firstExamples, loadFashionMnist } from '../../src/compute/data/dataset';
@@ -208,7 +212,7 @@ describe('gated backward pass', () => {
     const throughBranches = heldGradient('shortcut', params, state);
     const allSkips = gated(() => 'skip', params, state);
     const throughSkips = heldGradient('residual', params, state);
-    const scale = (await tf.max(tf.abs(allBranches)).data())[0]!;
+    const scale = await maxAbs(allBranches);
     expect(scale).toBeGreaterThan(0);
     expect(await maxDiff(allBranches, throughBranches)).toBeLessThan(1e-5 * scale);
     expect(await maxDiff(allSkips, throughSkips)).toBeLessThan(1e-5 * Math.max(scale, 1e-6));
@@ -232,7 +236,7 @@ describe('gated backward pass', () => {
       tf.dispose([sum, g]);
       sum = next;
     }
-    const scale = (await tf.max(tf.abs(ordinary)).data())[0]!;
+    const scale = await maxAbs(ordinary);
     expect(await maxDiff(sum, ordinary)).toBeLessThan(1e-4 * scale);
     tf.dispose([sum, ordinary]);
     disposeMap(params);
@@ -268,8 +272,15 @@ describe('gated backward pass', () => {
   });
 });
 
+async function maxAbs(a: tf.Tensor): Promise<number> {
+  const m = tf.tidy(() => tf.max(tf.abs(a)));
+  const v = (await m.data())[0]!;
+  m.dispose();
+  return v;
+}
+
 async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const d = tf.max(tf.abs(tf.sub(a, b)));
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
   const v = (await d.data())[0]!;
   d.dispose();
   return v;
@@ -533,5 +544,141 @@ describe('skipscape paths and lesion', () => {
       expect(printed).toHaveProperty(key);
     const artifact = parseLesionArtifact(await readFile(out, 'utf8'));
     expect(artifact.meta).toMatchObject({ subset: 24, draws: 2, complete: true, skip: false });
+  });
+});
+
+describe('the lesion and path-gradient jobs (Run live)', () => {
+  function encoded(key: 'skip' | 'plain'): Uint8Array {
+    const net = nets[key];
+    return encodeCheckpoint({
+      meta: {
+        spec: net.model.spec,
+        dataset: 'fashion-mnist',
+        epoch: 1,
+        step: 1,
+        seed: 0,
+        config: {
+          epochs: 1,
+          lr: 0.1,
+          batchSize: 128,
+          schedule: { kind: 'constant' },
+          sgd: LI_ET_AL_SGD,
+          augment: false,
+          seed: 0,
+          trainImages: 100,
+          testImages: 0,
+        },
+        history: [],
+        backend: 'cpu',
+        written: new Date(0).toISOString(),
+      },
+      training: net.training,
+    });
+  }
+
+  function run(
+    start: (send: (m: Parameters<ReturnType<typeof createJobRunner>['handle']>[0]) => void) => void,
+  ) {
+    const bytes = encoded('skip');
+    const messages: FromWorker[] = [];
+    let resolve: () => void = () => undefined;
+    const ended = new Promise<void>((r) => (resolve = r));
+    const runner = createJobRunner({
+      post: (m) => {
+        messages.push(m);
+        if (m.type === 'done' || m.type === 'error') resolve();
+      },
+      jobs: JOB_TABLE,
+      startBackend: async () => ({ name: 'cpu', reason: 'test' }),
+      readBytes: async (p) =>
+        p === 'checkpoint' ? bytes : new Uint8Array(await readFile(join(PUBLIC, p))),
+    });
+    start((m) => runner.handle(m));
+    return { messages, ended, sha: createHash('sha256').update(bytes).digest('hex'), runner };
+  }
+
+  test('lesion: partial results, the same study as the compute module, cancel keeps, no tensors left', async () => {
+    const before = tf.memory().numTensors;
+    const params = {
+      checkpoint: 'checkpoint',
+      checkpointSha256: createHash('sha256').update(encoded('skip')).digest('hex'),
+      dataDir: 'data/fashion-mnist',
+      subset: 24,
+      seed: 2,
+      batchSize: 12,
+      draws: 1,
+    };
+    const h = run((send) => send({ type: 'start', jobId: 'a', kind: 'lesion', params }));
+    await h.ended;
+    const done = h.messages.find((m) => m.type === 'done');
+    expect(done && done.kind === 'lesion' && !done.cancelled).toBe(true);
+    expect(h.messages.filter((m) => m.type === 'partial').length).toBeGreaterThan(3);
+    const { model, training } = nets.skip;
+    const p = toTensorMap(training.params);
+    const st = toTensorMap(training.state);
+    const expected = await lesionStudy({
+      model,
+      params: p,
+      state: st,
+      data,
+      batchSize: 12,
+      draws: 1,
+      seed: 2,
+    });
+    disposeMap(p);
+    disposeMap(st);
+    expect(done!.type === 'done' && done!.result).toEqual(expected);
+    expect(tf.memory().numTensors).toBe(before);
+
+    // Cancel after the first partial result: the job ends with what it finished.
+    let sent = false;
+    const c = run((send) => {
+      send({ type: 'start', jobId: 'b', kind: 'lesion', params });
+      const timer = setInterval(() => {
+        if (!sent && c.messages.some((m) => m.type === 'partial')) {
+          sent = true;
+          send({ type: 'cancel', jobId: 'b' });
+          clearInterval(timer);
+        }
+      }, 1);
+    });
+    await c.ended;
+    const cancelled = c.messages.find((m) => m.type === 'done');
+    expect(cancelled?.type === 'done' && cancelled.cancelled).toBe(true);
+    const kept =
+      cancelled?.type === 'done' && cancelled.kind === 'lesion' ? cancelled.result : null;
+    expect(kept?.baselineError).toBe(expected.baselineError);
+    expect(kept?.deleteOne.some((d) => d.error === null)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('path-gradient: a wrong sha256 fails before any compute; a run ends with every length', async () => {
+    const params = {
+      checkpoint: 'checkpoint',
+      checkpointSha256: '0'.repeat(64),
+      dataDir: 'data/fashion-mnist',
+      subset: 24,
+      seed: 2,
+      batchSize: 4,
+      samples: 1,
+    };
+    const bad = run((send) => send({ type: 'start', jobId: 'c', kind: 'path-gradient', params }));
+    await bad.ended;
+    expect(bad.messages.at(-1)).toMatchObject({ type: 'error' });
+    const before = tf.memory().numTensors;
+    const good = run((send) =>
+      send({
+        type: 'start',
+        jobId: 'd',
+        kind: 'path-gradient',
+        params: { ...params, checkpointSha256: bad.sha },
+      }),
+    );
+    await good.ended;
+    const done = good.messages.find((m) => m.type === 'done');
+    expect(done?.type === 'done' && done.kind === 'path-gradient' && done.result.samples).toEqual([
+      1, 1, 1, 1,
+    ]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
