@@ -102,7 +102,7 @@ test('Run live completes the lesion study of a small subset', async () => {
       await expect
         .poll(() => lesion(page).locator(`[data-live-status="${key}"]`).textContent(), {
           timeout: 170_000,
-          intervals: [1000],
+          interval: 1000,
         })
         .toMatch(/done, (\d+) of \1 lesions on wasm/);
     }
@@ -124,7 +124,7 @@ test('Cancel keeps the lesions finished', async () => {
           Number(/(\d+) of \d+ lesions/.exec((await status.textContent()) ?? '')?.[1] ?? 0),
         {
           timeout: 120_000,
-          intervals: [500],
+          interval: 500,
         },
       )
       .toBeGreaterThanOrEqual(3);
@@ -151,7 +151,7 @@ test('Run live samples the gradient per path length', async () => {
       await expect
         .poll(() => paths(page).locator('[data-live-status]').textContent(), {
           timeout: 170_000,
-          intervals: [1000],
+          interval: 1000,
         })
         .toMatch(/done: 28 of 28 samples/);
       // The live line joins the shipped one on the magnitude chart.
