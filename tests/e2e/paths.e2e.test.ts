@@ -75,6 +75,9 @@ test('the shipped charts are drawn at once, and the page passes axe', async () =
       expect(await bars.count()).toBeGreaterThan(10);
     }
     await lesion(page).locator('.chart[data-chart="delete-k"] svg').waitFor();
+    // The binomial derivation is typeset at build time, without a KaTeX error.
+    expect(await page.locator('.katex-display').count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('.katex-error').count()).toBe(0);
     // The unravelled view grows: 3 blocks, 8 paths; one more, 16.
     await expect(page.locator('.unravel').textContent()).resolves.toMatch(
       /n = 3 blocks: 23 = 8 paths/,
