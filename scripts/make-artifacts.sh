@@ -12,6 +12,7 @@
 #   scripts/make-artifacts.sh planes [MODEL...]    # the loss over each trajectory's PCA plane
 #   scripts/make-artifacts.sh responses [MODEL...] # He et al.'s per-block signals, epoch 0 and each checkpoint
 #   scripts/make-artifacts.sh depth                # Philipp et al.'s GSC lab and the effective-depth runs
+#   scripts/make-artifacts.sh paths [MODEL...]     # gradient per path length (skips) and lesion studies
 #   scripts/make-artifacts.sh prune                # archive checkpoints not shipped (see below)
 #   scripts/make-artifacts.sh signals              # the signal figures' default states (seconds)
 #
@@ -194,6 +195,33 @@ case "${1:-train}" in
       wait
     done
     ;;
+  paths)
+    # scripts/make-artifacts.sh paths [resnet56] [resnet110]: Veit et al.'s studies of each run's last
+    # checkpoint. The gradient per path length (the network with skips only: a plain network has one
+    # path) from 16 samples per length, each a batch of 16 of the first 1,000 test images; the lesion
+    # studies of both networks over the first 500 test images, 2 draws per number deleted and per
+    # number of swaps. Both resume from their partial files.
+    shift
+    for model in "${@:-resnet56}"; do
+      epochs=$(final_epoch "$model")
+      mkdir -p "$A/paths" "$A/lesion"
+      ckpt() { printf '%s/runs/%s/epoch-%03d.safetensors' "$A" "$1" "$epochs"; }
+      resume_flag() { [ -f "$1" ] && echo --resume || true; }
+      if [[ " $VARIANTS " == *" skip "* ]]; then
+        out=$A/paths/$model-skip.json
+        # shellcheck disable=SC2046
+        sk paths --checkpoint "$(ckpt "$model-skip")" --samples 16 --subset 1000 --batch 16 --seed 0 \
+          --out "$out" $(resume_flag "$out") &
+      fi
+      for v in $VARIANTS; do
+        out=$A/lesion/$model-$v.json
+        # shellcheck disable=SC2046
+        sk lesion --checkpoint "$(ckpt "$model-$v")" --subset 500 --draws 2 --seed 0 \
+          --out "$out" $(resume_flag "$out") &
+      done
+      wait
+    done
+    ;;
   depth)
     # The effective-depth article: GSC, pre-activation std and sign diversity of the lab's 24
     # 50-layer width-100 MLPs at initialisation (256 Gaussian inputs, 4 weight draws of 4 projections), and the
@@ -234,7 +262,7 @@ case "${1:-train}" in
     done
     ;;
   *)
-    echo "usage: $0 train|surfaces|curves|hessian|planes|responses|depth|signals|prune [MODEL...]" >&2
+    echo "usage: $0 train|surfaces|curves|hessian|planes|paths|responses|depth|signals|prune [MODEL...]" >&2
     exit 2
     ;;
 esac

@@ -12,6 +12,7 @@
 //   responses/<model>-<skip|noskip>/epoch-NNN.json (per-block signals), depth/gsc.json,
 //   depth/effective-depth-<L>.json
 //   signals/<figure>.json (a signal figure's default state)
+//   paths/<model>-skip.json (gradient per path length), lesion/<model>-<skip|noskip>.json (lesion study)
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, basename } from 'node:path';
@@ -95,6 +96,15 @@ function describe(rel, bytes) {
       figure: file.replace(/\.json$/, ''),
       depth: statistics.network.depth,
       draws: statistics.draws,
+    };
+  }
+  if ((parts[0] === 'paths' || parts[0] === 'lesion') && parts.length === 2) {
+    // paths/<model>-skip.json: gradient per path length; lesion/<model>-<skip|noskip>.json: the lesion study.
+    const s = JSON.parse(bytes.toString('utf8'));
+    return {
+      kind: parts[0],
+      ...runName(file.replace(/\.json$/, '')),
+      complete: Boolean(s.meta?.complete),
     };
   }
   if (parts[0] === 'trajectory' && parts.length === 2) {

@@ -9,10 +9,12 @@ import { exportCommand } from './export';
 import { gscCommand } from './gsc';
 import { hessianCommand } from './hessian';
 import { landscapeCommand } from './landscape';
+import { lesionCommand } from './lesion';
 import { mergeCommand } from './merge';
 import { paramsCommand } from './params';
 import { responsesCommand } from './responses';
 import { signalsCommand } from './signals';
+import { pathsCommand } from './paths';
 import { trainCommand } from './train';
 import { trajectoryCommand } from './trajectory';
 import type { Command } from './types';
@@ -26,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   mergeCommand,
   hessianCommand,
   trajectoryCommand,
+  pathsCommand,
+  lesionCommand,
   exportCommand,
   responsesCommand,
   effectiveDepthCommand,

@@ -12,4 +12,6 @@ export const JOB_TABLE: JobTable = {
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
   gsc: async () => (await import('./gsc-job')).runGscJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
+  lesion: async () => (await import('./paths-job')).runLesionJob,
+  'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,
 };

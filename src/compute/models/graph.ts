@@ -504,7 +504,7 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   }
 
   probe(name: string, x: tf.Tensor): tf.Tensor {
-    const y = this.options.atProbe ? this.options.atProbe(name, x) : x;
+    const y = this.options.tap ? this.options.tap(name, x) : x;
     if (this.options.trace) this.trace[name] = y;
     return y;
   }

@@ -15,7 +15,7 @@
  * skip: false drops the addition altogether (Li et al.'s "noshort"): the
  * block is ReLU(BN(conv(ReLU(BN(conv(x))))))).
  *
- * Probes (ForwardOptions.trace, atProbe): `${block}.response`, the branch
+ * Probes (ForwardOptions.trace, tap): `${block}.response`, the branch
  * α·BN(conv2(·)) before the addition and ReLU, and `${block}.output`.
  *
  * Initialisation: convolutions Kaiming normal with fan_in, N(0, 2/(9·c_in)),
@@ -57,7 +57,7 @@ export function resnetArchitecture(spec: ResNetSpec): Architecture {
         const name = `layer${stage + 1}.${b}`;
         const stride = stage > 0 && b === 0 ? 2 : 1;
         const cin = inChannels;
-        const blockInput = x;
+        const blockInput = ops.probe(`${name}.input`, x);
         x = ops.module('BasicBlock', () => {
           const h = ops.convBatchNorm({ conv: `${name}.conv1`, bn: `${name}.bn1` }, blockInput, {
             out: planes,

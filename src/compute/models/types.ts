@@ -105,12 +105,14 @@ export interface ForwardOptions {
   /** Record intermediate tensors in ForwardResult.trace (per-layer signal statistics). */
   trace?: boolean;
   /**
-   * Called at every probe point with the probed value x_l; what it returns
-   * flows on (and is what the trace records). Per-layer gradients add a zero
-   * tensor ε_l here and differentiate with respect to it: ∂L/∂x_l = ∂L/∂ε_l at
-   * ε_l = 0, a gradient at an intermediate value without rewriting the model.
+   * Replace a probed value (`layer2.1.input`, `layer2.1.response`, `layers.3.output`, ...) by what
+   * this returns; the network goes on from the replacement, and the trace records it. Uses: start
+   * the pass at a block's input, or delete a block (its output becomes its input), for the path
+   * studies; add a zero tensor ε_l and differentiate with respect to it, for a gradient at an
+   * intermediate value (∂L/∂x_l = ∂L/∂ε_l at ε_l = 0) without rewriting the model; cut a network
+   * to replace its top by a Taylor expansion.
    */
-  atProbe?: (name: string, x: tf.Tensor) => tf.Tensor;
+  tap?: (name: string, x: tf.Tensor) => tf.Tensor;
 }
 
 export interface ForwardResult {

@@ -19,7 +19,7 @@
  * row j. BN runs in inference mode (running statistics), so the copies do
  * not interact and F is a function of one input.
  *
- * The cut is made through ForwardOptions.atProbe: the forward pass replaces
+ * The cut is made through ForwardOptions.tap: the forward pass replaces
  * the value at a probe by the tensor given, so the model is evaluated as
  * written, with no second implementation of its layers.
  */
@@ -102,7 +102,7 @@ export async function taylorReplacementErrors(
             const out = model.forward(params, state, tf.zeros([H.shape[0]!, ...x.shape.slice(1)]), {
               training: false,
               trace: true,
-              atProbe: (name, t) => (name === cut ? H : t),
+              tap: (name, t) => (name === cut ? H : t),
             });
             return out.trace![top]!;
           };
@@ -115,7 +115,7 @@ export async function taylorReplacementErrors(
           const taylor = tf.add(fBar, tf.matMul(tf.sub(h, hBar), jacobian, false, true));
           const logits = model.forward(params, state, x, {
             training: false,
-            atProbe: (name, t) => (name === top ? taylor : t),
+            tap: (name, t) => (name === top ? taylor : t),
           }).logits;
           const wrong = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), labels), 'float32'));
           const onehot = tf.oneHot(labels, logits.shape[1]!);

@@ -26,7 +26,7 @@
  * (every layer here has the same width d, so the ratio is 1). One backward
  * pass with a Gaussian u_i at the top for every input i gives u_iᵀ J_{L,k}(x_i)
  * at every layer k at once: the gradient of Σ_i u_i·h_L(x_i) with respect to
- * h_k, through zero perturbations at the probes (ForwardOptions.atProbe). With
+ * h_k, through zero perturbations at the probes (ForwardOptions.tap). With
  * BN the inputs of a batch are coupled and J is the batch's Jacobian.
  * `projections` repeats the draw; their spread is reported.
  */
@@ -158,7 +158,7 @@ async function projectedJacobianSquares(options: {
         let topValue: tf.Tensor | null = null;
         model.forward(params, state, x, {
           training: true,
-          atProbe: (name, t) => {
+          tap: (name, t) => {
             const i = where.get(name);
             const v = i === undefined ? t : tf.add(t, eps[i]!);
             if (name === top) topValue = v;

@@ -20,7 +20,7 @@
  *
  * The gradient at an intermediate value is ∂L/∂ε_b at ε_b = 0, where the
  * forward pass adds a zero tensor ε_b at the probe `${block}.output`
- * (ForwardOptions.atProbe), so the model is differentiated as it is written.
+ * (ForwardOptions.tap), so the model is differentiated as it is written.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { batches } from '../data/batches';
@@ -167,7 +167,7 @@ export async function blockResponses(
         const f = (...eps: tf.Tensor[]): tf.Scalar => {
           const out = model.forward(params, state, x, {
             training,
-            atProbe: (name, t) => {
+            tap: (name, t) => {
               const i = where.get(name);
               return i === undefined ? t : tf.add(t, eps[i]!);
             },

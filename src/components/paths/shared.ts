@@ -1,0 +1,76 @@
+/**
+ * What the path figures share: colours (Kak and Bouman's red with skips, blue
+ * without, as the training figure), the chart styles on screen and in
+ * exports, the model names, and the exports themselves.
+ */
+import { canvasToPng, downloadBlob, downloadText, svgToCanvas } from '../figure/download';
+import type { PlotStyle } from './plot';
+import { stackSvg, svgHeight } from './plot';
+
+export const SKIP_COLOUR = '#d6372c';
+export const PLAIN_COLOUR = '#2f6fd6';
+/** A live run's series, beside the shipped ones. */
+export const LIVE_COLOUR = '#8a5a00';
+
+export const SCREEN_STYLE: PlotStyle = {
+  text: 'currentColor',
+  grid: 'rgb(127 127 127 / 0.35)',
+  background: null,
+  font: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif',
+  band: 'rgb(214 55 44 / 0.14)',
+};
+
+export const EXPORT_STYLE: PlotStyle = {
+  text: '#1b1d20',
+  grid: '#d6d8d2',
+  background: '#ffffff',
+  font: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif',
+  band: 'rgb(214 55 44 / 0.14)',
+};
+
+export const MODEL_LABELS: Record<string, string> = {
+  resnet20: 'ResNet-20',
+  resnet56: 'ResNet-56',
+  resnet110: 'ResNet-110',
+};
+
+export const modelLabel = (model: string): string => MODEL_LABELS[model] ?? model;
+
+/** A shipped checkpoint a live run starts from. */
+export interface ShippedCheckpoint {
+  model: string;
+  skip: boolean;
+  path: string;
+  sha256: string;
+}
+
+/** Download charts (SVG strings) stacked as one SVG, or as a PNG at twice their size. */
+export async function exportCharts(
+  charts: readonly string[],
+  file: string,
+  format: 'svg' | 'png',
+): Promise<void> {
+  const stacked = stackSvg(
+    charts.map((svg) => ({
+      svg,
+      width: Number(/width="([\d.]+)"/.exec(svg)?.[1] ?? 0),
+      height: svgHeight(svg),
+    })),
+  );
+  if (format === 'svg') {
+    downloadText(stacked.svg, `${file}.svg`, 'image/svg+xml');
+    return;
+  }
+  const canvas = await svgToCanvas(stacked.svg, stacked.width, stacked.height, 2, '#ffffff');
+  downloadBlob(await canvasToPng(canvas), `${file}@2x.png`);
+}
+
+/** Seconds as m:ss. */
+export function clock(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–:––';
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export const percent = (v: number | null, digits = 1): string =>
+  v === null ? '—' : `${(100 * v).toFixed(digits)} %`;

@@ -1,0 +1,411 @@
+/**
+ * The lesion study of Veit et al. (2016, section 4): change a trained
+ * network at test time and measure its test error.
+ *
+ * - Delete one block. With skips the block's residual branch is dropped and
+ *   its shortcut kept, y = ReLU(s(x)) (Veit et al., figure 3); without skips
+ *   there is no shortcut, and the block's output becomes its input. A
+ *   downsampling block of the plain network cannot hand its input on (stride
+ *   2, twice the channels), so it is replaced by the parameter-free shortcut
+ *   of He et al.'s option A: every second pixel, channels zero-padded.
+ * - Delete k blocks at random, several draws per k: error against k with a
+ *   spread (figure 5a).
+ * - Reorder: swap random pairs of blocks of one stage (blocks with the same
+ *   shapes: the downsampling blocks stay in place), and measure how far the
+ *   order moved by Kendall's τ between the new order and the trained one
+ *   (figure 5b).
+ *
+ * In a residual network a deletion removes half of the paths, all of them
+ * through that block, and leaves the rest intact; in a plain network there
+ * is one path and every deletion cuts it. BN is in inference mode throughout
+ * (stored statistics, as at test time).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset } from '../data/dataset';
+import { batches } from '../data/batches';
+import { yieldToEventLoop } from '../landscape/grid';
+import type { ForwardOptions, Model, TensorMap } from '../models';
+import { createRng, deriveSeed } from '../random';
+import { countCorrect } from '../train/engine';
+import { subsampleAndPadChannels } from '../tfjs-fixes';
+import { residualBlocks } from './blocks';
+import type { BlockInfo } from './blocks';
+import { chooseBlocks } from './gradient';
+
+/** One change to the network, evaluated on the whole subset. */
+export type Lesion =
+  | { kind: 'baseline' }
+  | { kind: 'deleteOne'; block: number }
+  | { kind: 'deleteK'; k: number; draw: number; blocks: number[] }
+  /** order[p]: which trained block runs at position p. */
+  | { kind: 'reorder'; swaps: number; draw: number; order: number[]; tau: number };
+
+export interface LesionResult {
+  /** Whether the network has skips. */
+  skip: boolean;
+  /** Test images evaluated per lesion (the first of the split). */
+  images: number;
+  draws: number;
+  seed: number;
+  blocks: BlockInfo[];
+  /** Error (1 − accuracy) of the intact network; null until evaluated. */
+  baselineError: number | null;
+  deleteOne: (BlockInfo & { error: number | null })[];
+  /** Mean error over the draws that are done, and their standard deviation. */
+  deleteK: { k: number; error: number | null; spread: number | null; draws: number }[];
+  /** Every draw of deleteK: which blocks went, and the error. */
+  deleteKDraws: { k: number; draw: number; blocks: number[]; error: number | null }[];
+  /** Every reordering: its swaps, Kendall's τ against the trained order, and the error. */
+  reorder: { swaps: number; draw: number; tau: number; order: number[]; error: number | null }[];
+}
+
+/**
+ * Kendall's τ between an order of positions and 0 … n − 1: (concordant −
+ * discordant pairs) / C(n, 2). 1 for the trained order, −1 for its reverse.
+ */
+export function kendallTau(order: readonly number[]): number {
+  const n = order.length;
+  if (n < 2) return 1;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) s += Math.sign(order[j]! - order[i]!);
+  }
+  return s / ((n * (n - 1)) / 2);
+}
+
+/**
+ * `swaps` random transpositions, each of two blocks of one stage with the
+ * same shapes (not a downsampling block), starting from the trained order.
+ */
+export function swapWithinStages(
+  blocks: readonly BlockInfo[],
+  swaps: number,
+  random: () => number,
+): number[] {
+  const order = blocks.map((b) => b.index);
+  const stages = [...new Set(blocks.map((b) => b.stage))]
+    .map((s) => blocks.filter((b) => b.stage === s && !b.downsampling).map((b) => b.index))
+    .filter((positions) => positions.length >= 2);
+  if (stages.length === 0) return order;
+  // A stage is picked in proportion to its swappable pairs, so every pair is equally likely.
+  const pairs = stages.map((p) => (p.length * (p.length - 1)) / 2);
+  const totalPairs = pairs.reduce((a, b) => a + b, 0);
+  for (let t = 0; t < swaps; t++) {
+    let r = random() * totalPairs;
+    let s = 0;
+    while (s < stages.length - 1 && r >= pairs[s]!) r -= pairs[s++]!;
+    const [i, j] = chooseBlocks(stages[s]!.length, 2, random);
+    const a = stages[s]![i!]!;
+    const b = stages[s]![j!]!;
+    [order[a], order[b]] = [order[b]!, order[a]!];
+  }
+  return order;
+}
+
+/** The lesions of a study, in the order they run: baseline, single deletions, then each draw's k deletions and reorderings. */
+export function lesionPlan(options: {
+  blocks: readonly BlockInfo[];
+  draws: number;
+  seed: number;
+  /** Numbers of blocks deleted at random; default defaultDeleteCounts(n). */
+  deleteCounts?: readonly number[];
+  /** Numbers of swaps; default 1, 2, 4, … up to 2n. */
+  swapCounts?: readonly number[];
+}): Lesion[] {
+  const { blocks, draws, seed } = options;
+  const n = blocks.length;
+  const deleteCounts = options.deleteCounts ?? defaultDeleteCounts(n);
+  const swapCounts = options.swapCounts ?? defaultSwapCounts(n);
+  const plan: Lesion[] = [{ kind: 'baseline' }];
+  for (const b of blocks) plan.push({ kind: 'deleteOne', block: b.index });
+  for (const k of deleteCounts) {
+    if (!Number.isInteger(k) || k < 1 || k > n) {
+      throw new RangeError(`cannot delete ${k} of ${n} blocks`);
+    }
+  }
+  // Draw by draw, so a study stopped part-way has every k and every number of swaps.
+  for (let draw = 0; draw < draws; draw++) {
+    for (const k of deleteCounts) {
+      const rng = createRng(deriveSeed(seed, `lesion/delete ${k}/draw ${draw}`));
+      plan.push({ kind: 'deleteK', k, draw, blocks: chooseBlocks(n, k, rng.uniform) });
+    }
+    for (const swaps of swapCounts) {
+      const rng = createRng(deriveSeed(seed, `lesion/swap ${swaps}/draw ${draw}`));
+      const order = swapWithinStages(blocks, swaps, rng.uniform);
+      plan.push({ kind: 'reorder', swaps, draw, order, tau: kendallTau(order) });
+    }
+  }
+  return plan;
+}
+
+/**
+ * Every k up to 6, where the residual network's error starts to climb, then
+ * about eight steps to n (all blocks deleted): n = 27 gives 1–6, 10, 14, 18,
+ * 22, 26, 27.
+ */
+export function defaultDeleteCounts(n: number): number[] {
+  const counts: number[] = [];
+  const step = Math.max(1, Math.ceil(n / 8));
+  for (let k = 1; k <= n; k = k < 6 ? k + 1 : k + step) counts.push(k);
+  if (counts[counts.length - 1] !== n) counts.push(n);
+  return counts;
+}
+
+/** 1, 2, 4, … swaps up to twice the blocks: from one transposition to a shuffled stage. */
+export function defaultSwapCounts(n: number): number[] {
+  const counts: number[] = [];
+  for (let s = 1; s <= 2 * n; s *= 2) counts.push(s);
+  return counts;
+}
+
+/** A stable name for a lesion, to match results across runs. */
+export function lesionId(lesion: Lesion): string {
+  switch (lesion.kind) {
+    case 'baseline':
+      return 'baseline';
+    case 'deleteOne':
+      return `delete ${lesion.block}`;
+    case 'deleteK':
+      return `delete ${lesion.k} draw ${lesion.draw}`;
+    case 'reorder':
+      return `swap ${lesion.swaps} draw ${lesion.draw}`;
+  }
+}
+
+/**
+ * The forward options and parameters that apply a lesion. Parameters of a
+ * reordering are the trained tensors under their new positions' names (no
+ * copies); the BN statistics move with their block.
+ */
+export function lesionedNetwork(options: {
+  model: Model;
+  params: TensorMap;
+  state: TensorMap;
+  lesion: Lesion;
+}): { params: TensorMap; state: TensorMap; forward: ForwardOptions } {
+  const { model, lesion } = options;
+  const spec = model.spec;
+  if (spec.kind !== 'resnet') throw new Error('the lesion study needs a ResNet');
+  const blocks = residualBlocks(spec);
+  let { params, state } = options;
+  const deleted = new Set(
+    lesion.kind === 'deleteOne' ? [lesion.block] : lesion.kind === 'deleteK' ? lesion.blocks : [],
+  );
+  if (lesion.kind === 'reorder') {
+    params = renameBlocks(params, blocks, lesion.order);
+    state = renameBlocks(state, blocks, lesion.order);
+  }
+  const forward: ForwardOptions = { training: false };
+  if (spec.skip) {
+    forward.combine = (block, residual, shortcut) =>
+      deleted.has(block.index) ? shortcut : tf.add(residual, shortcut);
+  } else {
+    const byName = new Map(blocks.map((b) => [b.name, b]));
+    let input: tf.Tensor | null = null;
+    forward.tap = (name, t) => {
+      const dot = name.lastIndexOf('.');
+      const block = byName.get(name.slice(0, dot));
+      if (!block) return t;
+      if (name.endsWith('.input')) {
+        input = t;
+        return t;
+      }
+      if (!deleted.has(block.index) || input === null) return t;
+      if (!block.downsampling) return input;
+      return subsampleAndPadChannels({
+        x: input as tf.Tensor4D,
+        stride: 2,
+        outChannels: t.shape[3]!,
+      });
+    };
+  }
+  return { params, state, forward };
+}
+
+/** Tensors of block order[p] under block p's name. */
+function renameBlocks(map: TensorMap, blocks: readonly BlockInfo[], order: number[]): TensorMap {
+  const out: TensorMap = { ...map };
+  blocks.forEach((target, p) => {
+    const source = blocks[order[p]!]!;
+    if (source.index === target.index) return;
+    const prefix = `${source.name}.`;
+    for (const [key, t] of Object.entries(map)) {
+      if (key.startsWith(prefix)) out[`${target.name}.${key.slice(prefix.length)}`] = t;
+    }
+  });
+  return out;
+}
+
+export interface LesionProgress {
+  /** Lesions evaluated (all of the subset each). */
+  done: number;
+  total: number;
+  /** Images per second so far. */
+  rate: number;
+  /** The lesion just finished. */
+  last: string;
+}
+
+/** Assemble what a plan's finished lesions say (null where a lesion is not done). */
+export function lesionResult(options: {
+  blocks: BlockInfo[];
+  skip: boolean;
+  images: number;
+  draws: number;
+  seed: number;
+  plan: readonly Lesion[];
+  errors: ReadonlyMap<string, number>;
+}): LesionResult {
+  const { blocks, plan, errors } = options;
+  const error = (l: Lesion) => errors.get(lesionId(l)) ?? null;
+  const deleteKDraws = plan.flatMap((l) =>
+    l.kind === 'deleteK' ? [{ k: l.k, draw: l.draw, blocks: [...l.blocks], error: error(l) }] : [],
+  );
+  const ks = [...new Set(deleteKDraws.map((d) => d.k))];
+  return {
+    skip: options.skip,
+    images: options.images,
+    draws: options.draws,
+    seed: options.seed,
+    blocks,
+    baselineError: error({ kind: 'baseline' }),
+    deleteOne: blocks.map((b) => ({ ...b, error: error({ kind: 'deleteOne', block: b.index }) })),
+    deleteK: ks.map((k) => {
+      const done = deleteKDraws.filter((d) => d.k === k && d.error !== null).map((d) => d.error!);
+      const { mean, std } = meanAndStd(done);
+      return { k, error: mean, spread: std, draws: done.length };
+    }),
+    deleteKDraws,
+    reorder: plan.flatMap((l) =>
+      l.kind === 'reorder'
+        ? [{ swaps: l.swaps, draw: l.draw, tau: l.tau, order: [...l.order], error: error(l) }]
+        : [],
+    ),
+  };
+}
+
+/** Mean and (population) standard deviation; nulls for no values. */
+export function meanAndStd(values: readonly number[]): { mean: number | null; std: number | null } {
+  if (values.length === 0) return { mean: null, std: null };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/**
+ * Run a lesion study: every lesion of the plan on the first `data.count`
+ * test images. Lesions already in `previous` (same plan, same images) are
+ * not run again. Resolves with what is done when the signal fires.
+ */
+export async function lesionStudy(options: {
+  model: Model;
+  params: TensorMap;
+  state: TensorMap;
+  data: Dataset;
+  batchSize: number;
+  draws: number;
+  seed: number;
+  deleteCounts?: readonly number[];
+  swapCounts?: readonly number[];
+  /** Which lesions to run (default all): e.g. only the single deletions. */
+  kinds?: readonly Lesion['kind'][];
+  previous?: LesionResult;
+  signal?: AbortSignal;
+  onProgress?: (progress: LesionProgress) => void;
+  /** After each lesion, the study so far. */
+  onPartial?: (result: LesionResult) => void | Promise<void>;
+}): Promise<LesionResult> {
+  const { model, params, state, data, batchSize, draws, seed, signal } = options;
+  const spec = model.spec;
+  if (spec.kind !== 'resnet') throw new Error('the lesion study needs a ResNet');
+  if (!Number.isInteger(draws) || draws < 1) {
+    throw new RangeError(`draws must be a whole number of at least 1, got ${draws}`);
+  }
+  const blocks = residualBlocks(spec);
+  const kinds = new Set(options.kinds ?? ['baseline', 'deleteOne', 'deleteK', 'reorder']);
+  const plan = lesionPlan({
+    blocks,
+    draws,
+    seed,
+    ...(options.deleteCounts ? { deleteCounts: options.deleteCounts } : {}),
+    ...(options.swapCounts ? { swapCounts: options.swapCounts } : {}),
+  }).filter((l) => kinds.has(l.kind));
+  const errors = new Map<string, number>();
+  if (options.previous) {
+    const p = options.previous;
+    // Lesions are named by what they draw from (seed, k or swaps, draw), so a study resumes with
+    // more draws or other counts; only the images, the seed and the network must match.
+    if (p.images !== data.count || p.seed !== seed || p.skip !== spec.skip) {
+      throw new Error(
+        `the previous study used ${p.images} images and seed ${p.seed}` +
+          `${p.skip === spec.skip ? '' : ' on another network'}; this one ${data.count} images and seed ${seed}`,
+      );
+    }
+    const previousPlan = lesionPlan({
+      blocks,
+      draws: p.draws,
+      seed,
+      deleteCounts: [...new Set(p.deleteKDraws.map((d) => d.k))],
+      swapCounts: [...new Set(p.reorder.map((r) => r.swaps))],
+    });
+    const known = new Map<string, number | null>([
+      ['baseline', p.baselineError],
+      ...p.deleteOne.map((d) => [`delete ${d.index}`, d.error] as [string, number | null]),
+      ...p.deleteKDraws.map(
+        (d) => [`delete ${d.k} draw ${d.draw}`, d.error] as [string, number | null],
+      ),
+      ...p.reorder.map(
+        (r) => [`swap ${r.swaps} draw ${r.draw}`, r.error] as [string, number | null],
+      ),
+    ]);
+    for (const l of previousPlan) {
+      const e = known.get(lesionId(l));
+      if (e !== null && e !== undefined) errors.set(lesionId(l), e);
+    }
+  }
+  const result = () =>
+    lesionResult({ blocks, skip: spec.skip, images: data.count, draws, seed, plan, errors });
+
+  // The test images as tensors once, reused by every lesion.
+  const inputs = [...batches({ dataset: data, batchSize })].map((b) => ({
+    x: tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]),
+    labels: tf.tensor1d(b.y, 'int32'),
+  }));
+  const t0 = performance.now();
+  let evaluated = 0;
+  try {
+    for (const lesion of plan) {
+      const id = lesionId(lesion);
+      if (errors.has(id)) continue;
+      // Let a cancel (a worker message, a terminal's Ctrl-C) arrive: on CPU backends data()
+      // resolves as a microtask, so without this the loop never hands back to the event loop.
+      await yieldToEventLoop();
+      if (signal?.aborted) break;
+      const network = lesionedNetwork({ model, params, state, lesion });
+      let correct = 0;
+      for (const { x, labels } of inputs) {
+        const c = tf.tidy(() => {
+          const { logits } = model.forward(network.params, network.state, x, network.forward);
+          return countCorrect(logits, labels);
+        });
+        correct += (await c.data())[0]!;
+        c.dispose();
+      }
+      errors.set(id, 1 - correct / data.count);
+      evaluated++;
+      options.onProgress?.({
+        done: plan.filter((l) => errors.has(lesionId(l))).length,
+        total: plan.length,
+        rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
+        last: id,
+      });
+      await options.onPartial?.(result());
+    }
+    return result();
+  } finally {
+    for (const { x, labels } of inputs) {
+      x.dispose();
+      labels.dispose();
+    }
+  }
+}
