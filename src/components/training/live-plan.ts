@@ -8,9 +8,9 @@
  * took no step of BMEnet-32 in 150 s where WebAssembly takes one in about
  * 7 s (issue 15), so it counts as no GPU at all.
  *
- * Time: before a run, from the speed measured for that run and backend in
- * Chromium on a 2-core AMD EPYC (bench/README.md, `node bench/live-run.ts
- * --figure training`); once it runs, from the speed measured in this browser.
+ * Time: before a run, from the speed measured for that run and backend on a
+ * 2-core AMD EPYC (REFERENCE_SPEED; bench/README.md, bench/training-live-run.ts);
+ * once it runs, from the speed measured in this browser.
  */
 import type { BackendName } from '../../compute/backend';
 import type { TrainingComparisonParams } from '../../compute/jobs/training-comparison';
@@ -59,9 +59,12 @@ export function autoBackend(probe: WebGpuProbe): { name: BackendName; reason: st
 }
 
 /**
- * Images per second, both networks together, measured in Chromium on one
- * core of a 2-core AMD EPYC (bench/README.md): the quick run and BMEnet-32
- * on WebAssembly. Other networks and backends have no reference; their time
+ * Images per second, both networks together, on one core of a 2-core AMD
+ * EPYC (bench/README.md): the quick run on WebAssembly, 155 images/s of the
+ * process's CPU time in Node and the same code in Chromium's worker (35.5
+ * images/s of wall time there while the machine ran four times as many jobs
+ * as it has cores); BMEnet-32 at the lecture's scale, 9.5 images/s in
+ * Chromium (issue 15). Other networks and backends have no reference; their time
  * is known once the first steps are done.
  */
 export const REFERENCE_SPEED: Partial<Record<string, Partial<Record<BackendName, number>>>> = {
