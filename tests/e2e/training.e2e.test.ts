@@ -114,7 +114,7 @@ test(
         .toMatch(/about \d+ s on the CPU \(WebAssembly\)/);
       await expect
         .poll(() => figure(page).locator('.backend-badge').textContent())
-        .toMatch(/wasm.*software renderer/s);
+        .toMatch(/wasm.*software, not a GPU/s);
 
       await page.getByRole('button', { name: 'Run live', exact: true }).click();
       await expect

@@ -53,9 +53,11 @@ export function backendOrder(
 
 /** The backend 'auto' will start, and why, in words for the badge. */
 export function autoBackend(probe: WebGpuProbe): { name: BackendName; reason: string } {
-  return probe.available
-    ? { name: 'webgpu', reason: probe.reason }
-    : { name: 'wasm', reason: `${probe.reason}; live runs use WebAssembly on the CPU` };
+  if (probe.available) return { name: 'webgpu', reason: 'a hardware GPU adapter' };
+  return {
+    name: 'wasm',
+    reason: probe.software ? 'the GPU adapter is software, not a GPU' : 'no GPU adapter',
+  };
 }
 
 /**

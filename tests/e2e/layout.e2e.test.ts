@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openWatchedPage } from './support/browser';
+
+/**
+ * Deep links land where they point: a link to a section below the figures
+ * puts its heading at the top of the window, and it is still there once the
+ * figures above it have loaded (their space is reserved in the page's
+ * markup, so nothing moves when they draw). Checked on a desktop and on a
+ * phone-sized window.
+ */
+
+const baseUrl = inject('baseUrl');
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const LINKS = [
+  '/articles/loss-landscapes/#how-much-less-convex',
+  '/articles/skip-connections-in-action/#what-the-comparison-shows-and-what-it-does-not',
+];
+
+for (const viewport of [
+  { width: 1280, height: 900 },
+  { width: 375, height: 740 },
+]) {
+  for (const link of LINKS) {
+    test(`${link} at ${viewport.width} px: the heading stays at the top after the figures load`, async () => {
+      const watched = await openWatchedPage(browser, { baseUrl, viewport });
+      try {
+        const { page } = watched;
+        await page.goto(new URL(link, baseUrl).href, { waitUntil: 'load' });
+        const id = link.split('#')[1]!;
+        const top = () =>
+          page.evaluate((id) => document.getElementById(id)!.getBoundingClientRect().top, id);
+        // The figures near it hydrate, fetch and draw (islands start as they come within reach
+        // of the window, then fetch what they draw first); the page scrolls to the heading.
+        await page.waitForTimeout(8000);
+        await page.waitForLoadState('networkidle');
+        const after = await top();
+        expect(Math.abs(after), `heading top after load: ${after} px`).toBeLessThan(40);
+      } finally {
+        await watched.close();
+      }
+    });
+  }
+}
+
+/**
+ * The cause, measured directly: each figure takes as much room before its
+ * script runs (the server-rendered markup, what the page lays out first) as
+ * once it has drawn its shipped result, so a heading below it cannot move,
+ * whatever the timing of the scroll to it.
+ */
+const FIGURES = [
+  { page: '/articles/loss-landscapes/', figure: '#landscape' },
+  { page: '/articles/skip-connections-in-action/', figure: '#training' },
+];
+
+for (const viewport of [
+  { width: 1280, height: 900 },
+  { width: 375, height: 740 },
+]) {
+  for (const { page: path, figure } of FIGURES) {
+    test(`${path}${figure} at ${viewport.width} px: as tall before it loads as after`, async () => {
+      const heightOf = async (javaScriptEnabled: boolean) => {
+        const context = await browser.newContext({ viewport, javaScriptEnabled });
+        try {
+          const page = await context.newPage();
+          await page.goto(new URL(path, baseUrl).href, { waitUntil: 'load' });
+          if (javaScriptEnabled) {
+            await page.locator(figure).scrollIntoViewIfNeeded();
+            await page.waitForLoadState('networkidle');
+            await page.waitForFunction(
+              (f) => !document.querySelector(`${f} .landscape-status, ${f} [data-testid="live-estimate"]:empty`),
+              figure,
+              { timeout: 20_000 },
+            ).catch(() => undefined);
+            await page.waitForTimeout(2500);
+          }
+          // Without scripts, <noscript> notes show that a reader with scripts never sees.
+          return await page.locator(figure).evaluate(
+            (el) =>
+              el.getBoundingClientRect().height -
+              [...el.querySelectorAll('noscript')].reduce(
+                (sum, n) => sum + n.getBoundingClientRect().height,
+                0,
+              ),
+          );
+        } finally {
+          await context.close();
+        }
+      };
+      const before = await heightOf(false);
+      const after = await heightOf(true);
+      expect(Math.abs(after - before), `${before} px before, ${after} px after`).toBeLessThan(48);
+    });
+  }
+}
