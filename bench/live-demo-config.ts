@@ -38,7 +38,12 @@ const { values: flags } = parseArgs({
 });
 
 const choice = await initBackend({ prefer: 'wasm' });
-console.error(choice.name, choice.reason, JSON.stringify(choice.tried), JSON.stringify(choice.wasm));
+console.error(
+  choice.name,
+  choice.reason,
+  JSON.stringify(choice.tried),
+  JSON.stringify(choice.wasm),
+);
 const readBytes = async (p: string) => new Uint8Array(await readFile(join('public', p)));
 
 for (const model of flags.models.split(',')) {
@@ -87,7 +92,10 @@ for (const model of flags.models.split(',')) {
         // This process's CPU time: on a shared machine, nearer what one free core would take.
         cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
         imagesPerCpuSecond: Number(
-          ((2 * losses.skip.length * Number(flags.batch)) / ((cpu.user + cpu.system) / 1e6)).toFixed(1),
+          (
+            (2 * losses.skip.length * Number(flags.batch)) /
+            ((cpu.user + cpu.system) / 1e6)
+          ).toFixed(1),
         ),
         imagesPerSecond: Number(ips.toFixed(1)),
         times,

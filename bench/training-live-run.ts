@@ -86,7 +86,10 @@ try {
   });
   await runButton.click();
   await page.waitForFunction(
-    () => /Finished|Stopped by an error/.test(document.querySelector('.training .live-status')?.textContent ?? ''),
+    () =>
+      /Finished|Stopped by an error/.test(
+        document.querySelector('.training .live-status')?.textContent ?? '',
+      ),
     undefined,
     { timeout: Number(flags.timeout) * 1000, polling: 500 },
   );

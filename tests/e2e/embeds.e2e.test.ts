@@ -76,14 +76,19 @@ for (const slug of SLUGS) {
             document.body.getBoundingClientRect().height +
             parseFloat(style.marginTop) +
             parseFloat(style.marginBottom),
-          scrolls: document.documentElement.scrollHeight > document.documentElement.clientHeight + 1,
+          scrolls:
+            document.documentElement.scrollHeight > document.documentElement.clientHeight + 1,
         };
       });
       const height = await frame.evaluate((f) => f.getBoundingClientRect().height);
-      expect(Math.abs(height - content), `frame ${height} px, figure ${content} px`).toBeLessThan(4);
+      expect(Math.abs(height - content), `frame ${height} px, figure ${content} px`).toBeLessThan(
+        4,
+      );
       expect(scrolls, 'nothing cut off: the frame does not scroll').toBe(false);
 
-      const caption = (await embed.locator('figcaption').first().textContent())!.replace(/\s+/g, ' ').trim();
+      const caption = (await embed.locator('figcaption').first().textContent())!
+        .replace(/\s+/g, ' ')
+        .trim();
       expect(caption).toMatch(/From [^,]*\S, Skipscape\.$/);
       if (slug === 'loss-landscape') expect(caption).toMatch(/filter-normalised/);
     } finally {

@@ -76,22 +76,29 @@ for (const viewport of [
           if (javaScriptEnabled) {
             await page.locator(figure).scrollIntoViewIfNeeded();
             await page.waitForLoadState('networkidle');
-            await page.waitForFunction(
-              (f) => !document.querySelector(`${f} .landscape-status, ${f} [data-testid="live-estimate"]:empty`),
-              figure,
-              { timeout: 20_000 },
-            ).catch(() => undefined);
+            await page
+              .waitForFunction(
+                (f) =>
+                  !document.querySelector(
+                    `${f} .landscape-status, ${f} [data-testid="live-estimate"]:empty`,
+                  ),
+                figure,
+                { timeout: 20_000 },
+              )
+              .catch(() => undefined);
             await page.waitForTimeout(2500);
           }
           // Without scripts, <noscript> notes show that a reader with scripts never sees.
-          return await page.locator(figure).evaluate(
-            (el) =>
-              el.getBoundingClientRect().height -
-              [...el.querySelectorAll('noscript')].reduce(
-                (sum, n) => sum + n.getBoundingClientRect().height,
-                0,
-              ),
-          );
+          return await page
+            .locator(figure)
+            .evaluate(
+              (el) =>
+                el.getBoundingClientRect().height -
+                [...el.querySelectorAll('noscript')].reduce(
+                  (sum, n) => sum + n.getBoundingClientRect().height,
+                  0,
+                ),
+            );
         } finally {
           await context.close();
         }

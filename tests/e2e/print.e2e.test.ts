@@ -55,37 +55,46 @@ function pdfImages(pdf: Buffer): PdfImage[] {
   return images;
 }
 
-test('the loss-landscape article prints both 3-D surfaces, not blank, without controls', { timeout: 180_000 }, async () => {
-  const watched = await openWatchedPage(browser, { baseUrl });
-  try {
-    const { page } = watched;
-    await page.goto(new URL('/articles/loss-landscapes/', baseUrl).href, { waitUntil: 'load' });
-    const figure = page.locator('#landscape');
-    await figure.scrollIntoViewIfNeeded();
-    await expect
-      .poll(() => figure.locator('canvas.surface-canvas').count(), { timeout: 60_000 })
-      .toBe(2);
-    // The view's snapshot for print follows the view a moment after it settles.
-    await expect
-      .poll(() => figure.locator('img.print-image').count(), { timeout: 30_000 })
-      .toBe(2);
+test(
+  'the loss-landscape article prints both 3-D surfaces, not blank, without controls',
+  { timeout: 180_000 },
+  async () => {
+    const watched = await openWatchedPage(browser, { baseUrl });
+    try {
+      const { page } = watched;
+      await page.goto(new URL('/articles/loss-landscapes/', baseUrl).href, { waitUntil: 'load' });
+      const figure = page.locator('#landscape');
+      await figure.scrollIntoViewIfNeeded();
+      await expect
+        .poll(() => figure.locator('canvas.surface-canvas').count(), { timeout: 60_000 })
+        .toBe(2);
+      // The view's snapshot for print follows the view a moment after it settles.
+      await expect
+        .poll(() => figure.locator('img.print-image').count(), { timeout: 30_000 })
+        .toBe(2);
 
-    await page.emulateMedia({ media: 'print' });
-    const hidden = await page.evaluate(() =>
-      ['.landscape-controls', '.landscape-live', '.landscape-export', 'canvas.surface-canvas'].map(
-        (s) => [...document.querySelectorAll(s)].every((el) => getComputedStyle(el).display === 'none'),
-      ),
-    );
-    expect(hidden).toEqual([true, true, true, true]);
+      await page.emulateMedia({ media: 'print' });
+      const hidden = await page.evaluate(() =>
+        [
+          '.landscape-controls',
+          '.landscape-live',
+          '.landscape-export',
+          'canvas.surface-canvas',
+        ].map((s) =>
+          [...document.querySelectorAll(s)].every((el) => getComputedStyle(el).display === 'none'),
+        ),
+      );
+      expect(hidden).toEqual([true, true, true, true]);
 
-    const pdf = await page.pdf({ format: 'A4', printBackground: true });
-    const pictures = pdfImages(pdf).filter((i) => i.width >= 300 && i.height >= 200);
-    const drawn = pictures.filter((i) => i.distinct > 16);
-    expect(drawn.length, JSON.stringify(pictures)).toBeGreaterThanOrEqual(2);
-  } finally {
-    await watched.close();
-  }
-});
+      const pdf = await page.pdf({ format: 'A4', printBackground: true });
+      const pictures = pdfImages(pdf).filter((i) => i.width >= 300 && i.height >= 200);
+      const drawn = pictures.filter((i) => i.distinct > 16);
+      expect(drawn.length, JSON.stringify(pictures)).toBeGreaterThanOrEqual(2);
+    } finally {
+      await watched.close();
+    }
+  },
+);
 
 test('"Skip connections in action" prints its table header once and no live-run inputs', async () => {
   const watched = await openWatchedPage(browser, { baseUrl });
@@ -99,8 +108,12 @@ test('"Skip connections in action" prints its table header once and no live-run 
     await page.emulateMedia({ media: 'print' });
     const looks = await page.evaluate(() => ({
       header: [...document.querySelectorAll('thead th')].map((th) => getComputedStyle(th).position),
-      hidden: ['#training .live-settings', '#training .training-export', '#training .training-controls'].map(
-        (s) => [...document.querySelectorAll(s)].every((el) => getComputedStyle(el).display === 'none'),
+      hidden: [
+        '#training .live-settings',
+        '#training .training-export',
+        '#training .training-controls',
+      ].map((s) =>
+        [...document.querySelectorAll(s)].every((el) => getComputedStyle(el).display === 'none'),
       ),
     }));
     expect(looks.header.length).toBeGreaterThan(0);

@@ -87,14 +87,12 @@ test('the shipped curves are drawn at full strength in the site-wide network col
     await expect
       .poll(() => chart.locator('path[data-source="shipped"]').count(), { timeout: 15_000 })
       .toBeGreaterThanOrEqual(4);
-    const looks = await chart
-      .locator('path[data-source="shipped"]')
-      .evaluateAll((paths) =>
-        paths.map((p) => ({
-          stroke: p.getAttribute('stroke'),
-          opacity: getComputedStyle(p).strokeOpacity,
-        })),
-      );
+    const looks = await chart.locator('path[data-source="shipped"]').evaluateAll((paths) =>
+      paths.map((p) => ({
+        stroke: p.getAttribute('stroke'),
+        opacity: getComputedStyle(p).strokeOpacity,
+      })),
+    );
     for (const look of looks) expect(look.opacity).toBe('1');
     expect(new Set(looks.map((l) => l.stroke))).toEqual(new Set(['#e0452f', '#3a7bdb']));
   });
@@ -129,7 +127,9 @@ test(
       const liveChart = figure(page).locator('.live-chart svg');
       expect(await liveChart.locator('path[data-source="live"][stroke-dasharray]').count()).toBe(2);
       expect(await liveChart.locator('text').allTextContents()).toContain('step');
-      expect(await figure(page).locator('.chart[data-metric="loss"] path[data-source="live"]').count()).toBe(0);
+      expect(
+        await figure(page).locator('.chart[data-metric="loss"] path[data-source="live"]').count(),
+      ).toBe(0);
       await expect
         .poll(() => figure(page).locator('.live-status').textContent(), { timeout: 30_000 })
         .toMatch(/left\./);

@@ -51,7 +51,9 @@ test(
     expect(result.noskip.status).toBe('completed');
 
     const total = steps.skip.length;
-    expect(total).toBe(QUICK_RUN.size.epochs * Math.floor(QUICK_RUN.size.images / QUICK_RUN.size.batch));
+    expect(total).toBe(
+      QUICK_RUN.size.epochs * Math.floor(QUICK_RUN.size.images / QUICK_RUN.size.batch),
+    );
     const skip = smoothedLosses(steps.skip).map((p) => p.loss!);
     const noskip = smoothedLosses(steps.noskip).map((p) => p.loss!);
     // Above from the first third on: the chart shows the gap for most of the run.

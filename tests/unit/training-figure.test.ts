@@ -13,11 +13,7 @@ import {
   type LiveRun,
 } from '../../src/components/training/history';
 import { initialLiveState, isActive, liveReducer } from '../../src/components/training/live';
-import {
-  QUICK_RUN,
-  settingsFor,
-  trainingSettings,
-} from '../../src/components/training/settings';
+import { QUICK_RUN, settingsFor, trainingSettings } from '../../src/components/training/settings';
 import { readState, writeState } from '../../src/components/figure/urlState';
 import type { ComparisonProgress } from '../../src/compute/jobs/training-comparison';
 

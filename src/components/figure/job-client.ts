@@ -115,7 +115,8 @@ export function startJob<K extends JobKind>(options: {
     control: (action) => w.postMessage({ type: 'control', jobId, action } satisfies ToWorker),
     terminate: () => {
       listeners.delete(jobId);
-      if (workers[lane] === w) endWorker(lane, w, 'the compute worker was stopped by another figure');
+      if (workers[lane] === w)
+        endWorker(lane, w, 'the compute worker was stopped by another figure');
     },
   };
 }
@@ -131,7 +132,12 @@ export interface WebGpuProbe {
 
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
 }
 
 /**
@@ -170,7 +176,11 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) {
-      return { available: false, software: false, reason: 'WebGPU is present but found no adapter' };
+      return {
+        available: false,
+        software: false,
+        reason: 'WebGPU is present but found no adapter',
+      };
     }
     return isSoftwareAdapter(adapter)
       ? {

@@ -37,7 +37,9 @@ export function describeShipped(run: ShippedRun): string {
 }
 
 /** "Shipped runs, final test accuracy: 86.0 % with skips, 80.1 % without skips.", once both are in. */
-export function finalAccuracyText(runs: Partial<Record<'skip' | 'noskip', ShippedRun>>): string | null {
+export function finalAccuracyText(
+  runs: Partial<Record<'skip' | 'noskip', ShippedRun>>,
+): string | null {
   const parts = (['skip', 'noskip'] as const).flatMap((run) => {
     const last = runs[run]?.epochs.at(-1);
     return last && last.testAccuracy !== null

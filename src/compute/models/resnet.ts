@@ -36,7 +36,8 @@ export function blocksPerStage(depth: number): number {
 export function resnetArchitecture(spec: ResNetSpec): Architecture {
   const k = blocksPerStage(spec.depth);
   const w = spec.width ?? 16;
-  if (!Number.isInteger(w) || w < 1) throw new Error(`ResNet width must be a whole number ≥ 1, got ${w}`);
+  if (!Number.isInteger(w) || w < 1)
+    throw new Error(`ResNet width must be a whole number ≥ 1, got ${w}`);
   const stageWidths = [w, 2 * w, 4 * w];
   const conv = { kind: 'kaimingNormal' } as const;
   return <T>(ops: LayerOps<T>, input: T): T => {
