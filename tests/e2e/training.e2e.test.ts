@@ -118,7 +118,9 @@ test(
       await expect
         .poll(() => root.getAttribute('data-phase'), { timeout: 60_000 })
         .toMatch(/running/);
-      expect(await figure(page).locator('.backend-badge').textContent()).toMatch(/wasm/);
+      const badge = await figure(page).locator('.backend-badge').textContent();
+      expect(badge).toMatch(/wasm/);
+      expect(badge, 'automatic was chosen, not wasm').not.toMatch(/asked for/);
       const skip = figure(page).getByTestId('live-skip');
       await expect
         .poll(() => skip.textContent(), { timeout: 300_000, interval: 500 })
