@@ -141,3 +141,32 @@ test('equation (7) of "Why gradients vanish" fits the column at 1280 px, its tag
     await watched.close();
   }
 });
+
+test('on a phone the convexity table shows every result without scrolling sideways', async () => {
+  const watched = await openWatchedPage(browser, {
+    baseUrl,
+    viewport: { width: 375, height: 740 },
+  });
+  try {
+    const { page } = watched;
+    await page.goto(new URL('/articles/loss-landscapes/#convexity', baseUrl).href, {
+      waitUntil: 'load',
+    });
+    const cells = page.locator('#convexity tbody td');
+    expect(await cells.count()).toBeGreaterThan(0);
+    const outside = await cells.evaluateAll(
+      (tds) =>
+        tds.filter((td) => {
+          const r = td.getBoundingClientRect();
+          return r.right > window.innerWidth + 1 || r.width === 0;
+        }).length,
+    );
+    expect(outside, 'cells off the screen').toBe(0);
+    const wrap = await page
+      .locator('#convexity .table-wrap')
+      .evaluate((w) => w.scrollWidth - w.clientWidth);
+    expect(wrap).toBeLessThanOrEqual(1);
+  } finally {
+    await watched.close();
+  }
+});
