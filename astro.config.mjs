@@ -9,6 +9,7 @@ import rehypeAutolinkHeadings from 'rehype-autolink-headings';
 import { toText } from 'hast-util-to-text';
 import { SKIP, visit } from 'unist-util-visit';
 import { headingLinkIconPath, headingLinkLabel } from './src/components/site/heading-link.mjs';
+import { siteUrl } from './src/components/site/site-url.mjs';
 
 /**
  * The link-to-this-section control appended to every heading. Its only
@@ -100,8 +101,9 @@ function rehypeMathNoWrapPunctuation() {
 }
 
 export default defineConfig({
-  // Used for canonical links and the URLs in each article's BibTeX entry.
-  site: 'https://skipscape.example',
+  // Used for canonical links and the URLs in each article's BibTeX entry: the
+  // URL the site is served at, SKIPSCAPE_SITE at build time (site-url.mjs).
+  site: siteUrl(process.env),
   output: 'static',
   trailingSlash: 'ignore',
   integrations: [mdx(), svelte()],

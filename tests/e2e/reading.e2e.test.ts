@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser';
+import { siteUrl } from '../../src/components/site/site-url.mjs';
 
 /**
  * What a reader of the first article relies on beyond the checks every page
@@ -49,9 +50,11 @@ test('"Copy BibTeX" puts the entry on the clipboard and says so', async () => {
     });
     const bibtex = (await page.locator('.cite-this pre.bibtex').textContent()) ?? '';
     expect(bibtex).toMatch(/^@misc\{skipscape-why-gradients-vanish,/);
+    // The URL the site is served at, as configured for the build (site-url.mjs), never a placeholder.
     expect(bibtex).toContain(
-      'url          = {https://skipscape.example/articles/why-gradients-vanish/}',
+      `url          = {${siteUrl(process.env)}/articles/why-gradients-vanish/}`,
     );
+    expect(bibtex).not.toContain('.example');
 
     await page.getByRole('button', { name: 'Copy BibTeX' }).click();
     await expect

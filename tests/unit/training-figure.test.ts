@@ -13,11 +13,7 @@ import {
   type LiveRun,
 } from '../../src/components/training/history';
 import { initialLiveState, isActive, liveReducer } from '../../src/components/training/live';
-import {
-  settingsFor,
-  SMALLER_LIVE_RUN,
-  trainingSettings,
-} from '../../src/components/training/settings';
+import { QUICK_RUN, settingsFor, trainingSettings } from '../../src/components/training/settings';
 import { readState, writeState } from '../../src/components/figure/urlState';
 import type { ComparisonProgress } from '../../src/compute/jobs/training-comparison';
 
@@ -167,9 +163,9 @@ describe('chart series', () => {
   test('live training restarts its running mean each epoch: a gap between epochs', () => {
     const live: LiveRun = {
       steps: [
-        { x: 0.5, epoch: 1, step: 1, loss: 2, accuracy: 0.2, lr: 0.1 },
-        { x: 1, epoch: 1, step: 2, loss: 1.8, accuracy: 0.3, lr: 0.1 },
-        { x: 1.5, epoch: 2, step: 3, loss: 1.2, accuracy: 0.5, lr: 0.1 },
+        { x: 0.5, epoch: 1, step: 1, loss: 2, accuracy: 0.2, batchLoss: 2, lr: 0.1 },
+        { x: 1, epoch: 1, step: 2, loss: 1.8, accuracy: 0.3, batchLoss: 1.6, lr: 0.1 },
+        { x: 1.5, epoch: 2, step: 3, loss: 1.2, accuracy: 0.5, batchLoss: 1.2, lr: 0.1 },
       ],
       epochs: [
         {
@@ -269,7 +265,7 @@ describe('CSV export', () => {
   test('one row per shipped epoch, live step and live epoch, and it reads back', () => {
     const run = parseHistory(historyJson({ epochs: 2 }), 'h.json');
     const live: LiveRun = {
-      steps: [{ x: 0.5, epoch: 1, step: 1, loss: 2.25, accuracy: 0.125, lr: 0.1 }],
+      steps: [{ x: 0.5, epoch: 1, step: 1, loss: 2.25, accuracy: 0.125, batchLoss: 2.25, lr: 0.1 }],
       epochs: [],
     };
     const csv = curvesCsv({
@@ -308,15 +304,17 @@ describe('CSV export', () => {
 });
 
 describe('settings', () => {
-  test('without WebGPU, a setting the URL leaves out takes the smaller default, and links stay short', () => {
-    const table = settingsFor(false);
+  test('the quick preset: a setting the URL leaves out takes its default, and links stay short', () => {
+    const table = settingsFor('quick');
     const { state } = readState(table, 'training', new URLSearchParams('training.epochs=4'));
     expect(state.epochs).toBe(4);
-    expect(state.images).toBe(SMALLER_LIVE_RUN.images);
+    expect(state.live).toBe('quick');
+    expect(state.images).toBe(QUICK_RUN.size.images);
+    expect(state.batch).toBe(QUICK_RUN.size.batch);
     expect(state.model).toBe(trainingSettings.model.default);
     const written = writeState(table, 'training', state, new URLSearchParams());
     expect(written.toString()).toBe('training.epochs=4');
-    expect(settingsFor(true)).toBe(trainingSettings);
+    expect(settingsFor('lecture')).toBe(trainingSettings);
   });
 });
 
@@ -350,5 +348,96 @@ describe('log-scale loss', () => {
     // The lone first point becomes a dot; after the gap, the last two a line.
     expect(svg.match(/<circle /g)).toHaveLength(1);
     expect(svg).toMatch(/d="M[\d.]+ [\d.]+M[\d.]+ [\d.]+L[\d.]+ [\d.]+"/);
+  });
+});
+
+describe('one colour per network, shipped at full strength, live dashed', () => {
+  test('shipped lines are opaque and solid (training) or dotted (test); live lines dashed', async () => {
+    const { NETWORK_COLOURS, LIVE_DASH } = await import('../../src/components/figure/colours');
+    const run = parseHistory(historyJson({ epochs: 3 }), 'h.json');
+    const live: LiveRun = {
+      steps: [
+        { x: 0.5, epoch: 1, step: 1, loss: 2, accuracy: 0.2, batchLoss: 2, lr: 0.1 },
+        { x: 1, epoch: 1, step: 2, loss: 1.8, accuracy: 0.3, batchLoss: 1.6, lr: 0.1 },
+      ],
+      epochs: [],
+    };
+    const { liveLossSeries } = await import('../../src/components/training/history');
+    const svg = lineChartSvg({
+      ...chartOptions(),
+      style: { ...chartOptions().style, colours: NETWORK_COLOURS },
+      series: [
+        ...chartSeries({ metric: 'loss', shipped: { skip: run, noskip: run }, live: {} }),
+        ...liveLossSeries({ skip: live }),
+      ],
+    });
+    expect(svg).not.toMatch(/stroke-opacity|fill-opacity/);
+    const paths = [...svg.matchAll(/<path [^>]*>/g)].map((m) => m[0]);
+    const shippedTrain = paths.filter((p) => /data-source="shipped" data-split="train"/.test(p));
+    expect(shippedTrain).toHaveLength(2);
+    for (const p of shippedTrain) expect(p).not.toContain('dasharray');
+    const livePaths = paths.filter((p) => p.includes('data-source="live"'));
+    expect(livePaths).toHaveLength(1);
+    expect(livePaths[0]).toContain(`stroke-dasharray="${LIVE_DASH}"`);
+    expect(livePaths[0]).toContain(`stroke="${NETWORK_COLOURS.skip}"`);
+  });
+
+  test('the loss landscape draws its networks in the same colours', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const explorer = await readFile('src/components/landscape/LandscapeExplorer.svelte', 'utf8');
+    expect(explorer).toContain('networkColour(panel.skip)');
+    expect(explorer).not.toMatch(/#1f77b4|#d95f02/);
+  });
+});
+
+describe('the live chart', () => {
+  test('smoothed losses: bias-corrected moving average, restarting after a non-finite loss', async () => {
+    const { smoothedLosses } = await import('../../src/components/training/history');
+    const out = smoothedLosses(
+      [
+        { step: 1, batchLoss: 2 },
+        { step: 2, batchLoss: 1 },
+        { step: 3, batchLoss: Number.NaN },
+        { step: 4, batchLoss: 3 },
+      ],
+      0.5,
+    );
+    expect(out[0]!.loss).toBeCloseTo(2);
+    // (0.5·0.5·2 + 0.5·1) / (1 − 0.25) = 1.5 / 1.5 · … = 4/3
+    expect(out[1]!.loss).toBeCloseTo((0.25 * 2 + 0.5 * 1) / 0.75);
+    expect(out[2]!.loss).toBeNull();
+    expect(out[3]!.loss).toBeCloseTo(3);
+  });
+
+  test('its own axes: x in steps up to the run, y fitted around the losses', async () => {
+    const { fitDomain } = await import('../../src/components/training/chart');
+    const [lo, hi] = fitDomain([1.42, 2.31]);
+    expect(lo).toBeLessThanOrEqual(1.42);
+    expect(lo).toBeGreaterThan(0.9);
+    expect(hi).toBeGreaterThanOrEqual(2.31);
+    expect(hi).toBeLessThan(2.8);
+  });
+});
+
+describe('live plan', () => {
+  test('auto takes WebGPU only on a hardware adapter: a software one is no GPU', async () => {
+    const { backendOrder, autoBackend } = await import('../../src/components/training/live-plan');
+    const software = { available: false, software: true, reason: 'software renderer' };
+    const hardware = { available: true, software: false, reason: 'adapter' };
+    expect(backendOrder('auto', software)).toEqual(['wasm', 'cpu']);
+    expect(backendOrder('auto', hardware)).toEqual(['webgpu', 'wasm', 'cpu']);
+    expect(backendOrder('webgpu', software)).toEqual(['webgpu', 'wasm', 'cpu']);
+    expect(autoBackend(software).name).toBe('wasm');
+  });
+
+  test('the quick run is estimated under a minute on wasm; the lecture run on wasm far longer', async () => {
+    const { estimateBefore } = await import('../../src/components/training/live-plan');
+    const { defaults } = await import('../../src/components/figure/urlState');
+    const quick = defaults(settingsFor('quick'));
+    // The preset itself stays 'quick' by default in both tables, so a link to the lecture run says so.
+    const lecture = { ...defaults(settingsFor('lecture')), live: 'lecture' as const };
+    expect(estimateBefore(quick, 'wasm')!.seconds).toBeLessThan(60);
+    expect(estimateBefore(lecture, 'wasm')!.seconds).toBeGreaterThan(20 * 60);
+    expect(estimateBefore(quick, 'webgl')).toBeNull();
   });
 });

@@ -22,6 +22,13 @@ export interface JobHandle {
   cancel(): void;
   /** Pause or resume, for jobs that listen (their handler registers onControl). */
   control(action: 'pause' | 'resume'): void;
+  /**
+   * Stop at once: end the worker that runs the job, whatever it is doing (a
+   * step on a slow backend can take minutes, and a worker sees a cancel only
+   * between steps). The job sends nothing more; other jobs on the same lane
+   * end with an error, and the lane's next job starts a fresh worker.
+   */
+  terminate(): void;
 }
 
 const workers: (Worker | null)[] = [];
@@ -49,6 +56,7 @@ function ensureWorker(lane: number): Worker {
     name: `skipscape-compute-${lane}`,
   });
   w.onmessage = (event: MessageEvent<FromWorker>) => {
+    if (workers[lane] !== w) return;
     const message = event.data;
     const listener = listeners.get(message.jobId);
     if (message.type === 'done' || message.type === 'error') listeners.delete(message.jobId);
@@ -58,17 +66,21 @@ function ensureWorker(lane: number): Worker {
   // job it held ends with an error, and the lane's next job starts a fresh worker.
   w.onerror = (event: ErrorEvent) => {
     event.preventDefault();
-    const text = event.message || 'the compute worker stopped unexpectedly';
-    for (const [jobId, { kind, lane: held, deliver }] of listeners) {
-      if (held !== lane) continue;
-      listeners.delete(jobId);
-      deliver({ type: 'error', jobId, kind, name: 'WorkerError', message: text } as FromWorker);
-    }
-    w.terminate();
-    if (workers[lane] === w) workers[lane] = null;
+    endWorker(lane, w, event.message || 'the compute worker stopped unexpectedly');
   };
   workers[lane] = w;
   return w;
+}
+
+/** Terminate a lane's worker; every job it held ends with an error saying why. */
+function endWorker(lane: number, w: Worker, why: string): void {
+  w.terminate();
+  if (workers[lane] === w) workers[lane] = null;
+  for (const [jobId, { kind, lane: held, deliver }] of listeners) {
+    if (held !== lane) continue;
+    listeners.delete(jobId);
+    deliver({ type: 'error', jobId, kind, name: 'WorkerError', message: why } as FromWorker);
+  }
 }
 
 /** Start a job in a shared worker; `onMessage` receives its messages until done or error. */
@@ -101,23 +113,83 @@ export function startJob<K extends JobKind>(options: {
     jobId,
     cancel: () => w.postMessage({ type: 'cancel', jobId } satisfies ToWorker),
     control: (action) => w.postMessage({ type: 'control', jobId, action } satisfies ToWorker),
+    terminate: () => {
+      listeners.delete(jobId);
+      if (workers[lane] === w)
+        endWorker(lane, w, 'the compute worker was stopped by another figure');
+    },
+  };
+}
+
+/** What probeWebGpu found. */
+export interface WebGpuProbe {
+  /** A hardware adapter: WebGPU is worth trying first. */
+  available: boolean;
+  /** An adapter that is a software renderer (SwiftShader, llvmpipe): present, but not a GPU. */
+  software: boolean;
+  reason: string;
+}
+
+interface GpuAdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
   };
 }
 
 /**
- * Whether this browser offers a WebGPU adapter, asked without loading tfjs,
- * so a figure can pick its live defaults and say why before anything runs.
+ * Whether an adapter is a software renderer: the browser says so
+ * (isFallbackAdapter), or its name does. SwiftShader, Chromium's Vulkan on
+ * the CPU where there is no usable GPU, runs these networks hundreds of
+ * times slower than WebAssembly (bench/README.md), so it must not count as a GPU.
  */
-export async function probeWebGpu(): Promise<{ available: boolean; reason: string }> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu)
-    return { available: false, reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
+export function isSoftwareAdapter(adapter: GpuAdapterLike): boolean {
+  const info = adapter.info ?? {};
+  return (
+    adapter.isFallbackAdapter === true ||
+    info.isFallbackAdapter === true ||
+    /swiftshader|software|llvmpipe/i.test(
+      `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`,
+    )
+  );
+}
+
+/**
+ * Whether this browser offers a hardware WebGPU adapter, asked without
+ * loading tfjs, so a figure can pick its backend and live defaults and say
+ * why before anything runs.
+ */
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  const gpu = (
+    navigator as Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }
+  ).gpu;
+  if (!gpu) {
+    return {
+      available: false,
+      software: false,
+      reason: 'this browser has no WebGPU (navigator.gpu is missing)',
+    };
+  }
   try {
     const adapter = await gpu.requestAdapter();
-    return adapter
-      ? { available: true, reason: 'a WebGPU adapter is available' }
-      : { available: false, reason: 'WebGPU is present but found no adapter' };
+    if (!adapter) {
+      return {
+        available: false,
+        software: false,
+        reason: 'WebGPU is present but found no adapter',
+      };
+    }
+    return isSoftwareAdapter(adapter)
+      ? {
+          available: false,
+          software: true,
+          reason: 'the WebGPU adapter here is a software renderer, slower than WebAssembly',
+        }
+      : { available: true, software: false, reason: 'a WebGPU adapter is available' };
   } catch (e) {
-    return { available: false, reason: `WebGPU failed: ${(e as Error).message}` };
+    return { available: false, software: false, reason: `WebGPU failed: ${(e as Error).message}` };
   }
 }

@@ -50,3 +50,26 @@ describe('Run live state machine', () => {
     expect(liveReducer(running, { type: 'start' })).toBe(running);
   });
 });
+
+describe('before a live run', () => {
+  it('the estimate: every point a forward pass over the subset, split over the workers', async () => {
+    const { estimateLiveSeconds } = await import('./live');
+    // ResNet-20, 11 × 11 over 256 images, two panels on two workers: 2·121·256 / 1200 ≈ 52 s.
+    expect(
+      estimateLiveSeconds({ model: 'resnet20', panels: 2, grid: 11, subset: 256, lanes: 2 }),
+    ).toBeCloseTo((2 * 121 * 256) / 1200);
+    expect(
+      estimateLiveSeconds({ model: 'resnet56', panels: 2, grid: 11, subset: 256, lanes: 2 })!,
+    ).toBeGreaterThan(150);
+    expect(
+      estimateLiveSeconds({ model: 'mlp', panels: 1, grid: 3, subset: 16, lanes: 1 }),
+    ).toBeNull();
+  });
+
+  it('a value from the URL that no menu offers is added to it, in order', async () => {
+    const { withCurrent } = await import('./live');
+    expect(withCurrent([5, 11, 21], 3)).toEqual([3, 5, 11, 21]);
+    expect(withCurrent([16, 64], 17)).toEqual([16, 17, 64]);
+    expect(withCurrent([5, 11], 11)).toEqual([5, 11]);
+  });
+});

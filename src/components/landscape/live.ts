@@ -84,3 +84,38 @@ export function pointsPerSecond(state: LivePhase): number | null {
   }
   return null;
 }
+
+/**
+ * Forward-pass images per second of one WebAssembly worker, measured in
+ * Chromium on one core of a 2-core AMD EPYC (bench/README.md: ResNet-20,
+ * 121 points × 256 images in about 25 s on two workers, 600 a worker);
+ * ResNet-56 from ResNet-20 by their multiply-adds (192.1 / 62.0 MFLOP an
+ * image). Other networks and backends have no reference.
+ */
+export const WASM_IMAGES_PER_SECOND: Readonly<Record<string, number>> = {
+  resnet20: 600,
+  resnet56: 195,
+};
+
+/**
+ * Seconds a live run should take on WebAssembly: every point of every panel
+ * is a forward pass over `subset` images, split over `lanes` workers; null
+ * when the network has no reference speed.
+ */
+export function estimateLiveSeconds(options: {
+  model: string;
+  panels: number;
+  grid: number;
+  subset: number;
+  lanes: number;
+}): number | null {
+  const rate = WASM_IMAGES_PER_SECOND[options.model];
+  if (rate === undefined) return null;
+  const images = options.panels * options.grid * options.grid * options.subset;
+  return images / (rate * Math.max(1, options.lanes));
+}
+
+/** A menu's values with the current one among them, in order (a value from the URL may be any in range). */
+export function withCurrent(values: readonly number[], current: number): number[] {
+  return [...new Set([...values, current])].sort((a, b) => a - b);
+}

@@ -13,7 +13,21 @@
  *   └─────────────────────────────┘
  */
 import { logTicks, niceTicks } from '../../compute/ticks';
+import { LIVE_DASH } from '../figure/colours';
 import type { RunName, Series } from './history';
+
+/**
+ * Line styles: one colour per network (figure/colours.ts); a shipped run's
+ * training curve solid and its test curve dotted, both at full strength; a
+ * live run's lines dashed.
+ */
+export const TEST_DASH = '1.5 4.5';
+
+/** The stroke-dasharray of a series, or null for a solid line. */
+export function dashOf(s: Pick<Series, 'source' | 'split'>): string | null {
+  if (s.source === 'live') return LIVE_DASH;
+  return s.split === 'test' ? TEST_DASH : null;
+}
 
 export interface ChartStyle {
   /** Colour of each run's lines. */
@@ -51,6 +65,13 @@ export interface ChartOptions {
   idPrefix: string;
   /** Draw a legend under the plot (for exports; the page has its own). */
   legend?: boolean;
+  /**
+   * Without a yDomain on a linear axis: fit the range to the values shown
+   * (from a tick below the smallest to one above the largest) instead of
+   * starting at 0, for curves that all lie in a narrow band (a live run's
+   * first minute of losses, between about 1.5 and 3).
+   */
+  yFit?: boolean;
 }
 
 const MARGIN = { top: 28, right: 16, bottom: 40, left: 48 };
@@ -74,6 +95,18 @@ export function logDomain(values: readonly number[]): [number, number] {
   return [lo, hi];
 }
 
+/** A linear range around the values that starts and ends on ticks. */
+export function fitDomain(values: readonly number[]): [number, number] {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const spread = hi - lo || Math.abs(hi) || 1;
+  const ticks = niceTicks(lo - 0.05 * spread, hi + 0.05 * spread, 5);
+  const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : spread;
+  const from = ticks[0]! > lo ? ticks[0]! - step : ticks[0]!;
+  const to = ticks.at(-1)! < hi ? ticks.at(-1)! + step : ticks.at(-1)!;
+  return [from, to];
+}
+
 /** The smallest tick at or above `value` (for a y range that ends on a gridline). */
 export function niceCeiling(value: number): number {
   if (!(value > 0)) return 1;
@@ -86,12 +119,12 @@ export function niceCeiling(value: number): number {
 /** Legend entries for the series shown: one per run and source, and one per split. */
 export function legendEntries(
   series: readonly Series[],
-): { label: string; run: RunName | null; source: Series['source']; dashed: boolean }[] {
+): { label: string; run: RunName | null; source: Series['source']; dash: string | null }[] {
   const entries: {
     label: string;
     run: RunName | null;
     source: Series['source'];
-    dashed: boolean;
+    dash: string | null;
   }[] = [];
   for (const source of ['shipped', 'live'] as const) {
     for (const run of ['skip', 'noskip'] as const) {
@@ -100,14 +133,14 @@ export function legendEntries(
           label: `${source === 'shipped' ? 'shipped run' : 'live run'}, ${run === 'skip' ? 'with skips' : 'without skips'}`,
           run,
           source,
-          dashed: false,
+          dash: source === 'live' ? LIVE_DASH : null,
         });
       }
     }
   }
-  if (series.length > 0) {
-    entries.push({ label: 'training', run: null, source: 'live', dashed: false });
-    entries.push({ label: 'test', run: null, source: 'live', dashed: true });
+  if (series.some((s) => s.source === 'shipped')) {
+    entries.push({ label: 'training', run: null, source: 'shipped', dash: null });
+    entries.push({ label: 'test', run: null, source: 'shipped', dash: TEST_DASH });
   }
   return entries;
 }
@@ -155,7 +188,11 @@ export function lineChartSvg(o: ChartOptions): string {
   const values = o.series.flatMap((s) => s.points.flatMap((p) => (shown(p.y) ? [p.y] : [])));
   const [y0, y1] =
     o.yDomain ??
-    (log ? logDomain(values) : [0, niceCeiling(values.length > 0 ? Math.max(...values) : 1)]);
+    (log
+      ? logDomain(values)
+      : o.yFit && values.length > 0
+        ? fitDomain(values)
+        : [0, niceCeiling(values.length > 0 ? Math.max(...values) : 1)]);
   const yTicks = log ? logTicks(y0, y1) : niceTicks(y0, y1, Math.max(2, Math.round(plotH / 45)));
   // Room on the left for the widest tick label (about 7 px a character at 12 px) and the axis label.
   const left = 26 + Math.max(...yTicks.map((t) => o.yFormat(t).length)) * 7;
@@ -224,14 +261,14 @@ export function lineChartSvg(o: ChartOptions): string {
     (a, b) => Number(a.source === 'live') - Number(b.source === 'live'),
   );
   for (const s of ordered) {
-    const live = s.source === 'live';
     const d = pathData(s.points, x, y);
     const colour = style.colours[s.run];
     if (d !== '') {
+      const dash = dashOf(s);
       parts.push(
-        `<path d="${d}" fill="none" stroke="${colour}" stroke-width="${live ? 2.25 : 1.75}" ` +
-          `stroke-opacity="${live ? 1 : 0.5}" stroke-linejoin="round" stroke-linecap="round"` +
-          `${s.split === 'test' ? ' stroke-dasharray="6 4"' : ''}><title>${escapeXml(s.label)}</title></path>`,
+        `<path d="${d}" fill="none" stroke="${colour}" stroke-width="2.25" ` +
+          `stroke-linejoin="round" stroke-linecap="round" data-source="${s.source}" data-split="${s.split}"` +
+          `${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(s.label)}</title></path>`,
       );
     }
     // Dots where asked for, and wherever a point has no neighbour to draw a line to.
@@ -240,7 +277,7 @@ export function lineChartSvg(o: ChartOptions): string {
     for (const [i, p] of s.points.entries()) {
       if (p.y === null || !(s.dots || lone(i))) continue;
       parts.push(
-        `<circle cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="3.5" fill="${colour}" fill-opacity="${live ? 1 : 0.5}"/>`,
+        `<circle cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="3.5" fill="${colour}" data-source="${s.source}"/>`,
       );
     }
   }
@@ -253,10 +290,9 @@ export function lineChartSvg(o: ChartOptions): string {
   for (const item of legendItems) {
     const ly = o.height + item.row * LEGEND_ROW + 10;
     const colour = item.entry.run ? style.colours[item.entry.run] : style.text;
-    const opacity = item.entry.source === 'shipped' ? 0.5 : 1;
     parts.push(
-      `<line x1="${item.x}" x2="${item.x + 26}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-opacity="${opacity}" stroke-width="2.25"` +
-        `${item.entry.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      `<line x1="${item.x}" x2="${item.x + 26}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2.25" stroke-linecap="round"` +
+        `${item.entry.dash ? ` stroke-dasharray="${item.entry.dash}"` : ''}/>`,
     );
     parts.push(
       `<text x="${item.x + 32}" y="${ly}" dy="0.32em" fill="${style.text}">${escapeXml(item.entry.label)}</text>`,

@@ -26,6 +26,8 @@ export interface StepPoint {
   step: number;
   loss: number;
   accuracy: number;
+  /** This step's batch alone. */
+  batchLoss: number;
   lr: number;
 }
 
@@ -232,6 +234,56 @@ export function chartSeries(options: {
   return out;
 }
 
+/** How much of the previous smoothed value each step keeps (about the last ten steps weigh in). */
+export const LIVE_SMOOTHING = 0.9;
+
+/**
+ * A run's batch losses, smoothed by an exponential moving average with
+ * TensorBoard's bias correction: m_t = βm_{t−1} + (1 − β)ℓ_t, shown as
+ * m_t / (1 − β^t), so the first steps are not pulled towards 0. A non-finite
+ * loss is a gap, and the average restarts after it.
+ */
+export function smoothedLosses(
+  steps: readonly Pick<StepPoint, 'step' | 'batchLoss'>[],
+  beta = LIVE_SMOOTHING,
+): { step: number; loss: number | null }[] {
+  let m = 0;
+  let n = 0;
+  return steps.map((p) => {
+    if (!Number.isFinite(p.batchLoss)) {
+      m = 0;
+      n = 0;
+      return { step: p.step, loss: null };
+    }
+    m = beta * m + (1 - beta) * p.batchLoss;
+    n++;
+    return { step: p.step, loss: m / (1 - beta ** n) };
+  });
+}
+
+/**
+ * The live chart's lines: each run's training loss per step, smoothed, on
+ * its own x axis of steps (its range is the live run's, not the shipped
+ * runs' epochs).
+ */
+export function liveLossSeries(live: Partial<Record<RunName, LiveRun>>): Series[] {
+  return RUNS.flatMap((run) => {
+    const l = live[run];
+    if (!l || l.steps.length === 0) return [];
+    return [
+      {
+        key: `live-${run}-train`,
+        label: `live, ${RUN_LABEL[run]}, training loss (smoothed)`,
+        run,
+        source: 'live' as const,
+        split: 'train' as const,
+        points: smoothedLosses(l.steps).map((p) => ({ x: p.step, y: p.loss })),
+        dots: false,
+      },
+    ];
+  });
+}
+
 /** A cell of CSV: quoted when it holds a comma, quote or line break. */
 function cell(value: string | number | null): string {
   if (value === null) return '';
@@ -273,6 +325,8 @@ export interface RunSetup {
  */
 export function curvesCsv(options: {
   model: string;
+  /** The live run's network, when it is not `model` (the quick run's narrow ResNet). */
+  liveModel?: string | null;
   shipped: Partial<Record<RunName, ShippedRun>>;
   live: Partial<Record<RunName, LiveRun>>;
   liveBackend: string | null;
@@ -284,9 +338,10 @@ export function curvesCsv(options: {
     s?.trainImages ?? null,
     s?.seed ?? null,
   ];
+  const liveModel = options.liveModel ?? options.model;
   const epochRow = (source: string, run: RunName, e: EpochPoint, s: RunSetup | null) => [
     source,
-    options.model,
+    source === 'live' ? liveModel : options.model,
     run === 'skip' ? 'true' : 'false',
     'epoch',
     e.epoch,
@@ -311,7 +366,7 @@ export function curvesCsv(options: {
     for (const p of l.steps) {
       rows.push([
         'live',
-        options.model,
+        liveModel,
         run === 'skip' ? 'true' : 'false',
         'step',
         p.epoch,

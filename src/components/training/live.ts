@@ -106,6 +106,7 @@ export function liveReducer(state: LiveState, event: LiveEvent): LiveState {
         step: p.step,
         loss: p.loss,
         accuracy: p.accuracy,
+        batchLoss: p.batchLoss,
         lr: p.lr,
       });
       return {

@@ -74,8 +74,13 @@ export interface ContourSvgLayout {
   }[];
 }
 
-const MARGIN = { left: 44, top: 26, bottom: 36, gap: 28, bar: 66 };
-const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="11"';
+/**
+ * Text at 14 SVG px: the view is drawn 320 px a panel and shown at about a
+ * column's width, so on the page it reads at some 12 px (11 at the old size
+ * read as 9 px beside the article's text); margins leave room for it.
+ */
+const MARGIN = { left: 54, top: 30, bottom: 44, gap: 32, bar: 80 };
+const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="14"';
 
 /** Cell edges around grid values: midpoints between neighbours, the end values at the ends. */
 function cellEdges(values: readonly number[]): number[] {
@@ -171,7 +176,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       const x = r2(sx(t));
       axis.push(
         `<line x1="${x}" x2="${x}" y1="${y0 + size}" y2="${y0 + size + 4}" stroke="currentColor"/>`,
-        `<text x="${x}" y="${y0 + size + 15}" text-anchor="middle">${formatNumber(t)}</text>`,
+        `<text x="${x}" y="${y0 + size + 18}" text-anchor="middle">${formatNumber(t)}</text>`,
       );
     }
     for (const t of yTicks) {
@@ -182,8 +187,8 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       );
     }
     axis.push(
-      `<text x="${x0 + size / 2}" y="${y0 + size + 30}" text-anchor="middle">α</text>`,
-      `<text x="${x0 - 32}" y="${y0 + size / 2}" dy="0.32em" text-anchor="middle">β</text>`,
+      `<text x="${x0 + size / 2}" y="${y0 + size + 37}" text-anchor="middle">α</text>`,
+      `<text x="${x0 - 42}" y="${y0 + size / 2}" dy="0.32em" text-anchor="middle">β</text>`,
     );
     // θ* in white over the colours, in the text colour on a bare plane.
     const mark = options.plotBackground === 'none' ? 'currentColor' : '#fff';
@@ -200,7 +205,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
       `<g class="panel">`,
       options.titles === false
         ? ''
-        : `<text x="${x0}" y="${y0 - 9}" font-weight="600">${escapeXml(panel.title)}</text>`,
+        : `<text x="${x0}" y="${y0 - 10}" font-weight="600">${escapeXml(panel.title)}</text>`,
       `<rect x="${x0}" y="${y0}" width="${size}" height="${size}" fill="${options.plotBackground ?? '#8888'}"/>`,
       `<g shape-rendering="crispEdges">${cells.join('')}</g>`,
       hatched.length > 0 ? `<g fill="url(#${id}-nan)">${hatched.join('')}</g>` : '',
@@ -237,7 +242,7 @@ export function contourSvg(options: ContourSvgOptions): { svg: string; layout: C
     body.push(
       `<g class="colour-bar">`,
       // Right-aligned over the bar, so a long label runs back over the empty end of the title row.
-      `<text x="${bx + 40}" y="${by - 9}" text-anchor="end">${escapeXml(quantity)}</text>`,
+      `<text x="${bx + 48}" y="${by - 10}" text-anchor="end">${escapeXml(quantity)}</text>`,
       `<rect x="${bx}" y="${by}" width="10" height="${size}" fill="url(#${id}-bar)"/>`,
       `<g stroke="#fff" stroke-opacity="0.7">${levelMarks}</g>`,
       tickMarks,

@@ -139,16 +139,17 @@ export interface ModelNameOptions {
 
 /**
  * 'resnet<n>' (shortcut B, skips, α = 1), 'resnet<n>-noshort', 'resnet<n>a'
- * (shortcut A), 'bmenet<8|16|32|64>', 'bmenet<d>-noshort', 'mlp' (width 256,
+ * (shortcut A), 'resnet<n>w<w>' (first stage w channels, e.g. 'resnet32w8-noshort'), 'bmenet<8|16|32|64>', 'bmenet<d>-noshort', 'mlp' (width 256,
  * 10 hidden ReLU layers, Kaiming init, no residual, no BN) → a full spec.
  */
 export function parseModelName(name: string, options: ModelNameOptions = {}): ModelSpec {
   const inputShape = options.inputShape ?? [3, 32, 32];
   const classes = options.classes ?? 10;
-  const m = /^(resnet|bmenet)(\d+)(a|b)?(-noshort)?$/i.exec(name.trim());
+  const m = /^(resnet|bmenet)(\d+)(a|b)?(?:w(\d+))?(-noshort)?$/i.exec(name.trim());
   if (m) {
     const depth = Number(m[2]);
-    const skip = !m[4];
+    const skip = !m[5];
+    const width = m[4] === undefined ? undefined : Number(m[4]);
     if (m[1]!.toLowerCase() === 'resnet') {
       const spec: ResNetSpec = {
         kind: 'resnet',
@@ -156,12 +157,14 @@ export function parseModelName(name: string, options: ModelNameOptions = {}): Mo
         shortcut: m[3]?.toLowerCase() === 'a' ? 'A' : 'B',
         skip,
         residualScale: 1,
+        ...(width !== undefined ? { width } : {}),
         inputShape,
         classes,
       };
       return spec;
     }
     if (m[3]) throw new Error(`BMEnet has no shortcut option: ${name}`);
+    if (width !== undefined) throw new Error(`BMEnet has no width option: ${name}`);
     const spec: BMEnetSpec = {
       kind: 'bmenet',
       depth: depth as BMEnetSpec['depth'],

@@ -4,8 +4,8 @@
  * read like theirs: `conv1`, `bn1`, `layer2.0.conv1`, `layer2.0.shortcut.0`,
  * `linear`.
  *
- *   conv3×3(16)-BN-ReLU
- *   3 stages × k basic blocks at 16, 32, 64 channels (n = 6k + 2 layers);
+ *   conv3×3(w)-BN-ReLU, w = 16 unless the spec says otherwise
+ *   3 stages × k basic blocks at w, 2w, 4w channels (n = 6k + 2 layers);
  *     the first block of stages 2 and 3 has stride 2
  *   basic block: out = ReLU(α·BN(conv3×3(ReLU(BN(conv3×3(x))))) + shortcut(x))
  *   global average pool, dense layer to the classes
@@ -36,14 +36,16 @@ export function blocksPerStage(depth: number): number {
   return k;
 }
 
-const STAGE_WIDTHS = [16, 32, 64] as const;
-
 export function resnetArchitecture(spec: ResNetSpec): Architecture {
   const k = blocksPerStage(spec.depth);
+  const w = spec.width ?? 16;
+  if (!Number.isInteger(w) || w < 1)
+    throw new Error(`ResNet width must be a whole number ≥ 1, got ${w}`);
+  const stageWidths = [w, 2 * w, 4 * w];
   const conv = { kind: 'kaimingNormal' } as const;
   return <T>(ops: LayerOps<T>, input: T): T => {
     let x = ops.convBatchNorm({ conv: 'conv1', bn: 'bn1' }, input, {
-      out: 16,
+      out: w,
       kernel: 3,
       stride: 1,
       pad: 1,
@@ -51,8 +53,8 @@ export function resnetArchitecture(spec: ResNetSpec): Architecture {
       init: conv,
       activation: 'relu',
     });
-    let inChannels = 16;
-    STAGE_WIDTHS.forEach((planes, stage) => {
+    let inChannels = w;
+    stageWidths.forEach((planes, stage) => {
       for (let b = 0; b < k; b++) {
         const name = `layer${stage + 1}.${b}`;
         const stride = stage > 0 && b === 0 ? 2 : 1;
