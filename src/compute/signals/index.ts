@@ -5,7 +5,8 @@
  *
  *   network.ts     the networks and their seeded weight draws
  *   propagate.ts   the reusable per-layer forward + backward pass (tfjs)
- *   statistics.ts  variances, histograms, bands over draws
+ *   statistics.ts  each draw's forward and backward pass, measured (tfjs)
+ *   summary.ts     variances, histograms, bands over draws, from the draws (plain JS)
  *   theory.ts      Glorot & Bengio's and Hayou's recursions
  *   chain.ts       the one-neuron chain, sampled against γ²/2
  */
