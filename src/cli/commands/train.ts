@@ -184,10 +184,18 @@ export const trainCommand: Command = {
     // epoch thrown away.
     assertWritable(outDir, { folder: true });
     const started = await startNodeBackend(backend);
-    const [trainSet, testSet] = await Promise.all([
-      loadDataset(dataset, 'train', resume ? resume.meta.config.trainImages : limit),
-      loadDataset(dataset, 'test', testLimit ?? (resume?.meta.config.testImages || undefined)),
-    ]);
+    // One after the other, so a missing folder is always reported by its first
+    // training file (in parallel, whichever read failed first won the message).
+    const trainSet = await loadDataset(
+      dataset,
+      'train',
+      resume ? resume.meta.config.trainImages : limit,
+    );
+    const testSet = await loadDataset(
+      dataset,
+      'test',
+      testLimit ?? (resume?.meta.config.testImages || undefined),
+    );
     const name = modelName(spec);
     io.err(
       `${name} on ${dataset.name} (${trainSet.count} train / ${testSet.count} test images), ` +
