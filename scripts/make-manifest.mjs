@@ -205,20 +205,14 @@ if (hessians.length > 0) {
       : null;
     const maxOf = (v) => (k.length ? Math.max(...k.map((i) => v[i] ?? -Infinity)) : null);
     const minOf = (v) => (k.length ? Math.min(...k.map((i) => v[i] ?? Infinity)) : null);
-    // Converged: the eigenvalue's own residual ‖Hv − λv‖ within meta.tolerance of |λ|. Maps
-    // written before residuals were recorded say so.
+    // Converged: the eigenvalue's own residual ‖Hv − λv‖ within meta.tolerance of |λ|.
     const converged = (values, residuals) =>
       k.filter(
         (i) => residuals[i] !== null && residuals[i] <= m.meta.tolerance * Math.abs(values[i]),
       ).length;
-    const recorded = Array.isArray(m.residualMin);
-    const products = recorded ? k.map((i) => m.products[i]) : [];
-    const convergence = recorded
-      ? `${converged(m.lambdaMax, m.residualMax)}, ${converged(m.lambdaMin, m.residualMin)}`
-      : 'not recorded';
-    const budget = recorded
-      ? `${Math.min(...products)}–${Math.max(...products)} of ${m.meta.iterations}`
-      : `${m.meta.iterations}`;
+    const products = k.map((i) => m.products[i]);
+    const convergence = `${converged(m.lambdaMax, m.residualMax)}, ${converged(m.lambdaMin, m.residualMin)}`;
+    const budget = `${Math.min(...products)}–${Math.max(...products)} of ${m.meta.iterations}`;
     lines.push(
       `| \`${relative('artifacts', a.path)}\` | ${k.length} | ${num(maxOf(m.lambdaMax))} | ${num(minOf(m.lambdaMin))} | ${num(median)} | ${convergence} | ${budget} | ${m.meta.subset}, ${m.meta.parameters ?? 'all'} |`,
     );

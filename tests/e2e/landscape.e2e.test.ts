@@ -434,6 +434,8 @@ describe('shipped results', () => {
         const caption = (await page.locator('#hessian-map figcaption').textContent()) ?? '';
         expect(caption).toMatch(/residual/);
         expect(caption).not.toMatch(/within 0\s*%/);
+        // Both maps count their converged eigenvalues, per network.
+        expect(caption.match(/λmin at \d+ of \d+ points and λ\s*max at \d+/g)?.length).toBe(2);
         expectClean(watched);
       } finally {
         await watched.close();

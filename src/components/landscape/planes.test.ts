@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  hessianSummary,
-  percent,
-  planeAroundPath,
-  ratioSurface,
-  type HessianMapFile,
-} from './planes';
+import { hessianSummary, percent, planeAroundPath, ratioSurface } from './planes';
+import type { HessianMap } from '../../compute/landscape/hessian';
 
 const meta = {
   model: 'resnet56',
@@ -29,7 +24,7 @@ function map(
   lambdaMax: (number | null)[],
   lambdaMin: (number | null)[],
   mask: (0 | 1)[],
-): HessianMapFile {
+): HessianMap {
   return {
     xs: [0, 1],
     ys: [0, 1],

@@ -8,14 +8,6 @@ import type { HessianMap } from '../../compute/landscape/hessian';
 import type { Surface, SurfaceMeta } from '../../compute/landscape/surface';
 import { squareAroundPath } from '../../compute/landscape/trajectory';
 
-/**
- * A Hessian map file (`skipscape hessian`), as the figure reads it. Maps
- * written before each eigenvalue's residual was recorded lack the residuals
- * and products: their convergence is unknown, and the figure says so.
- */
-export type HessianMapFile = Omit<HessianMap, 'residualMax' | 'residualMin' | 'products'> &
-  Partial<Pick<HessianMap, 'residualMax' | 'residualMin' | 'products'>>;
-
 /** The fields of a trajectory file (`skipscape trajectory`) the figure uses. */
 export interface TrajectoryFileData {
   path: { x: number[]; y: number[]; epochs: number[] };
@@ -36,19 +28,19 @@ export interface HessianSummary {
   /** Median and largest |λ_min/λ_max| over the points. */
   medianRatio: number;
   maxRatio: number;
-  /** Points whose λ_max, and whose λ_min, converged by their own residuals; null if not recorded. */
-  convergedMax: number | null;
-  convergedMin: number | null;
-  /** Hessian-vector products per point: fewest and most; null if not recorded. */
+  /** Points whose λ_max, and whose λ_min, converged by their own residuals. */
+  convergedMax: number;
+  convergedMin: number;
+  /** Hessian-vector products per point: fewest and most; null if no point was computed. */
   products: [number, number] | null;
 }
 
-export function hessianSummary(map: HessianMapFile, threshold = 0.05): HessianSummary {
+export function hessianSummary(map: HessianMap, threshold = 0.05): HessianSummary {
   const ratios: number[] = [];
   const products: number[] = [];
   let negative = 0;
-  let convergedMax: number | null = map.residualMax ? 0 : null;
-  let convergedMin: number | null = map.residualMin ? 0 : null;
+  let convergedMax = 0;
+  let convergedMin = 0;
   map.mask.forEach((m, k) => {
     const hi = map.lambdaMax[k];
     const lo = map.lambdaMin[k];
@@ -58,9 +50,9 @@ export function hessianSummary(map: HessianMapFile, threshold = 0.05): HessianSu
     // A negative Ritz value is certain even unconverged: it never lies below λ_min.
     if (lo < 0 && ratio >= threshold) negative++;
     const ends = convergedEnds(map, k);
-    if (ends?.max && convergedMax !== null) convergedMax++;
-    if (ends?.min && convergedMin !== null) convergedMin++;
-    const used = map.products?.[k];
+    if (ends?.max) convergedMax++;
+    if (ends?.min) convergedMin++;
+    const used = map.products[k];
     if (used !== null && used !== undefined) products.push(used);
   });
   ratios.sort((a, b) => a - b);
@@ -84,7 +76,7 @@ export function hessianSummary(map: HessianMapFile, threshold = 0.05): HessianSu
 }
 
 /** A Hessian map as a surface whose "loss" is |λ_min/λ_max|, for the contour SVG. */
-export function ratioSurface(map: HessianMapFile): Surface {
+export function ratioSurface(map: HessianMap): Surface {
   return {
     xs: map.xs,
     ys: map.ys,
