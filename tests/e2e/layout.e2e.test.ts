@@ -30,30 +30,24 @@ for (const viewport of [
   { width: 375, height: 740 },
 ]) {
   for (const link of LINKS) {
-    // Known, not yet fixed: on a phone the heading still ends 60-110 px below the top after
-    // load, although each figure now keeps its height (the test below); the cause is elsewhere.
-    const known = viewport.width < 600 ? test.skip : test;
-    known(
-      `${link} at ${viewport.width} px: the heading stays at the top after the figures load`,
-      async () => {
-        const watched = await openWatchedPage(browser, { baseUrl, viewport });
-        try {
-          const { page } = watched;
-          await page.goto(new URL(link, baseUrl).href, { waitUntil: 'load' });
-          const id = link.split('#')[1]!;
-          const top = () =>
-            page.evaluate((id) => document.getElementById(id)!.getBoundingClientRect().top, id);
-          // The figures near it hydrate, fetch and draw (islands start as they come within reach
-          // of the window, then fetch what they draw first); the page scrolls to the heading.
-          await page.waitForTimeout(8000);
-          await page.waitForLoadState('networkidle');
-          const after = await top();
-          expect(Math.abs(after), `heading top after load: ${after} px`).toBeLessThan(40);
-        } finally {
-          await watched.close();
-        }
-      },
-    );
+    test(`${link} at ${viewport.width} px: the heading stays at the top after the figures load`, async () => {
+      const watched = await openWatchedPage(browser, { baseUrl, viewport });
+      try {
+        const { page } = watched;
+        await page.goto(new URL(link, baseUrl).href, { waitUntil: 'load' });
+        const id = link.split('#')[1]!;
+        const top = () =>
+          page.evaluate((id) => document.getElementById(id)!.getBoundingClientRect().top, id);
+        // The figures near it hydrate, fetch and draw (islands start as they come within reach
+        // of the window, then fetch what they draw first); the page scrolls to the heading.
+        await page.waitForTimeout(8000);
+        await page.waitForLoadState('networkidle');
+        const after = await top();
+        expect(Math.abs(after), `heading top after load: ${after} px`).toBeLessThan(40);
+      } finally {
+        await watched.close();
+      }
+    });
   }
 }
 
