@@ -137,7 +137,7 @@ describe('skipscape params', () => {
   });
 
   it('has --help on every command', async () => {
-    for (const command of ['params', 'train', 'eval', 'bench']) {
+    for (const command of ['params', 'train', 'eval', 'import-checkpoint', 'bench']) {
       const r = await cli(command, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^usage: skipscape ${command}`));

@@ -93,6 +93,7 @@ export const importCheckpointCommand: Command = {
       specs: FLAGS,
       notes:
         'A .pth/.t7 file is a pickle, not safetensors; convert it in Python first:\n' +
+        '  import torch, safetensors.torch\n' +
         "  sd = torch.load('model.t7', map_location='cpu'); sd = sd.get('state_dict', sd)\n" +
         "  safetensors.torch.save_file({k: v.contiguous() for k, v in sd.items()}, 'model.safetensors')",
     }),
