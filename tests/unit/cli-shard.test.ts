@@ -176,7 +176,7 @@ beforeAll(async () => {
     join(dir, 'whole.json'),
   );
   expect(whole.code, whole.err).toBe(0);
-});
+}, 120_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
