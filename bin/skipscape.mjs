@@ -8,7 +8,10 @@ import { ensureCliBundle } from './build-cli.mjs';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
-  console.error(`skipscape needs Node 22.12 or newer; this is ${process.version}`);
+  console.error(
+    `skipscape needs Node 22.12 or newer; this is ${process.version}. Get it with: ` +
+      'npm install --prefix .node22 node@22 && export PATH=$PWD/.node22/node_modules/.bin:$PATH',
+  );
   process.exit(1);
 }
 

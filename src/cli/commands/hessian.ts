@@ -33,7 +33,8 @@ import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import type { Command, CommandIo } from './types';
-import { interruptSignal, parseShardFlag } from './landscape';
+import { resolveShard } from '../shard';
+import { interruptSignal } from './landscape';
 
 const NAME = 'hessian';
 
@@ -98,8 +99,13 @@ const FLAGS = {
   force: { type: 'boolean', help: 'replace an existing --out instead of refusing' },
   shard: {
     type: 'string',
-    value: 'i/n',
-    help: 'compute only shard i of n (join with skipscape merge)',
+    value: 'i/n|auto',
+    help: 'compute only shard i of n (join with skipscape merge); auto: i and n from a Slurm job array or a Kubernetes Indexed Job',
+  },
+  shards: {
+    type: 'string',
+    value: 'N',
+    help: 'with --shard auto in a Kubernetes Indexed Job: the count n (else JOB_COMPLETION_COUNT)',
   },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies FlagSpecs;
@@ -112,7 +118,7 @@ export const hessianCommand: Command = {
       usage:
         'skipscape hessian --checkpoint FILE [--grid -1:1:11,-1:1:11] [--subset N] [--iters K] [--tolerance T]\n' +
         '         [--method lanczos|power] [--parameters all|weights] [--hvp exact|finite-difference]\n' +
-        '         [--backend wasm|cpu|webgpu] --out FILE.json [--resume] [--shard i/n]',
+        '         [--backend wasm|cpu|webgpu] --out FILE.json [--resume] [--shard i/n|auto [--shards N]]',
       summary:
         'At each grid point θ* + αδ + βη (directions as skipscape landscape makes them from --seed, --norm),\n' +
         'finds the largest and smallest eigenvalues of the Hessian of the mean loss over the first --subset\n' +
@@ -155,7 +161,17 @@ export const hessianCommand: Command = {
     const hvp = oneOf(NAME, 'hvp', flags.hvp ?? 'exact', ['exact', 'finite-difference'] as const);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '64', 1);
-    const shard = parseShardFlag(NAME, flags.shard);
+    const resolved = resolveShard({
+      command: NAME,
+      shard: flags.shard,
+      shards: flags.shards,
+      env: process.env,
+    });
+    const shard = resolved?.shard;
+    if (resolved && resolved.source !== '--shard')
+      io.err(
+        `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
+      );
 
     const checkpoint = await loadCheckpoint(path);
     refuseToReplace({

@@ -8,6 +8,7 @@ import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { gscCommand } from './gsc';
 import { hessianCommand } from './hessian';
+import { importCheckpointCommand } from './import-checkpoint';
 import { landscapeCommand } from './landscape';
 import { lesionCommand } from './lesion';
 import { mergeCommand } from './merge';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   paramsCommand,
   trainCommand,
   evalCommand,
+  importCheckpointCommand,
   benchCommand,
   landscapeCommand,
   mergeCommand,

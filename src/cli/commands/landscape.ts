@@ -3,13 +3,14 @@
  * checkpoint, a 1-D curve along one direction, or the interpolation between
  * two checkpoints (Li et al. 2018), written as a surface JSON file. Long runs
  * write their partial result every few seconds and on Ctrl-C, and continue
- * with --resume; --shard i/n computes one share of the grid for `merge`.
+ * with --resume; --shard i/n (or auto, under Slurm or Kubernetes) computes
+ * one share of the grid for `merge`.
  */
 import { existsSync } from 'node:fs';
 import { interpolationDirection, randomDirections } from '../../compute/landscape/directions';
 import type { DirectionPair } from '../../compute/landscape/directions';
-import { axisValues, computeSurface, parseGrid, parseShard } from '../../compute/landscape/grid';
-import type { GridProgress, Shard } from '../../compute/landscape/grid';
+import { axisValues, computeSurface, parseGrid } from '../../compute/landscape/grid';
+import type { GridProgress } from '../../compute/landscape/grid';
 import { surfaceToJson } from '../../compute/landscape/exports';
 import type { Normalization, Surface } from '../../compute/landscape/surface';
 import { createModel } from '../../compute/models';
@@ -30,6 +31,7 @@ import { assertWritable } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
+import { resolveShard } from '../shard';
 import type { Command, CommandIo } from './types';
 
 const NAME = 'landscape';
@@ -83,8 +85,13 @@ const FLAGS = {
   force: { type: 'boolean', help: 'replace an existing --out instead of refusing' },
   shard: {
     type: 'string',
-    value: 'i/n',
-    help: 'compute only shard i of n (join the shards with skipscape merge)',
+    value: 'i/n|auto',
+    help: 'compute only shard i of n (join the shards with skipscape merge); auto: i and n from a Slurm job array or a Kubernetes Indexed Job',
+  },
+  shards: {
+    type: 'string',
+    value: 'N',
+    help: 'with --shard auto in a Kubernetes Indexed Job: the count n (else JOB_COMPLETION_COUNT)',
   },
   'write-every': {
     type: 'string',
@@ -142,15 +149,6 @@ function parseGridFlag(value: string): ReturnType<typeof parseGrid> {
   }
 }
 
-export function parseShardFlag(command: string, value: string | undefined): Shard | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseShard(value);
-  } catch (e) {
-    throw new UsageError(`${command}: --${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
 export const landscapeCommand: Command = {
   name: NAME,
   summary: 'loss surface or curve around a checkpoint, or between two (Li et al. 2018)',
@@ -159,7 +157,7 @@ export const landscapeCommand: Command = {
       usage:
         'skipscape landscape --checkpoint FILE [--checkpoint2 FILE] --grid -1:1:51[,-1:1:51] [--norm filter|layer|none]\n' +
         '         [--include-biasbn] [--subset N] [--split train|test] [--seed S] [--backend wasm|cpu|webgpu]\n' +
-        '         --out FILE.json [--save-directions FILE] [--resume | --force] [--shard i/n]',
+        '         --out FILE.json [--save-directions FILE] [--resume | --force] [--shard i/n|auto [--shards N]]',
       summary:
         'Evaluates f(α, β) = L(θ* + αδ + βη) and the accuracy on the first --subset images of the split,\n' +
         'BN in inference mode. δ, η ~ N(0, I) from --seed, filter-normalised (each filter scaled to the\n' +
@@ -171,7 +169,9 @@ export const landscapeCommand: Command = {
       specs: FLAGS,
       notes:
         'Spread a big grid over processes or machines: run with --shard 1/4 … 4/4 (same flags, own --out),\n' +
-        'then `skipscape merge OUT.json SHARD1.json … SHARD4.json`.',
+        'then `skipscape merge OUT.json SHARD1.json … SHARD4.json`. --shard auto reads i and n from a Slurm\n' +
+        'job array (SLURM_ARRAY_TASK_ID, _MIN, _COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX,\n' +
+        'count from --shards N or JOB_COMPLETION_COUNT); examples/cluster/ has job files for both.',
     }),
   async run(argv, io) {
     const flags = parseFlags(NAME, FLAGS, attachNegativeValues(argv, FLAGS));
@@ -196,7 +196,17 @@ export const landscapeCommand: Command = {
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
     const writeEvery = integer(NAME, 'write-every', flags['write-every'] ?? '30', 1);
-    const shard = parseShardFlag(NAME, flags.shard);
+    const resolved = resolveShard({
+      command: NAME,
+      shard: flags.shard,
+      shards: flags.shards,
+      env: process.env,
+    });
+    const shard = resolved?.shard;
+    if (resolved && resolved.source !== '--shard')
+      io.err(
+        `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
+      );
     const includeBiasBn = flags['include-biasbn'] ?? false;
 
     const checkpoint = await loadCheckpoint(path);

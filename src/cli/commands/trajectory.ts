@@ -30,7 +30,8 @@ import type { LoadedCheckpoint } from '../landscape-io';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import type { Command } from './types';
-import { gridProgressBar, interruptSignal, parseShardFlag } from './landscape';
+import { resolveShard } from '../shard';
+import { gridProgressBar, interruptSignal } from './landscape';
 
 const NAME = 'trajectory';
 
@@ -75,7 +76,16 @@ const FLAGS = {
   batch: { type: 'string', value: 'B', help: 'surface: images per forward pass (default 128)' },
   resume: { type: 'boolean', help: 'surface: continue the partial surface file' },
   force: { type: 'boolean', help: 'surface: replace an existing surface file instead of refusing' },
-  shard: { type: 'string', value: 'i/n', help: 'surface: compute only shard i of n' },
+  shard: {
+    type: 'string',
+    value: 'i/n|auto',
+    help: 'surface: compute only shard i of n (auto: from Slurm or Kubernetes, see landscape --help)',
+  },
+  shards: {
+    type: 'string',
+    value: 'N',
+    help: 'with --shard auto in a Kubernetes Indexed Job: the count n',
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies FlagSpecs;
 
@@ -124,7 +134,17 @@ export const trajectoryCommand: Command = {
     const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
-    const shard = parseShardFlag(NAME, flags.shard);
+    const resolved = resolveShard({
+      command: NAME,
+      shard: flags.shard,
+      shards: flags.shards,
+      env: process.env,
+    });
+    const shard = resolved?.shard;
+    if (resolved && resolved.source !== '--shard')
+      io.err(
+        `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
+      );
     assertWritable(out);
     if (flags['save-directions'] !== undefined) assertWritable(flags['save-directions']);
     if (grid !== null) {
