@@ -8,6 +8,7 @@ import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { gscCommand } from './gsc';
 import { hessianCommand } from './hessian';
+import { importCommand } from './import';
 import { landscapeCommand } from './landscape';
 import { lesionCommand } from './lesion';
 import { mergeCommand } from './merge';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   pathsCommand,
   lesionCommand,
   exportCommand,
+  importCommand,
   responsesCommand,
   effectiveDepthCommand,
   gscCommand,
