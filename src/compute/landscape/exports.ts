@@ -139,6 +139,26 @@ export function parseUploadedSurface(text: string, name: string): Surface {
   });
 }
 
+/**
+ * Read a surface file a reader opened or dropped in the explorer, as bytes:
+ * Li et al.'s HDF5 (by its name or its signature; h5wasm loads only then) or
+ * our JSON, with the upload limits, the size checked before anything else.
+ */
+export async function parseUploadedSurfaceBytes(bytes: Uint8Array, name: string): Promise<Surface> {
+  checkUploadSize({ name, bytes: bytes.length });
+  const hdf5Signature = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (/\.(h5|hdf5?)$/i.test(name) || hdf5Signature.every((b, k) => bytes[k] === b)) {
+    const { parseHdf5Surface } = await import('./hdf5');
+    return parseHdf5Surface(bytes, name, {
+      limit: {
+        points: UPLOAD_LIMITS.points,
+        why: '(301 × 301) this page opens; view bigger grids with skipscape import and export',
+      },
+    });
+  }
+  return parseUploadedSurface(new TextDecoder().decode(bytes), name);
+}
+
 /** Line breaks and other control characters, which no metadata value may hold. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

@@ -217,7 +217,8 @@ export function surfaceFromLi(
       split,
       subset: 0,
       seed: 0,
-      backend: 'pytorch (Li et al.)',
+      // Unknown: subset 0 says so (the explorer then names the source instead).
+      backend: "Li et al.'s plot_surface.py (HDF5)",
       seconds: 0,
       version: 'imported',
       written: new Date().toISOString(),
