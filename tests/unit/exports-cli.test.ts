@@ -139,6 +139,7 @@ describe('skipscape import', () => {
       /back\.json exists; replace it with --force/,
     );
     expect(await importCommand.run([h5, '--out', back, '--force'], io())).toBe(0);
+    expect(await importCommand.run(['--out', back, '--force', h5], io())).toBe(0);
     await expect(importCommand.run(['--out', back], io())).rejects.toThrow(
       /name the HDF5 file first/,
     );

@@ -27,6 +27,11 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies FlagSpecs;
 
+/** Flags that take the next argument as their value. */
+const VALUE_FLAGS = new Set(
+  Object.entries(FLAGS).flatMap(([name, spec]) => (spec.type === 'string' ? [`--${name}`] : [])),
+);
+
 export const importCommand: Command = {
   name: NAME,
   summary: "a surface file of Li et al.'s plot_surface.py (HDF5) as a Skipscape surface",
@@ -43,9 +48,16 @@ export const importCommand: Command = {
       specs: FLAGS,
     }),
   async run(argv, io) {
-    const [first, ...rest] = argv;
-    const file = first !== undefined && !first.startsWith('-') ? first : undefined;
-    const flags = parseFlags(NAME, FLAGS, file === undefined ? argv : rest);
+    // The file is the one argument that is neither a flag nor a flag's value, wherever it stands.
+    const at = argv.findIndex(
+      (a, k) => !a.startsWith('-') && !(k > 0 && VALUE_FLAGS.has(argv[k - 1] as string)),
+    );
+    const file = at < 0 ? undefined : argv[at];
+    const flags = parseFlags(
+      NAME,
+      FLAGS,
+      argv.filter((_, k) => k !== at),
+    );
     if (flags.help) {
       io.out(this.help());
       return 0;
