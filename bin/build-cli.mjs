@@ -3,7 +3,8 @@
  * with esbuild, when it is missing or older than any file in src/ (or
  * package.json). tfjs is bundled from its ESM builds (mainFields module,
  * main), which register every gradient; `webgpu` (Dawn, a native addon) stays
- * external. The banner gives the ESM bundle the CommonJS globals that
+ * external, and so does h5wasm (4 MB, loaded by Node from node_modules only
+ * when an HDF5 file is read or written, not at every start). The banner gives the ESM bundle the CommonJS globals that
  * emscripten's wasm loader expects.
  */
 import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
@@ -64,7 +65,7 @@ export async function ensureCliBundle({ force = false, outfile = BUNDLE } = {}) 
     format: 'esm',
     target: 'node22',
     mainFields: ['module', 'main'],
-    external: ['webgpu'],
+    external: ['webgpu', 'h5wasm'],
     banner: { js: BANNER },
     logLevel: 'error',
     legalComments: 'none',

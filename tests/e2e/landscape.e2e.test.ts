@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { parseSurface, surfaceToJson } from '../../src/compute/landscape/exports';
+import { parseHdf5Surface } from '../../src/compute/landscape/hdf5';
+import { stlTriangleCount } from '../../src/compute/landscape/stl';
 import type { Surface } from '../../src/compute/landscape/surface';
 import {
   launchChromium,
@@ -385,6 +387,60 @@ describe('loss-landscape explorer', () => {
       const width = png.bytes.readUInt32BE(16);
       const svgWidth = Number(/viewBox="0 0 (\d+)/.exec(svgText)?.[1]);
       expect(width).toBe(2 * svgWidth);
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test("an HDF5 file of Li et al.'s plot_surface.py opens as the without-skips panel, x and y the right way round", async () => {
+    const watched = await openArticle('?landscape.view=contour');
+    const { page } = watched;
+    try {
+      await page.locator('.landscape-export summary').click();
+      // Written by h5py as their code writes one (scripts/make-li-h5-fixtures.py): 5 × 4, a
+      // ResNet-56 without shortcuts, one diverged point.
+      await page
+        .locator('.landscape-export input[type=file]')
+        .setInputFiles(join(import.meta.dirname, '..', 'unit', 'fixtures', 'li-2d-5x4.h5'));
+      await expect
+        .poll(() => page.locator('.landscape-notices').textContent(), { timeout: 30_000 })
+        .toMatch(/Showing your file li-2d-5x4\.h5 \(resnet56\) as the without-skips panel/);
+      const panel = page
+        .locator('section.landscape-panel')
+        .filter({ hasText: "Li et al.'s plot_surface.py" });
+      await expect
+        .poll(() => panel.locator('.provenance').textContent(), WAIT)
+        .toMatch(/5×4 grid on \[-1, 1\] × \[-0\.5, 1\], train split, filter normalisation/);
+      const cells = panel.locator('.contour-host svg[role=img] g[shape-rendering=crispEdges] rect');
+      // One heatmap cell per finite point: 20 minus the diverged one, in 5 columns and 4 rows.
+      await expect.poll(() => cells.count(), WAIT).toBe(19);
+      const at = await cells.evaluateAll((rects) =>
+        rects.map((r) => [r.getAttribute('x'), r.getAttribute('y')]),
+      );
+      expect(new Set(at.map(([x]) => x)).size).toBe(5);
+      expect(new Set(at.map(([, y]) => y)).size).toBe(4);
+
+      // Its export row writes it back as HDF5 (the same surface) and as a printable STL.
+      const row = page.locator('.export-row').filter({ hasText: 'without skips:' }).first();
+      const h5 = await downloaded(page, () =>
+        row.getByRole('button', { name: 'HDF5 (Li et al.)' }).click(),
+      );
+      expect(h5.name).toBe('resnet56-noskip-filter-5x4.h5');
+      const fixture = await readFile(
+        join(import.meta.dirname, '..', 'unit', 'fixtures', 'li-2d-5x4.h5'),
+      );
+      const original = await parseHdf5Surface(new Uint8Array(fixture), 'fixture');
+      const back = await parseHdf5Surface(new Uint8Array(h5.bytes), 'download');
+      expect({ ...back, meta: { ...back.meta, written: '' } }).toEqual({
+        ...original,
+        meta: { ...original.meta, written: '' },
+      });
+      const stl = await downloaded(page, () =>
+        row.getByRole('button', { name: 'STL (3-D print)' }).click(),
+      );
+      expect(stl.bytes.readUInt32LE(80)).toBe(stlTriangleCount(5, 4));
+      expect(stl.bytes.length).toBe(84 + 50 * stlTriangleCount(5, 4));
       expectClean(watched);
     } finally {
       await watched.close();

@@ -20,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/cli';
 import type { CommandIo } from '../../src/cli/commands/types';
 import { parseSurface, surfaceToJson } from '../../src/compute/landscape/exports';
+import { writeLiFile } from '../../src/compute/landscape/hdf5';
+import type { LiSurfaceFile } from '../../src/compute/landscape/hdf5';
 import type { Surface } from '../../src/compute/landscape/surface';
 import { createModel } from '../../src/compute/models';
 import type { ModelSpec, ResNetSpec } from '../../src/compute/models';
@@ -143,6 +145,24 @@ beforeAll(async () => {
     })}\n`,
   );
   put(valid, 'a-file', 'a regular file, in the way of a folder\n');
+  put(valid, 'li.h5', readFileSync(join(import.meta.dirname, 'fixtures', 'li-2d-5x4.h5')));
+  const li = (datasets: LiSurfaceFile['datasets']): Promise<Uint8Array> =>
+    writeLiFile({
+      xcoordinates: Float64Array.from([0, 1, 2]),
+      ycoordinates: Float64Array.from([0, 1]),
+      datasets,
+      dirFile: null,
+      skipscapeMeta: null,
+      skipscapeCommand: null,
+    });
+  const six = (v: number) => ({ shape: [3, 2], values: new Float64Array(6).fill(v) });
+  put(bad, 'not-hdf5.h5', 'this is not an HDF5 file\n');
+  put(bad, 'no-loss.h5', await li({}));
+  put(
+    bad,
+    'bad-shape.h5',
+    await li({ train_loss: { shape: [2, 2], values: new Float64Array(4) }, train_acc: six(50) }),
+  );
 
   const nan = structuredClone(training);
   Object.values(nan.params)[0]!.data[0] = Number.NaN;
@@ -539,6 +559,43 @@ const CASES: Record<string, Case> = {
     code: 1,
     message: /2000 × 2000 = 4,000,000 points, more than the 1,002,001/,
   },
+  'export --format stl of a surface not fully computed': {
+    argv: () => ['export', '--surface', v('partial.json'), '--format', 'stl', '--out', at('p.stl')],
+    code: 1,
+    message: /STL: the surface is not fully computed; finish it/,
+    after: () => expect(existsSync(at('p.stl'))).toBe(false),
+  },
+  'import of a file that is not HDF5': {
+    argv: () => ['import', b('not-hdf5.h5'), '--out', at('i1.json')],
+    code: 1,
+    message: /not-hdf5\.h5: not an HDF5 file \(no HDF5 signature\)$/,
+    after: () => expect(existsSync(at('i1.json'))).toBe(false),
+  },
+  'import of an HDF5 file with no loss': {
+    argv: () => ['import', b('no-loss.h5'), '--out', at('i2.json')],
+    code: 1,
+    message: /no-loss\.h5: no train_loss dataset \(nor any loss: not a loss surface file\)$/,
+  },
+  'import of a loss whose shape does not match the coordinates': {
+    argv: () => ['import', b('bad-shape.h5'), '--out', at('i3.json')],
+    code: 1,
+    message: /bad-shape\.h5: train_loss has shape \[2, 2\]; expected \[3, 2\]/,
+  },
+  'import over an existing surface, without --force': {
+    argv: () => ['import', v('li.h5'), '--out', v('surface.json')],
+    code: 2,
+    message: /surface\.json exists; replace it with --force$/,
+  },
+  'import --out under a regular file': {
+    argv: () => ['import', v('li.h5'), '--out', underFile('i4.json')],
+    code: 1,
+    message: /cannot write .*a-file\/i4\.json: /,
+  },
+  'import of a file that does not exist': {
+    argv: () => ['import', at('nope.h5'), '--out', at('i5.json')],
+    code: 1,
+    message: /nope\.h5: cannot be read \(no such file\)/,
+  },
   'export of a file that does not exist': {
     argv: () => ['export', '--surface', at('nope.json')],
     code: 1,
@@ -798,8 +855,8 @@ const CASES: Record<string, Case> = {
     message: /no-cifar\/data_batch_1\.bin: could not be read/,
     after: () => expect(existsSync(at('r9'))).toBe(false),
   },
-  'export --format stl': {
-    argv: () => ['export', '--surface', v('surface.json'), '--format', 'stl'],
+  'export --format ply': {
+    argv: () => ['export', '--surface', v('surface.json'), '--format', 'ply'],
     code: 2,
     message: /--format must be one of/,
   },

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args';
 import { exportCommand } from '../../src/cli/commands/export';
+import { importCommand } from '../../src/cli/commands/import';
 import type { CommandIo } from '../../src/cli/commands/types';
 import { exportSurface, parseSurface, surfaceToJson } from '../../src/compute/landscape/exports';
+import { parseHdf5Surface } from '../../src/compute/landscape/hdf5';
+import { surfaceToStl } from '../../src/compute/landscape/stl';
 import { analyticSurface } from './exports-fixtures';
 
 function io(): CommandIo & { errors: string[] } {
@@ -39,7 +42,7 @@ describe('skipscape export', () => {
       await exportCommand.run(['--surface', path, '--checkpoint', 'ck.safetensors'], out),
     ).toBe(0);
     expect((await readdir(dir)).sort()).toEqual(
-      ['csv', 'gltf', 'json', 'obj', 'svg', 'vts']
+      ['csv', 'gltf', 'h5', 'json', 'obj', 'svg', 'vts']
         .map((ext) => `resnet20-skip-filter-9x7.${ext}`)
         .concat('run.json')
         .sort(),
@@ -50,7 +53,30 @@ describe('skipscape export', () => {
     expect(
       parseSurface(await readFile(join(dir, 'resnet20-skip-filter-9x7.json'), 'utf8')),
     ).toEqual(surface);
-    expect(out.errors).toHaveLength(6);
+    // Seven files, and one line saying why there is no STL (the surface has a point not computed).
+    expect(out.errors).toHaveLength(8);
+    expect(out.errors.join('')).toContain(
+      'stl: left out (a print needs a fully computed 2-D surface)',
+    );
+    expect(
+      await parseHdf5Surface(
+        new Uint8Array(await readFile(join(dir, 'resnet20-skip-filter-9x7.h5'))),
+        'h5',
+      ),
+    ).toMatchObject({ xs: surface.xs, ys: surface.ys, loss: surface.loss, mask: surface.mask });
+  });
+
+  it('writes an STL of a complete surface, with --height-scale', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'skipscape-export-'));
+    const path = join(dir, 'full.json');
+    const surface = analyticSurface({ missing: [] });
+    await writeFile(path, surfaceToJson(surface));
+    const target = join(dir, 'print.stl');
+    const args = ['--surface', path, '--format', 'stl', '--out', target, '--height-scale', '0.5'];
+    expect(await exportCommand.run(args, io())).toBe(0);
+    expect(new Uint8Array(await readFile(target))).toEqual(
+      surfaceToStl(surface, { heightScale: 0.5 }),
+    );
   });
 
   it('one format to a named file, with log heights and a height scale', async () => {
@@ -89,6 +115,36 @@ describe('skipscape export', () => {
     );
     await expect(exportCommand.run(['--format', 'csv'], io())).rejects.toThrow(
       /--surface is required/,
+    );
+  });
+});
+
+describe('skipscape import', () => {
+  it('reads back what export --format h5 wrote, and refuses to replace --out without --force', async () => {
+    const { dir, path, surface } = await surfaceFile();
+    const h5 = join(dir, 'run.h5');
+    await exportCommand.run(['--surface', path, '--format', 'h5', '--out', h5], io());
+    const back = join(dir, 'back.json');
+    const out = io();
+    expect(await importCommand.run([h5, '--out', back], out)).toBe(0);
+    expect(out.errors.join('')).toMatch(/9×7 train surface \(62\/63 points computed\)/);
+    const read = parseSurface(await readFile(back, 'utf8'));
+    expect(read).toMatchObject({
+      xs: surface.xs,
+      ys: surface.ys,
+      loss: surface.loss,
+      meta: surface.meta,
+    });
+    await expect(importCommand.run([h5, '--out', back], io())).rejects.toThrow(
+      /back\.json exists; replace it with --force/,
+    );
+    expect(await importCommand.run([h5, '--out', back, '--force'], io())).toBe(0);
+    expect(await importCommand.run(['--out', back, '--force', h5], io())).toBe(0);
+    await expect(importCommand.run(['--out', back], io())).rejects.toThrow(
+      /name the HDF5 file first/,
+    );
+    await expect(importCommand.run([h5, '--out', h5], io())).rejects.toThrow(
+      /is the HDF5 file itself/,
     );
   });
 });

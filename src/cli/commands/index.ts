@@ -8,6 +8,7 @@ import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { gscCommand } from './gsc';
 import { hessianCommand } from './hessian';
+import { importCommand } from './import';
 import { importCheckpointCommand } from './import-checkpoint';
 import { landscapeCommand } from './landscape';
 import { lesionCommand } from './lesion';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   pathsCommand,
   lesionCommand,
   exportCommand,
+  importCommand,
   responsesCommand,
   effectiveDepthCommand,
   gscCommand,

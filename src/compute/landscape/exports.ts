@@ -1,8 +1,9 @@
 /**
  * Surface exports: pure serialisers from a {@link Surface} to the files a
- * researcher takes away (CSV, JSON, OBJ, glTF 2.0, VTK StructuredGrid, SVG),
+ * researcher takes away (CSV, JSON, OBJ, glTF 2.0, VTK StructuredGrid, SVG;
+ * and as bytes, STL for 3-D printing and Li et al.'s HDF5),
  * used by the explorer's export buttons and by the command line alike. No DOM,
- * no three: strings in, strings out.
+ * no three: a surface in, text (or bytes, for STL and HDF5) out.
  *
  * Every file carries the surface's metadata and the `skipscape landscape`
  * command that recomputes it, each in its format's own place for metadata
@@ -16,6 +17,7 @@ import * as z from 'zod/mini';
 import { checkGridAxes } from './axes';
 import { contourSvg, escapeXml, type ContourPanel } from './contourSvg';
 import { scaleUnit, transformLoss, viridisRgb, type LossScale } from './contours';
+import { surfaceToStl } from './stl';
 import type { Surface, SurfaceMeta } from './surface';
 
 /** Where the files named in the reproducing command live; the surface records only their sha256. */
@@ -135,6 +137,26 @@ export function parseUploadedSurface(text: string, name: string): Surface {
       why: '(301 × 301) this page opens; view bigger grids with skipscape export',
     },
   });
+}
+
+/**
+ * Read a surface file a reader opened or dropped in the explorer, as bytes:
+ * Li et al.'s HDF5 (by its name or its signature; h5wasm loads only then) or
+ * our JSON, with the upload limits, the size checked before anything else.
+ */
+export async function parseUploadedSurfaceBytes(bytes: Uint8Array, name: string): Promise<Surface> {
+  checkUploadSize({ name, bytes: bytes.length });
+  const hdf5Signature = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (/\.(h5|hdf5?)$/i.test(name) || hdf5Signature.every((b, k) => bytes[k] === b)) {
+    const { parseHdf5Surface } = await import('./hdf5');
+    return parseHdf5Surface(bytes, name, {
+      limit: {
+        points: UPLOAD_LIMITS.points,
+        why: '(301 × 301) this page opens; view bigger grids with skipscape import and export',
+      },
+    });
+  }
+  return parseUploadedSurface(new TextDecoder().decode(bytes), name);
 }
 
 /** Line breaks and other control characters, which no metadata value may hold. */
@@ -860,6 +882,40 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
   { id: 'vts', label: 'VTK (ParaView)', extension: 'vts', mime: 'application/xml' },
   { id: 'svg', label: 'SVG contour', extension: 'svg', mime: 'image/svg+xml' },
 ];
+
+/** One binary export format: a 3-D print, or Li et al.'s HDF5 file. */
+export interface BinaryExportFormat {
+  id: 'stl' | 'h5';
+  label: string;
+  extension: string;
+  mime: string;
+}
+
+export const BINARY_EXPORT_FORMATS: readonly BinaryExportFormat[] = [
+  { id: 'stl', label: 'STL (3-D print)', extension: 'stl', mime: 'model/stl' },
+  { id: 'h5', label: "HDF5 (Li et al.'s layout)", extension: 'h5', mime: 'application/x-hdf5' },
+];
+
+/**
+ * Serialise a surface in one of {@link BINARY_EXPORT_FORMATS}: a closed,
+ * printable STL solid (stl.ts), or the HDF5 file Li et al.'s plot_surface.py
+ * writes (hdf5.ts, which loads h5wasm, 4 MB, only now).
+ */
+export async function exportSurfaceBinary(
+  surface: Surface,
+  format: BinaryExportFormat['id'],
+  options: MeshOptions = {},
+): Promise<Uint8Array> {
+  switch (format) {
+    case 'stl':
+      return surfaceToStl(surface, {
+        log: options.log ?? false,
+        heightScale: options.heightScale ?? 1,
+      });
+    case 'h5':
+      return (await import('./hdf5')).surfaceToHdf5(surface);
+  }
+}
 
 /** Serialise a surface in one of {@link EXPORT_FORMATS}. */
 export function exportSurface(

@@ -19,7 +19,10 @@ export interface SurfaceMeta {
   /** 'fashion-mnist' or 'cifar10'. */
   dataset: string;
   split: 'train' | 'test';
-  /** Images evaluated per point (the first `subset` of the split). */
+  /**
+   * Images evaluated per point (the first `subset` of the split); 0 when
+   * unknown (a file of Li et al.'s code, read by hdf5.ts).
+   */
   subset: number;
   /** Seed of the Gaussian directions. */
   seed: number;
