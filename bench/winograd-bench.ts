@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus, loadavg } from 'node:os';
 import { initBackend } from '../src/compute/backend';
 import { createModel, forwardMultiplyAdds, parseModelName } from '../src/compute/models';
-import { stopWinograd, useWinograd } from '../src/compute/winograd';
+import { stopWinograd, useWinograd, type UseWinogradOptions } from '../src/compute/winograd';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,13 +51,16 @@ async function best(f: () => tf.Tensor): Promise<number> {
 }
 
 /** Time f with tfjs's kernels and with ours, alternating. */
-async function compare(f: () => tf.Tensor): Promise<{ tfjs: number; winograd: number }> {
+async function compare(
+  f: () => tf.Tensor,
+  options: UseWinogradOptions = {},
+): Promise<{ tfjs: number; winograd: number }> {
   let tfjs = Infinity;
   let winograd = Infinity;
   for (let round = 0; round < 2; round++) {
     stopWinograd();
     tfjs = Math.min(tfjs, await best(f));
-    await useWinograd();
+    await useWinograd(options);
     winograd = Math.min(winograd, await best(f));
   }
   return { tfjs, winograd };
@@ -79,6 +82,9 @@ console.log(
 console.log('shape                 tfjs ms  GFLOP/s   winograd ms  GFLOP/s   speed-up');
 for (const [h, c, k] of [
   [28, 1, 16],
+  [32, 3, 16],
+  [28, 4, 4],
+  [28, 8, 8],
   [28, 16, 16],
   [14, 32, 32],
   [7, 64, 64],
@@ -88,7 +94,8 @@ for (const [h, c, k] of [
   const bias = tf.randomNormal([k]) as tf.Tensor1D;
   const conv = (): tf.Tensor =>
     tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
-  const { tfjs, winograd } = await compare(conv);
+  // Every channel count through our kernel, the default threshold aside.
+  const { tfjs, winograd } = await compare(conv, { minInChannels: 1 });
   const flop = 2 * 9 * c * k * h * h * batch;
   const gf = (ms: number): string => (flop / ms / 1e6).toFixed(1).padStart(7);
   console.log(
@@ -99,7 +106,9 @@ for (const [h, c, k] of [
   tf.dispose([x, filter, bias]);
 }
 
-console.log('\nInference (forward in inference mode, loss included), images/s');
+console.log(
+  '\nInference (forward in inference mode, loss included), images/s, default threshold (≥ 4 input channels)',
+);
 for (const name of models) {
   const spec = parseModelName(name, { inputShape: [1, 28, 28] });
   const model = createModel(spec);

@@ -26,7 +26,7 @@ afterAll(() => stopWinograd());
 async function both(f: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
   stopWinograd();
   const a = tf.tidy(f);
-  await useWinograd();
+  await useWinograd({ minInChannels: 1 });
   const b = tf.tidy(f);
   const out = [(await a.data()) as Float32Array, (await b.data()) as Float32Array] as const;
   a.dispose();
@@ -115,6 +115,17 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
       tf.dispose([x, f, bias]);
     });
   }
+
+  it('leaves convolutions with fewer than 4 input channels to tfjs by default', async () => {
+    const x = tf.randomNormal([1, 6, 6, 3], 0, 1, 'float32', 15);
+    const f = tf.randomNormal([3, 3, 3, 8], 0, 1, 'float32', 16);
+    stopWinograd();
+    const a = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same');
+    await useWinograd();
+    const b = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same');
+    expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+    tf.dispose([x, f, a, b]);
+  });
 
   it('delegates stride 2, dilation 2, 1×1 filters and other activations to tfjs', async () => {
     const x = tf.randomNormal([2, 9, 9, 8], 0, 1, 'float32', 6);

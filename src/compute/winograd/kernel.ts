@@ -14,6 +14,7 @@ import { winogradWasmBase64 } from './wasm-bytes';
 interface WinogradExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
+  scratchFloats(Tb: number, cols: number): number;
   filterTransform(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
   conv3x3(
     x: number,
@@ -124,8 +125,8 @@ export class WinogradKernel {
     const g = take(9 * C * K);
     const u = take(16 * Cp * Kp);
     const bias = o.bias ? take(Kp) : 0;
-    const v = take(16 * Tb * Cp);
-    const m = take(16 * Tb * Kp);
+    const v = take(this.wasm.scratchFloats(Tb, Cp));
+    const m = take(this.wasm.scratchFloats(Tb, Kp));
     const x = take(N * H * W * C);
     const out = take(N * OH * OW * K);
     const heap = this.heap(at);
