@@ -52,7 +52,8 @@ export interface InitBackendOptions {
   /**
    * Run 3×3 stride-1 convolutions on wasm with our Winograd F(2×2, 3×3)
    * kernel (src/compute/winograd) instead of tfjs's own. Default: on, unless
-   * the environment variable SKIPSCAPE_WINOGRAD is 0 (Node).
+   * SKIPSCAPE_WINOGRAD=0 (Node) or PUBLIC_SKIPSCAPE_WINOGRAD=0 at the site's
+   * build (see winogradWanted).
    */
   winograd?: boolean;
   /** Silence tfjs's own console notices (its "install tfjs-node" banner in Node). Default true in Node. */
@@ -67,10 +68,16 @@ interface NodeProcessLike {
   env?: Record<string, string | undefined>;
 }
 
-/** initBackend's winograd option, else SKIPSCAPE_WINOGRAD (0 / false / off turn it off). */
+/**
+ * initBackend's winograd option, else the environment: SKIPSCAPE_WINOGRAD in
+ * Node, PUBLIC_SKIPSCAPE_WINOGRAD when the site was built (Vite puts the
+ * PUBLIC_ variables into import.meta.env). 0, false, off or no turn it off.
+ */
 export function winogradWanted(option: boolean | undefined): boolean {
   if (option !== undefined) return option;
-  const v = (globalThis as { process?: NodeProcessLike }).process?.env?.['SKIPSCAPE_WINOGRAD'];
+  const node = (globalThis as { process?: NodeProcessLike }).process?.env?.['SKIPSCAPE_WINOGRAD'];
+  const meta = import.meta as { env?: Record<string, string | undefined> };
+  const v = node ?? meta.env?.['PUBLIC_SKIPSCAPE_WINOGRAD'];
   return v === undefined || !['0', 'false', 'off', 'no'].includes(v.toLowerCase());
 }
 
