@@ -124,11 +124,31 @@ for (const name of models) {
     );
   const { tfjs, winograd } = await compare(forward);
   const mflop = (2 * forwardMultiplyAdds(spec)) / 1e6;
+  const rate = (ms: number): string => ((batch * 1000) / ms).toFixed(1);
   console.log(
-    `${name.padEnd(10)} tfjs ${((batch * 1000) / tfjs).toFixed(1)} images/s, winograd ${(
-      (batch * 1000) /
-      winograd
-    ).toFixed(1)} images/s (${(tfjs / winograd).toFixed(2)}×; ${mflop.toFixed(1)} MFLOP/image)`,
+    `${name.padEnd(10)} inference: tfjs ${rate(tfjs)} images/s, winograd ${rate(winograd)} images/s ` +
+      `(${(tfjs / winograd).toFixed(2)}×; ${mflop.toFixed(1)} MFLOP/image)`,
+  );
+  // The gradient of the loss in training mode (BN batch statistics) with
+  // respect to every parameter: the forward and input-gradient convolutions
+  // are Conv2D (ours where 3×3 stride 1), the filter gradients tfjs's.
+  const names = Object.keys(params);
+  const gradient = (): tf.Tensor =>
+    tf.tidy(() => {
+      const grads = tf.grads((...ps: tf.Tensor[]) => {
+        const p = Object.fromEntries(names.map((n, i) => [n, ps[i]!]));
+        return tf.losses.softmaxCrossEntropy(
+          labels,
+          model.forward(p, state, x, { training: true }).logits,
+        );
+      })(names.map((n) => params[n]!));
+      return tf.addN(grads.map((g) => tf.sum(g)));
+    });
+  const train = await compare(gradient);
+  console.log(
+    `${name.padEnd(10)} training gradient: tfjs ${rate(train.tfjs)} images/s, winograd ${rate(
+      train.winograd,
+    )} images/s (${(train.tfjs / train.winograd).toFixed(2)}×)`,
   );
   tf.dispose([x, labels, ...Object.values(params), ...Object.values(state)]);
 }

@@ -76,8 +76,11 @@ interface NodeProcessLike {
 export function winogradWanted(option: boolean | undefined): boolean {
   if (option !== undefined) return option;
   const node = (globalThis as { process?: NodeProcessLike }).process?.env?.['SKIPSCAPE_WINOGRAD'];
-  const meta = import.meta as { env?: Record<string, string | undefined> };
-  const v = node ?? meta.env?.['PUBLIC_SKIPSCAPE_WINOGRAD'];
+  // Written out whole: Vite replaces the expression `import.meta.env` only.
+  const site = (import.meta as { env?: Record<string, string | undefined> }).env?.[
+    'PUBLIC_SKIPSCAPE_WINOGRAD'
+  ];
+  const v = node ?? site;
   return v === undefined || !['0', 'false', 'off', 'no'].includes(v.toLowerCase());
 }
 
