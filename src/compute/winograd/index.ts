@@ -1,8 +1,9 @@
 /**
  * Winograd F(2×2, 3×3) convolution as the wasm backend's Conv2D and
  * FusedConv2D kernels, for 3×3, stride-1, dilation-1 NHWC float32
- * convolutions; every other convolution goes to tfjs's own kernel, saved when
- * ours is installed.
+ * convolutions with at least 4 input channels; every other convolution goes
+ * to tfjs's own kernel, saved when ours is installed. Measured against it in
+ * bench/winograd-bench.ts (bench/README.md).
  *
  * Conv2D is what runs under a gradient tape (training, Hessian-vector
  * products); our Conv2D gradient (tfjs-fixes/conv2d-gradient.ts) is written
@@ -12,7 +13,8 @@
  * (models/graph.ts fuses when nothing is recorded).
  *
  *   installed by backend.ts when the wasm backend starts, unless turned off
- *   (initBackend({ winograd: false }), SKIPSCAPE_WINOGRAD=0 in Node)
+ *   (initBackend({ winograd: false }), SKIPSCAPE_WINOGRAD=0 in Node,
+ *   PUBLIC_SKIPSCAPE_WINOGRAD=0 when the site is built)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WinogradKernel } from './kernel';
