@@ -31,8 +31,8 @@ export interface BackendChoice {
   /** Backends tried before it and why each was passed over. */
   tried: { name: BackendName; error: string }[];
   runtime: Runtime;
-  /** For wasm: SIMD support and the number of threads it runs. */
-  wasm?: { simd: boolean; threads: number };
+  /** For wasm: SIMD support, the number of threads it runs, whether our Winograd kernel is in. */
+  wasm?: { simd: boolean; threads: number; winograd: boolean };
 }
 
 export interface InitBackendOptions {
@@ -49,6 +49,13 @@ export interface InitBackendOptions {
   wasmPaths?: string | Record<string, string>;
   /** Flags for Dawn's `create()` in Node, e.g. ['backend=vulkan']. */
   dawnFlags?: string[];
+  /**
+   * Run 3×3 stride-1 convolutions on wasm with our Winograd F(2×2, 3×3)
+   * kernel (src/compute/winograd) instead of tfjs's own. Default: on, unless
+   * SKIPSCAPE_WINOGRAD=0 (Node) or PUBLIC_SKIPSCAPE_WINOGRAD=0 at the site's
+   * build (see winogradWanted).
+   */
+  winograd?: boolean;
   /** Silence tfjs's own console notices (its "install tfjs-node" banner in Node). Default true in Node. */
   quiet?: boolean;
 }
@@ -58,6 +65,23 @@ const NODE_ORDER: BackendName[] = ['wasm', 'cpu'];
 
 interface NodeProcessLike {
   versions?: { node?: string };
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * initBackend's winograd option, else the environment: SKIPSCAPE_WINOGRAD in
+ * Node, PUBLIC_SKIPSCAPE_WINOGRAD when the site was built (Vite puts the
+ * PUBLIC_ variables into import.meta.env). 0, false, off or no turn it off.
+ */
+export function winogradWanted(option: boolean | undefined): boolean {
+  if (option !== undefined) return option;
+  const node = (globalThis as { process?: NodeProcessLike }).process?.env?.['SKIPSCAPE_WINOGRAD'];
+  // Written out whole: Vite replaces the expression `import.meta.env` only.
+  const site = (import.meta as { env?: Record<string, string | undefined> }).env?.[
+    'PUBLIC_SKIPSCAPE_WINOGRAD'
+  ];
+  const v = node ?? site;
+  return v === undefined || !['0', 'false', 'off', 'no'].includes(v.toLowerCase());
 }
 
 /** Node, a browser page, or a (module) worker: by what the global scope offers. */
@@ -138,6 +162,13 @@ async function tryStart(
       const paths = options.wasmPaths ?? (runtime === 'node' ? await nodeWasmFolder() : undefined);
       if (paths !== undefined) wasm.setWasmPaths(paths);
       installWasmKernelFixes();
+      if (winogradWanted(options.winograd)) {
+        const { useWinograd } = await import('./winograd');
+        await useWinograd();
+      } else {
+        const { stopWinograd } = await import('./winograd');
+        stopWinograd();
+      }
       break;
     }
     case 'webgl': {
@@ -236,9 +267,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     };
     if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const { winogradInUse } = await import('./winograd');
       choice.wasm = {
         simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
         threads: wasm.getThreadsCount(),
+        winograd: winogradInUse(),
       };
     }
     return choice;

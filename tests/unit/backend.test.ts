@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { defaultBackendOrder, detectRuntime, initBackend } from '../../src/compute/backend';
+import {
+  defaultBackendOrder,
+  detectRuntime,
+  initBackend,
+  winogradWanted,
+} from '../../src/compute/backend';
 import { conv2dForwardGradConfig } from '../../src/compute/tfjs-fixes';
 
 describe('initBackend in Node', () => {
@@ -18,9 +23,27 @@ describe('initBackend in Node', () => {
     expect(choice.tried).toEqual([]);
     expect(choice.runtime).toBe('node');
     expect(choice.reason).toMatch(/WebAssembly/);
-    expect(choice.wasm).toEqual({ simd: true, threads: 1 });
+    expect(choice.wasm).toEqual({ simd: true, threads: 1, winograd: winogradWanted(undefined) });
     // Our gradient fixes are in place whichever backend runs.
     expect(tf.getGradient(tf.Conv2D)).toBe(conv2dForwardGradConfig);
+  });
+
+  it('runs 3×3 convolutions with the Winograd kernel unless told not to', async () => {
+    const { winogradInUse } = await import('../../src/compute/winograd');
+    const off = await initBackend({ prefer: 'wasm', winograd: false });
+    expect(off.wasm?.winograd).toBe(false);
+    expect(winogradInUse()).toBe(false);
+    const saved = process.env['SKIPSCAPE_WINOGRAD'];
+    process.env['SKIPSCAPE_WINOGRAD'] = '0';
+    try {
+      expect((await initBackend({ prefer: 'wasm' })).wasm?.winograd).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env['SKIPSCAPE_WINOGRAD'];
+      else process.env['SKIPSCAPE_WINOGRAD'] = saved;
+    }
+    const on = await initBackend({ prefer: 'wasm' });
+    expect(on.wasm?.winograd).toBe(true);
+    expect(winogradInUse()).toBe(true);
   });
 
   it('shares buffers in wasm clones (the tensors saved for gradients) instead of copying them', async () => {

@@ -1,0 +1,159 @@
+/**
+ * The Winograd F(2×2, 3×3) kernel (src/compute/winograd) against tfjs's own
+ * wasm convolution (XNNPACK), one thread: each 3×3 stride-1 convolution shape
+ * of ResNet-20/56 on 28×28×1 inputs, as inference runs it (FusedConv2D with
+ * bias and ReLU, batch 128), then whole-model inference images/s with and
+ * without the kernel.
+ *
+ *   npx esbuild bench/winograd-bench.ts --bundle --platform=node --format=esm \
+ *     --main-fields=module,main --external:webgpu --outfile=.cache/winograd-bench.mjs \
+ *     --banner:js="import{createRequire}from'module';import{fileURLToPath}from'url';
+ *       import{dirname}from'path';const require=createRequire(import.meta.url);
+ *       const __filename=fileURLToPath(import.meta.url);const __dirname=dirname(__filename);"
+ *   node .cache/winograd-bench.mjs [--reps 10] [--batch 128] [--models resnet20,resnet56]
+ *
+ * Every timing is the best of `reps` calls after one warm-up call (the machine
+ * is shared: the best call is the least disturbed), and the two kernels are
+ * timed alternately, twice each, so that a change in load hits both.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { cpus, loadavg } from 'node:os';
+import { initBackend } from '../src/compute/backend';
+import { createModel, forwardMultiplyAdds, parseModelName } from '../src/compute/models';
+import { stopWinograd, useWinograd, type UseWinogradOptions } from '../src/compute/winograd';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const reps = Number(arg('reps', '10'));
+const batch = Number(arg('batch', '128'));
+const models = arg('models', 'resnet20,resnet56').split(',');
+
+/**
+ * Best single-call time of f in ms over `reps` calls after one warm-up call.
+ * The wasm backend runs a kernel when it is called, so the time of f() is the
+ * time of the computation; reading the result back is left out.
+ */
+async function best(f: () => tf.Tensor): Promise<number> {
+  const warm = f();
+  await warm.data();
+  warm.dispose();
+  let bestMs = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const start = performance.now();
+    const y = f();
+    bestMs = Math.min(bestMs, performance.now() - start);
+    await y.data();
+    y.dispose();
+  }
+  return bestMs;
+}
+
+/** Time f with tfjs's kernels and with ours, alternating. */
+async function compare(
+  f: () => tf.Tensor,
+  options: UseWinogradOptions = {},
+): Promise<{ tfjs: number; winograd: number }> {
+  let tfjs = Infinity;
+  let winograd = Infinity;
+  for (let round = 0; round < 2; round++) {
+    stopWinograd();
+    tfjs = Math.min(tfjs, await best(f));
+    await useWinograd(options);
+    winograd = Math.min(winograd, await best(f));
+  }
+  return { tfjs, winograd };
+}
+
+const choice = await initBackend({ prefer: 'wasm' });
+console.log(
+  `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ` +
+    `load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )}, backend ${choice.name} (SIMD ${choice.wasm?.simd}), batch ${batch}, best of ${reps}`,
+);
+
+console.log(
+  '\n3×3 stride-1 convolutions (FusedConv2D + bias + ReLU), ms per batch and GFLOP/s of the direct count',
+);
+console.log('shape                 tfjs ms  GFLOP/s   winograd ms  GFLOP/s   speed-up');
+for (const [h, c, k] of [
+  [28, 1, 16],
+  [32, 3, 16],
+  [28, 4, 4],
+  [28, 8, 8],
+  [28, 16, 16],
+  [14, 32, 32],
+  [7, 64, 64],
+] as const) {
+  const x = tf.randomNormal([batch, h, h, c]) as tf.Tensor4D;
+  const filter = tf.randomNormal([3, 3, c, k]) as tf.Tensor4D;
+  const bias = tf.randomNormal([k]) as tf.Tensor1D;
+  const conv = (): tf.Tensor =>
+    tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
+  // Every channel count through our kernel, the default threshold aside.
+  const { tfjs, winograd } = await compare(conv, { minInChannels: 1 });
+  const flop = 2 * 9 * c * k * h * h * batch;
+  const gf = (ms: number): string => (flop / ms / 1e6).toFixed(1).padStart(7);
+  console.log(
+    `${`${h}×${h}×${c} → ${k}`.padEnd(20)} ${tfjs.toFixed(2).padStart(8)} ${gf(tfjs)}   ${winograd
+      .toFixed(2)
+      .padStart(11)} ${gf(winograd)}   ${(tfjs / winograd).toFixed(2)}×`,
+  );
+  tf.dispose([x, filter, bias]);
+}
+
+console.log(
+  '\nInference (forward in inference mode, loss included), images/s, default threshold (≥ 4 input channels)',
+);
+for (const name of models) {
+  const spec = parseModelName(name, { inputShape: [1, 28, 28] });
+  const model = createModel(spec);
+  const { params, state } = model.init(1);
+  const x = tf.randomNormal([batch, 28, 28, 1]);
+  const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
+  const forward = (): tf.Tensor =>
+    tf.tidy(() =>
+      tf.losses.softmaxCrossEntropy(
+        labels,
+        model.forward(params, state, x, { training: false }).logits,
+      ),
+    );
+  const { tfjs, winograd } = await compare(forward);
+  const mflop = (2 * forwardMultiplyAdds(spec)) / 1e6;
+  const rate = (ms: number): string => ((batch * 1000) / ms).toFixed(1);
+  console.log(
+    `${name.padEnd(10)} inference: tfjs ${rate(tfjs)} images/s, winograd ${rate(winograd)} images/s ` +
+      `(${(tfjs / winograd).toFixed(2)}×; ${mflop.toFixed(1)} MFLOP/image)`,
+  );
+  // The gradient of the loss in training mode (BN batch statistics) with
+  // respect to every parameter: the forward and input-gradient convolutions
+  // are Conv2D (ours where 3×3 stride 1), the filter gradients tfjs's.
+  const names = Object.keys(params);
+  const gradient = (): tf.Tensor =>
+    tf.tidy(() => {
+      const grads = tf.grads((...ps: tf.Tensor[]) => {
+        const p = Object.fromEntries(names.map((n, i) => [n, ps[i]!]));
+        return tf.losses.softmaxCrossEntropy(
+          labels,
+          model.forward(p, state, x, { training: true }).logits,
+        );
+      })(names.map((n) => params[n]!));
+      return tf.addN(grads.map((g) => tf.sum(g)));
+    });
+  const train = await compare(gradient);
+  console.log(
+    `${name.padEnd(10)} training gradient: tfjs ${rate(train.tfjs)} images/s, winograd ${rate(
+      train.winograd,
+    )} images/s (${(train.tfjs / train.winograd).toFixed(2)}×)`,
+  );
+  tf.dispose([x, labels, ...Object.values(params), ...Object.values(state)]);
+}
+console.log(
+  `\nload at the end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

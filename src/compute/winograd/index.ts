@@ -1,0 +1,195 @@
+/**
+ * Winograd F(2×2, 3×3) convolution as the wasm backend's Conv2D and
+ * FusedConv2D kernels, for 3×3, stride-1, dilation-1 NHWC float32
+ * convolutions with at least 4 input channels; every other convolution goes
+ * to tfjs's own kernel, saved when ours is installed. Measured against it in
+ * bench/winograd-bench.ts (bench/README.md).
+ *
+ * Conv2D is what runs under a gradient tape (training, Hessian-vector
+ * products); our Conv2D gradient (tfjs-fixes/conv2d-gradient.ts) is written
+ * with forward convolutions, so the input gradient of a 3×3 stride-1
+ * convolution, itself a 3×3 stride-1 convolution with the rotated filter,
+ * comes here too. FusedConv2D (bias + linear / relu) is what inference runs
+ * (models/graph.ts fuses when nothing is recorded).
+ *
+ *   installed by backend.ts when the wasm backend starts, unless turned off
+ *   (initBackend({ winograd: false }), SKIPSCAPE_WINOGRAD=0 in Node,
+ *   PUBLIC_SKIPSCAPE_WINOGRAD=0 when the site is built)
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { WinogradKernel } from './kernel';
+
+export { WinogradKernel, tilesPerBlock, type Conv3x3Options } from './kernel';
+
+/** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+let kernel: WinogradKernel | null = null;
+/** Convolutions with fewer input channels go to tfjs (see useWinograd). */
+let minInChannels = 4;
+/** tfjs's own kernels, restored by stopWinograd and called for what we do not cover. */
+const originals = new Map<string, tf.KernelConfig>();
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: tf.Conv2DAttrs['pad'];
+  dilations: number | [number, number];
+  dataFormat: string;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+}
+
+const pair = (v: number | [number, number]): [number, number] =>
+  typeof v === 'number' ? [v, v] : v;
+
+/** The geometry when our kernel covers this convolution, else null. */
+function covered(
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  a: ConvAttrs,
+): tf.backend_util.Conv2DInfo | null {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  if (x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  if (filter.shape[0] !== 3 || filter.shape[1] !== 3) return null;
+  if (filter.shape[2]! < minInChannels) return null;
+  if (a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') return null;
+  const [sh, sw] = pair(a.strides);
+  const [dh, dw] = pair(a.dilations ?? 1);
+  if (sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    [1, 1],
+    [1, 1],
+    a.pad,
+    a.dimRoundingMode,
+  );
+  if (info.outHeight <= 0 || info.outWidth <= 0) return null;
+  return info;
+}
+
+function run(
+  backend: WasmBackendLike,
+  info: tf.backend_util.Conv2DInfo,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+): tf.TensorInfo {
+  // makeOutput may grow the wasm heap, so the views are taken after it.
+  const out = backend.makeOutput(info.outShape as number[], 'float32');
+  kernel!.conv3x3({
+    x: backend.typedArrayFromHeap(x),
+    xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+    filter: backend.typedArrayFromHeap(filter),
+    outChannels: info.outChannels,
+    bias: bias ? backend.typedArrayFromHeap(bias) : null,
+    relu,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    out: backend.typedArrayFromHeap(out),
+  });
+  return out;
+}
+
+function original(name: string): tf.KernelConfig {
+  const k = originals.get(name);
+  if (!k) throw new Error(`no saved wasm ${name} kernel`);
+  return k;
+}
+
+const conv2dConfig = (saved: tf.KernelConfig): tf.KernelConfig => ({
+  kernelName: tf.Conv2D,
+  backendName: 'wasm',
+  // The engine runs setupFunc when a wasm backend initialises; tfjs's kernel
+  // binds its C function there, and ours delegates to it.
+  ...(saved.setupFunc ? { setupFunc: saved.setupFunc } : {}),
+  ...(saved.disposeFunc ? { disposeFunc: saved.disposeFunc } : {}),
+  kernelFunc: (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const info = kernel ? covered(x, filter, args.attrs as unknown as ConvAttrs) : null;
+    if (!info) return original(tf.Conv2D).kernelFunc(args);
+    return run(args.backend as unknown as WasmBackendLike, info, x, filter, null, false);
+  },
+});
+
+const fusedConv2dConfig = (saved: tf.KernelConfig): tf.KernelConfig => ({
+  kernelName: tf.FusedConv2D,
+  backendName: 'wasm',
+  ...(saved.setupFunc ? { setupFunc: saved.setupFunc } : {}),
+  ...(saved.disposeFunc ? { disposeFunc: saved.disposeFunc } : {}),
+  kernelFunc: (args) => {
+    const inputs = args.inputs as {
+      x: tf.TensorInfo;
+      filter: tf.TensorInfo;
+      bias?: tf.TensorInfo;
+      preluActivationWeights?: tf.TensorInfo;
+    };
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const activation = attrs.activation ?? 'linear';
+    const bias = inputs.bias ?? null;
+    const simple =
+      (activation === 'linear' || activation === 'relu') &&
+      !inputs.preluActivationWeights &&
+      (bias === null || (bias.shape.length === 1 && bias.dtype === 'float32'));
+    const info = kernel && simple ? covered(inputs.x, inputs.filter, attrs) : null;
+    if (!info || (bias && bias.shape[0] !== info.outChannels)) {
+      return original(tf.FusedConv2D).kernelFunc(args);
+    }
+    const backend = args.backend as unknown as WasmBackendLike;
+    return run(backend, info, inputs.x, inputs.filter, bias, activation === 'relu');
+  },
+});
+
+/** True while our kernels are the wasm backend's Conv2D and FusedConv2D. */
+export function winogradInUse(): boolean {
+  return originals.size > 0;
+}
+
+export interface UseWinogradOptions {
+  /**
+   * Convolutions with fewer input channels than this stay with tfjs. With one
+   * or three input channels (a network's first layer on Fashion-MNIST or
+   * CIFAR-10) the 16 products have a depth of 1 or 3, padded to the 4 SIMD
+   * lanes, and tfjs's direct convolution is faster (0.46× and 0.77× for ours
+   * in bench/winograd-bench.ts); from 4 channels on ours is faster. Default
+   * 4; tests pass 1 to cover every channel count.
+   */
+  minInChannels?: number;
+}
+
+/**
+ * Install the Winograd kernels for the wasm backend (idempotent; a second
+ * call only updates the options). Call after @tensorflow/tfjs-backend-wasm is
+ * imported (its kernels registered), before or after the backend is set.
+ */
+export async function useWinograd(options: UseWinogradOptions = {}): Promise<void> {
+  minInChannels = options.minInChannels ?? 4;
+  if (winogradInUse()) return;
+  kernel ??= await WinogradKernel.create();
+  for (const [name, make] of [
+    [tf.Conv2D, conv2dConfig],
+    [tf.FusedConv2D, fusedConv2dConfig],
+  ] as const) {
+    const saved = tf.getKernel(name, 'wasm');
+    if (!saved)
+      throw new Error(`the wasm backend has no ${name} kernel to replace (import it first)`);
+    originals.set(name, saved);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(make(saved));
+  }
+}
+
+/** Put tfjs's own kernels back (benchmarks and tests compare the two). */
+export function stopWinograd(): void {
+  for (const [name, saved] of originals) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(saved);
+  }
+  originals.clear();
+}
