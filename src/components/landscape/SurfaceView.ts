@@ -120,8 +120,6 @@ export class SurfaceView {
   private data: SurfaceData | null = null;
   private pendingFrame = 0;
   private pendingPointer: { x: number; y: number } | null = null;
-  /** Whether the cursor was last moved by the keyboard (then leaving focus clears it). */
-  private keyboardCursor = false;
   private silent = false;
   private disposed = false;
   private readonly listeners: [
@@ -213,10 +211,6 @@ export class SurfaceView {
       this.options.onReadout?.(null);
     });
     this.listen(this.canvas, 'keydown', (event) => this.onKey(event as KeyboardEvent));
-    this.listen(this.canvas, 'blur', () => {
-      if (this.keyboardCursor) this.options.onReadout?.(null);
-      this.keyboardCursor = false;
-    });
     // The labels' ink follows the page's text colour, which changes with the colour scheme.
     this.listen(matchMedia('(prefers-color-scheme: dark)'), 'change', () => this.requestRender());
     // The wheel scrolls the page unless Ctrl (or a trackpad pinch, which sets ctrlKey) asks to zoom.
@@ -365,7 +359,6 @@ export class SurfaceView {
     const at = this.cursor ?? { alpha: 0, beta: 0 };
     const i = Math.min(xs.length - 1, Math.max(0, nearestIndex(xs, at.alpha) + di));
     const j = Math.min(ys.length - 1, Math.max(0, nearestIndex(ys, at.beta) + dj));
-    this.keyboardCursor = true;
     this.setCursor({ alpha: xs[i] as number, beta: ys[j] as number });
     this.options.onReadout?.(this.readoutAt(i, j));
   }
@@ -575,7 +568,6 @@ export class SurfaceView {
     const { surface } = this.data;
     const i = nearestIndex(surface.xs, axisUnmap(surface.xs, 1)(hit.point.x));
     const j = nearestIndex(surface.ys, axisUnmap(surface.ys, -1)(hit.point.z));
-    this.keyboardCursor = false;
     this.setCursor({ alpha: surface.xs[i] as number, beta: surface.ys[j] as number });
     this.options.onReadout?.(this.readoutAt(i, j));
   }

@@ -78,7 +78,7 @@ export function readoutAt(surface: Surface, cursor: Cursor): Readout {
 }
 
 export function formatReadout(r: Readout | null | undefined): string {
-  if (!r) return 'Point at the surface, or focus it and use the arrow keys, for its values.';
+  if (!r) return 'Point at the surface or use the arrow keys.';
   const at = `α ${r.alpha.toFixed(2)}, β ${r.beta.toFixed(2)}`;
   if (!r.computed) return `${at}: not computed yet`;
   if (r.loss === null) return `${at}: diverged (loss not finite)`;
