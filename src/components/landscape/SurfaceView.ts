@@ -33,6 +33,7 @@ import {
   type LossScale,
 } from '../../compute/landscape/contours';
 import type { Surface } from '../../compute/landscape/surface';
+import { nearestIndex, type Readout } from './explorer';
 import { describeSurfaceAxes, SurfaceAxes, surfaceAxisTicks } from './surface-axes';
 
 type ThreeModule = typeof Three;
@@ -48,15 +49,7 @@ export interface SurfaceData {
   levels: number;
 }
 
-/** The grid point nearest the pointer. */
-export interface Readout {
-  alpha: number;
-  beta: number;
-  /** null where the point diverged or is not computed. */
-  loss: number | null;
-  accuracy: number | null;
-  computed: boolean;
-}
+export type { Readout };
 
 /** Camera position around the surface's centre: angles in degrees. */
 export interface CameraState {
@@ -687,13 +680,4 @@ function axisUnmap(values: readonly number[], sign: 1 | -1): (w: number) => numb
   const mid = (lo + hi) / 2;
   const half = hi > lo ? (hi - lo) / 2 : 1;
   return (w) => mid + sign * w * half;
-}
-
-/** Index of the axis value nearest v. */
-export function nearestIndex(values: readonly number[], v: number): number {
-  let best = 0;
-  for (let k = 1; k < values.length; k++) {
-    if (Math.abs((values[k] as number) - v) < Math.abs((values[best] as number) - v)) best = k;
-  }
-  return best;
 }

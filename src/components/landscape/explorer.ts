@@ -7,8 +7,26 @@
  */
 import { finiteRange, formatNumber, type LossScale } from '../../compute/landscape/contours';
 import type { Surface } from '../../compute/landscape/surface';
-import { nearestIndex, type Readout } from './SurfaceView';
 import { MODEL_LABELS, type LandscapeState } from './settings';
+
+/** The grid point under a cursor, with its values. */
+export interface Readout {
+  alpha: number;
+  beta: number;
+  /** null where the point diverged or is not computed. */
+  loss: number | null;
+  accuracy: number | null;
+  computed: boolean;
+}
+
+/** Index of the axis value nearest v. */
+export function nearestIndex(values: readonly number[], v: number): number {
+  let best = 0;
+  for (let k = 1; k < values.length; k++) {
+    if (Math.abs((values[k] as number) - v) < Math.abs((values[best] as number) - v)) best = k;
+  }
+  return best;
+}
 
 /** A surface as it loads: fetched and checked, failed, or not shipped at all. */
 export type Loaded =
