@@ -204,6 +204,38 @@ async function canvasStats(page: Page, index: number) {
   return { colours: colours.size, sum };
 }
 
+/** Pixels in rows [top, bottom) as dark as the page's ink (#1b1d20): none of viridis, the frame or the page is. */
+function darkPixelsOf(
+  image: { width: number; rgba: Uint8Array },
+  top: number,
+  bottom: number,
+): number {
+  let n = 0;
+  for (
+    let k = top * image.width * 4;
+    k < bottom * image.width * 4 && k < image.rgba.length;
+    k += 4
+  ) {
+    if (Math.max(image.rgba[k]!, image.rgba[k + 1]!, image.rgba[k + 2]!) < 60) n += 1;
+  }
+  return n;
+}
+
+async function darkPixels(page: Page, index: number): Promise<number> {
+  const image = decodePng(await page.locator('canvas.surface-canvas').nth(index).screenshot());
+  return darkPixelsOf(image, 0, image.height);
+}
+
+/** Strongly coloured pixels (as viridis is, not the page's greys) from row `top` down. */
+function vividPixels(image: { width: number; rgba: Uint8Array; top: number }): number {
+  let n = 0;
+  for (let k = image.top * image.width * 4; k < image.rgba.length; k += 4) {
+    const c = [image.rgba[k]!, image.rgba[k + 1]!, image.rgba[k + 2]!];
+    if (Math.max(...c) - Math.min(...c) > 80) n += 1;
+  }
+  return n;
+}
+
 async function drawnCanvases(page: Page) {
   await expect
     .poll(() => page.locator('canvas.surface-canvas').count(), { timeout: 60_000 })
@@ -235,7 +267,7 @@ async function downloaded(
 }
 
 describe('loss-landscape explorer', () => {
-  test('3-D: both surfaces drawn, pointer readout, cameras linked, keyboard turns the view', async () => {
+  test('3-D: both surfaces drawn, pointer readout, cameras linked, Shift + arrows turn the view', async () => {
     const watched = await openArticle();
     const { page } = watched;
     try {
@@ -261,13 +293,131 @@ describe('loss-landscape explorer', () => {
 
       const az = new URL(page.url()).searchParams.get('landscape.az');
       await canvas.focus();
-      await page.keyboard.press('ArrowLeft');
-      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('Shift+ArrowLeft');
+      await page.keyboard.press('Shift+ArrowLeft');
       await expect
         .poll(() => new URL(page.url()).searchParams.get('landscape.az'), WAIT)
         .not.toBe(az);
 
       expect(await seriousAxeViolations(page)).toEqual([]);
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test('3-D: α, β and loss axes with ticks, readout in both panels by pointer and keyboard, PNG with the colour bar', async () => {
+    const watched = await openArticle();
+    const { page } = watched;
+    try {
+      await openFiles(page);
+      await drawnCanvases(page);
+
+      // The axes in words (the labels themselves are pixels of the WebGL picture).
+      const axes = page.locator('.surface-axes-text');
+      expect(await axes.count()).toBe(2);
+      const described = await axes.first().textContent();
+      expect(described).toMatch(/α \(ticks -1, -0\.5, 0, 0\.5, 1\)/);
+      expect(described).toMatch(/β \(ticks -1, -0\.5, 0, 0\.5, 1\)/);
+      expect(described).toMatch(/loss upwards on a log scale \(ticks \d[\d.]*(, \d[\d.]*)+\)/);
+      const canvas = page.locator('canvas.surface-canvas').first();
+      expect(
+        await canvas.evaluate(
+          (c) => document.getElementById(c.getAttribute('aria-describedby') ?? '')?.textContent,
+        ),
+      ).toBe(described);
+      // The labels are drawn: text in the page's dark ink, a colour nothing else in the view has
+      // (the darkest viridis is #440154, the frame #888).
+      for (const i of [0, 1]) expect(await darkPixels(page, i)).toBeGreaterThan(150);
+
+      // Pointer over the first view: both panels read out the same α, β.
+      const box = await canvas.boundingBox();
+      if (!box) throw new Error('no canvas box');
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.55);
+      const readouts = page.locator('.readout');
+      await expect
+        .poll(() => readouts.nth(1).textContent(), WAIT)
+        .toMatch(/α -?\d\.\d\d, β -?\d\.\d\d: loss \d/);
+      const point = (text: string | null) =>
+        /^\s*(α -?\d\.\d\d, β -?\d\.\d\d)/.exec(text ?? '')?.[1];
+      expect(point(await readouts.nth(0).textContent())).toBeDefined();
+      expect(point(await readouts.nth(1).textContent())).toBe(
+        point(await readouts.nth(0).textContent()),
+      );
+      await page.mouse.move(0, 0);
+      await expect
+        .poll(() => readouts.nth(1).textContent(), WAIT)
+        .toMatch(/^\s*Point at the surface/);
+
+      // Keyboard: arrows move the cursor from θ* over the grid, in both panels, announced politely.
+      expect(await readouts.first().getAttribute('aria-live')).toBe('polite');
+      await canvas.focus();
+      await page.keyboard.press('ArrowRight');
+      await expect
+        .poll(() => readouts.nth(0).textContent(), WAIT)
+        .toMatch(/^\s*α 0\.10, β 0\.00: loss 0\.11\b/);
+      // 0.3 + 4 (0.1² + 0²) + |sin 0| = 0.34 in the other panel, at the same point.
+      expect(await readouts.nth(1).textContent()).toMatch(/^\s*α 0\.10, β 0\.00: loss 0\.34\b/);
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('ArrowUp');
+      // 0.1 + 0.1² + 2 × 0.2² = 0.19
+      await expect
+        .poll(() => readouts.nth(0).textContent(), WAIT)
+        .toMatch(/^\s*α 0\.10, β 0\.20: loss 0\.19\b/);
+      expect(await readouts.nth(1).textContent()).toMatch(/^\s*α 0\.10, β 0\.20: loss/);
+
+      // The exported PNG: both views, their axes and, under them, the colour bar.
+      const cssWidth = box.width;
+      const png = await downloaded(page, () =>
+        page.locator('.export-row').first().getByRole('button', { name: 'PNG 1×' }).click(),
+      ).catch(async (e: unknown) => {
+        // Say why no file came: the export's own message, if it failed.
+        const notices = await page.locator('.landscape-notices').textContent();
+        throw new Error(`${(e as Error).message}; notices: ${notices}`);
+      });
+      const image = decodePng(png.bytes);
+      const viewHeight = Math.round(Math.round(cssWidth) * 0.8);
+      expect(image.width).toBeGreaterThan(2 * Math.round(cssWidth));
+      // Below the titles (24 px) and the views: the bar's name and the bar itself.
+      expect(image.height).toBeGreaterThan(24 + viewHeight + 40);
+      const below = { ...image, top: 24 + viewHeight };
+      expect(vividPixels(below)).toBeGreaterThan(1000);
+      expect(darkPixelsOf(image, 24, 24 + viewHeight)).toBeGreaterThan(300);
+
+      // The print snapshot of each view carries the axes too.
+      await expect.poll(() => page.locator('img.print-image').count(), { timeout: 30_000 }).toBe(2);
+      const snapshot = await page.locator('img.print-image').first().getAttribute('src');
+      const printed = decodePng(Buffer.from((snapshot ?? '').split(',')[1] ?? '', 'base64'));
+      expect(darkPixelsOf(printed, 0, printed.height)).toBeGreaterThan(300);
+
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      expectClean(watched);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  test('3-D in dark mode: axis labels in the light ink', async () => {
+    const watched = await openWatchedPage(browser, { baseUrl, colorScheme: 'dark' });
+    const { page } = watched;
+    try {
+      await page.goto(new URL(ARTICLE, baseUrl).href, { waitUntil: 'load' });
+      await page.locator('.landscape').scrollIntoViewIfNeeded();
+      await page.waitForFunction(
+        () => document.querySelector('astro-island[ssr] .landscape') === null,
+        undefined,
+        WAIT,
+      );
+      await openFiles(page);
+      await drawnCanvases(page);
+      // Near-white text on the dark page: brighter than any viridis colour blended with the
+      // white contour lines at 55 % or the #888 frame.
+      const shot = decodePng(await page.locator('canvas.surface-canvas').first().screenshot());
+      let light = 0;
+      for (let k = 0; k < shot.rgba.length; k += 4) {
+        if (Math.min(shot.rgba[k]!, shot.rgba[k + 1]!, shot.rgba[k + 2]!) > 200) light += 1;
+      }
+      expect(light).toBeGreaterThan(150);
       expectClean(watched);
     } finally {
       await watched.close();

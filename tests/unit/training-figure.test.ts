@@ -384,7 +384,8 @@ describe('one colour per network, shipped at full strength, live dashed', () => 
 
   test('the loss landscape draws its networks in the same colours', async () => {
     const { readFile } = await import('node:fs/promises');
-    const explorer = await readFile('src/components/landscape/LandscapeExplorer.svelte', 'utf8');
+    // The explorer's charts part draws the 1-D curves.
+    const explorer = await readFile('src/components/landscape/LandscapeCharts.svelte', 'utf8');
     expect(explorer).toContain('networkColour(panel.skip)');
     expect(explorer).not.toMatch(/#1f77b4|#d95f02/);
   });

@@ -1,10 +1,13 @@
 /**
  * The 3-D loss surface: one grid mesh from a Float32Array of vertices and an
  * index (three.js's webgl_buffergeometry_indexed pattern), viridis vertex
- * colours on the shared loss scale, contour lines lifted onto the mesh, orbit
- * and zoom by mouse, touch and keyboard, and a readout of the grid point
- * under the pointer. three is imported when the first view is created, never
- * with the page.
+ * colours on the shared loss scale, contour lines lifted onto the mesh, α, β
+ * and loss axes with ticks (surface-axes.ts), orbit and zoom by mouse, touch
+ * and keyboard, and a cursor on a grid point: the point under the pointer,
+ * or moved by the arrow keys, shown as a marker and given to onReadout. A
+ * cursor set from outside (the other panel's) is drawn too, so linked views
+ * mark the same α, β. three is imported when the first view is created,
+ * never with the page.
  *
  * Lifecycle:
  *
@@ -30,6 +33,8 @@ import {
   type LossScale,
 } from '../../compute/landscape/contours';
 import type { Surface } from '../../compute/landscape/surface';
+import { nearestIndex, type Readout } from './explorer';
+import { describeSurfaceAxes, SurfaceAxes, surfaceAxisTicks } from './surface-axes';
 
 type ThreeModule = typeof Three;
 
@@ -44,15 +49,7 @@ export interface SurfaceData {
   levels: number;
 }
 
-/** The grid point nearest the pointer. */
-export interface Readout {
-  alpha: number;
-  beta: number;
-  /** null where the point diverged or is not computed. */
-  loss: number | null;
-  accuracy: number | null;
-  computed: boolean;
-}
+export type { Readout };
 
 /** Camera position around the surface's centre: angles in degrees. */
 export interface CameraState {
@@ -64,14 +61,14 @@ export interface CameraState {
   distance: number;
 }
 
-export const DEFAULT_CAMERA: CameraState = { azimuth: 35, elevation: 30, distance: 4.4 };
+export const DEFAULT_CAMERA: CameraState = { azimuth: 35, elevation: 30, distance: 5.6 };
 
 export interface SurfaceViewOptions {
   /** Element the canvas goes into; its width sets the canvas size. */
   container: HTMLElement;
   /** Accessible name of the canvas, e.g. "ResNet-56 with skips, 3-D loss surface". */
   label: string;
-  /** Called with the grid point under the pointer, or null when it leaves. */
+  /** Called with the grid point under the pointer or the keyboard's cursor, or null when it leaves. */
   onReadout?: (readout: Readout | null) => void;
   /** Called when the reader moves the camera (not when setCamera moves it). */
   onCameraChange?: (camera: CameraState) => void;
@@ -79,6 +76,9 @@ export interface SurfaceViewOptions {
 
 let threeModules: Promise<{ THREE: ThreeModule; OrbitControls: typeof OrbitControlsType }> | null =
   null;
+
+/** Numbers the views' hidden axis descriptions, for aria-describedby. */
+let nextId = 0;
 
 /** three and OrbitControls, imported once per page. */
 function loadThree(): Promise<{ THREE: ThreeModule; OrbitControls: typeof OrbitControlsType }> {
@@ -103,6 +103,11 @@ export class SurfaceView {
   private readonly resizeObserver: ResizeObserver;
   private readonly options: SurfaceViewOptions;
   private readonly frame: Three.LineSegments;
+  private readonly axes: SurfaceAxes;
+  private readonly axesText: HTMLParagraphElement;
+  private readonly marker: Three.Group;
+  /** The grid point marked, as α and β (kept across new data, which may have another grid). */
+  private cursor: { alpha: number; beta: number } | null = null;
   private mesh: Three.Mesh | null = null;
   private lines: Three.LineSegments | null = null;
   private data: SurfaceData | null = null;
@@ -135,10 +140,24 @@ export class SurfaceView {
     this.canvas.setAttribute('role', 'img');
     this.canvas.setAttribute(
       'aria-label',
-      `${options.label}. Drag, or use the arrow keys, to turn it; plus and minus zoom; 0 resets.`,
+      `${options.label}. Arrow keys move a cursor over the grid and the readout below gives the loss there; drag, or Shift and the arrow keys, to turn it; plus and minus zoom; 0 resets.`,
     );
     this.canvas.className = 'surface-canvas';
-    options.container.append(this.canvas);
+    // The axes' ticks in words: the labels themselves are pixels in the WebGL picture.
+    this.axesText = document.createElement('p');
+    this.axesText.id = `surface-axes-${(nextId += 1)}`;
+    this.axesText.className = 'surface-axes-text';
+    Object.assign(this.axesText.style, {
+      position: 'absolute',
+      width: '1px',
+      height: '1px',
+      overflow: 'hidden',
+      clipPath: 'inset(50%)',
+      whiteSpace: 'nowrap',
+      margin: '0',
+    });
+    this.canvas.setAttribute('aria-describedby', this.axesText.id);
+    options.container.append(this.canvas, this.axesText);
 
     this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, antialias: true, alpha: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
@@ -150,6 +169,10 @@ export class SurfaceView {
     this.scene.add(sun);
     this.frame = this.makeFrame();
     this.scene.add(this.frame);
+    this.axes = new SurfaceAxes(THREE);
+    this.scene.add(this.axes.group);
+    this.marker = this.makeMarker();
+    this.scene.add(this.marker);
 
     this.controls = new OrbitControls(this.camera, this.canvas);
     this.controls.target.set(0, TARGET_Y, 0);
@@ -177,9 +200,12 @@ export class SurfaceView {
     });
     this.listen(this.canvas, 'pointerleave', () => {
       this.pendingPointer = null;
+      this.setCursor(null);
       this.options.onReadout?.(null);
     });
     this.listen(this.canvas, 'keydown', (event) => this.onKey(event as KeyboardEvent));
+    // The labels' ink follows the page's text colour, which changes with the colour scheme.
+    this.listen(matchMedia('(prefers-color-scheme: dark)'), 'change', () => this.requestRender());
     // The wheel scrolls the page unless Ctrl (or a trackpad pinch, which sets ctrlKey) asks to zoom.
     this.listen(
       options.container,
@@ -216,7 +242,133 @@ export class SurfaceView {
     return new THREE.LineSegments(geometry, material);
   }
 
+  /**
+   * The cursor's marker: a dot on the surface and a thin line down to the
+   * plane, so its α, β read against the axes. Drawn over the mesh.
+   */
+  private makeMarker(): Three.Group {
+    const { THREE } = this;
+    const dot = document.createElement('canvas');
+    dot.width = dot.height = 32;
+    const context = dot.getContext('2d');
+    if (context) {
+      context.beginPath();
+      context.arc(16, 16, 11, 0, 2 * Math.PI);
+      context.fillStyle = '#ffffff';
+      context.fill();
+      context.lineWidth = 5;
+      context.strokeStyle = '#111111';
+      context.stroke();
+    }
+    const texture = new THREE.CanvasTexture(dot);
+    texture.colorSpace = THREE.SRGBColorSpace;
+    const point = new THREE.Points(
+      new THREE.BufferGeometry().setAttribute(
+        'position',
+        new THREE.Float32BufferAttribute([0, 0, 0], 3),
+      ),
+      new THREE.PointsMaterial({
+        map: texture,
+        size: 14,
+        sizeAttenuation: false,
+        transparent: true,
+        alphaTest: 0.5,
+        depthTest: false,
+      }),
+    );
+    point.renderOrder = 11;
+    const stem = new THREE.Line(
+      new THREE.BufferGeometry().setAttribute(
+        'position',
+        new THREE.Float32BufferAttribute([0, 0, 0, 0, 1, 0], 3),
+      ),
+      new THREE.LineBasicMaterial({ color: 0xffffff, depthTest: false }),
+    );
+    stem.renderOrder = 11;
+    const group = new THREE.Group();
+    group.add(stem, point);
+    group.visible = false;
+    return group;
+  }
+
+  /** Mark the grid point nearest (α, β), or none; does not call onReadout. */
+  setCursor(cursor: { alpha: number; beta: number } | null): void {
+    const same =
+      cursor === this.cursor ||
+      (cursor !== null &&
+        this.cursor !== null &&
+        cursor.alpha === this.cursor.alpha &&
+        cursor.beta === this.cursor.beta);
+    this.cursor = cursor;
+    if (!same) this.placeMarker();
+  }
+
+  private placeMarker(): void {
+    const data = this.data;
+    if (!this.cursor || !data) {
+      this.marker.visible = false;
+      this.requestRender();
+      return;
+    }
+    const { surface, scale } = data;
+    const i = nearestIndex(surface.xs, this.cursor.alpha);
+    const j = nearestIndex(surface.ys, this.cursor.beta);
+    const loss = surface.loss[j * surface.xs.length + i];
+    const y =
+      loss !== null && loss !== undefined && Number.isFinite(loss)
+        ? scaleUnit(scale, loss) * HEIGHT
+        : 0;
+    this.marker.position.set(
+      axisMap(surface.xs, 1)(surface.xs[i] as number),
+      0,
+      axisMap(surface.ys, -1)(surface.ys[j] as number),
+    );
+    const [stem, point] = this.marker.children as [Three.Line, Three.Points];
+    stem.scale.y = Math.max(y, 1e-3);
+    point.position.y = y;
+    this.marker.visible = true;
+    this.requestRender();
+  }
+
+  /** The readout of grid point (i, j) of the current surface. */
+  private readoutAt(i: number, j: number): Readout | null {
+    if (!this.data) return null;
+    const { surface } = this.data;
+    const k = j * surface.xs.length + i;
+    return {
+      alpha: surface.xs[i] as number,
+      beta: surface.ys[j] as number,
+      loss: surface.loss[k] ?? null,
+      accuracy: surface.accuracy[k] ?? null,
+      computed: surface.mask[k] === 1,
+    };
+  }
+
+  /** Arrow keys: the cursor one grid step along α (left, right) or β (down, up). */
+  private moveCursor(di: number, dj: number): void {
+    if (!this.data) return;
+    const { xs, ys } = this.data.surface;
+    // From where the cursor is (put there by either panel), or from θ* at the centre.
+    const at = this.cursor ?? { alpha: 0, beta: 0 };
+    const i = Math.min(xs.length - 1, Math.max(0, nearestIndex(xs, at.alpha) + di));
+    const j = Math.min(ys.length - 1, Math.max(0, nearestIndex(ys, at.beta) + dj));
+    this.setCursor({ alpha: xs[i] as number, beta: ys[j] as number });
+    this.options.onReadout?.(this.readoutAt(i, j));
+  }
+
   private onKey(event: KeyboardEvent): void {
+    const cursorMoves: Record<string, [number, number]> = {
+      ArrowLeft: [-1, 0],
+      ArrowRight: [1, 0],
+      ArrowUp: [0, 1],
+      ArrowDown: [0, -1],
+    };
+    const move = cursorMoves[event.key];
+    if (move && !event.shiftKey) {
+      event.preventDefault();
+      this.moveCursor(...move);
+      return;
+    }
     const step = (5 * Math.PI) / 180;
     const c = this.controls;
     switch (event.key) {
@@ -337,6 +489,11 @@ export class SurfaceView {
       new THREE.LineBasicMaterial({ color: 0xffffff, transparent: true, opacity: 0.55 }),
     );
     this.scene.add(this.lines);
+
+    const ticks = surfaceAxisTicks(xs, ys, scale);
+    this.axes.setAxes({ ticks, toX, toZ, height, scale });
+    this.axesText.textContent = describeSurfaceAxes(ticks, scale);
+    this.placeMarker();
     this.requestRender();
   }
 
@@ -372,6 +529,7 @@ export class SurfaceView {
     this.renderer.setSize(width, height);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
+    this.axes.setViewHeight(height, this.camera.fov);
     this.requestRender();
   }
 
@@ -380,6 +538,9 @@ export class SurfaceView {
     if (this.pendingFrame !== 0 || this.disposed) return;
     this.pendingFrame = requestAnimationFrame(() => {
       this.pendingFrame = 0;
+      const style = getComputedStyle(this.options.container);
+      this.axes.setInk(style.color, style.fontFamily);
+      this.axes.place(this.camera);
       this.renderer.render(this.scene, this.camera);
       this.pick();
     });
@@ -393,25 +554,21 @@ export class SurfaceView {
     this.raycaster.setFromCamera(new this.THREE.Vector2(pointer.x, pointer.y), this.camera);
     const hit = this.raycaster.intersectObject(this.mesh, false)[0];
     if (!hit) {
+      this.setCursor(null);
       this.options.onReadout?.(null);
       return;
     }
     const { surface } = this.data;
     const i = nearestIndex(surface.xs, axisUnmap(surface.xs, 1)(hit.point.x));
     const j = nearestIndex(surface.ys, axisUnmap(surface.ys, -1)(hit.point.z));
-    const k = j * surface.xs.length + i;
-    this.options.onReadout?.({
-      alpha: surface.xs[i] as number,
-      beta: surface.ys[j] as number,
-      loss: surface.loss[k] ?? null,
-      accuracy: surface.accuracy[k] ?? null,
-      computed: surface.mask[k] === 1,
-    });
+    this.setCursor({ alpha: surface.xs[i] as number, beta: surface.ys[j] as number });
+    this.options.onReadout?.(this.readoutAt(i, j));
   }
 
   /**
    * The current view as a PNG at `scale` × its on-screen size, drawn by a
-   * second, offscreen renderer, so no control or readout is in it.
+   * second, offscreen renderer, so no control, cursor or readout is in it;
+   * the axes' text in a colour that reads on `background`.
    */
   async toCanvas(scale: number, background: string | null): Promise<HTMLCanvasElement> {
     const { THREE } = this;
@@ -424,10 +581,18 @@ export class SurfaceView {
       alpha: background === null,
       preserveDrawingBuffer: true,
     });
+    const ink = this.axes.currentInk;
+    const font = getComputedStyle(this.options.container).fontFamily;
+    const markerShown = this.marker.visible;
     try {
       renderer.setPixelRatio(1);
       renderer.setSize(width, height, false);
-      if (background !== null) renderer.setClearColor(new THREE.Color(background), 1);
+      if (background !== null) {
+        renderer.setClearColor(new THREE.Color(background), 1);
+        this.axes.setInk(inkFor(THREE, background, ink), font);
+      }
+      this.marker.visible = false;
+      this.axes.place(this.camera);
       renderer.render(this.scene, this.camera);
       // Copy out of the WebGL canvas so its context can go at once.
       const copy = document.createElement('canvas');
@@ -436,6 +601,8 @@ export class SurfaceView {
       copy.getContext('2d')?.drawImage(canvas, 0, 0);
       return copy;
     } finally {
+      this.marker.visible = markerShown;
+      this.axes.setInk(ink, font);
       renderer.dispose();
       renderer.forceContextLoss();
     }
@@ -465,10 +632,37 @@ export class SurfaceView {
     this.disposeSurface();
     this.frame.geometry.dispose();
     (this.frame.material as Three.Material).dispose();
+    this.axes.dispose();
+    this.marker.traverse((object) => {
+      if (object instanceof this.THREE.Points || object instanceof this.THREE.Line) {
+        object.geometry.dispose();
+        const material = object.material as Three.PointsMaterial;
+        material.map?.dispose();
+        material.dispose();
+      }
+    });
+    this.axesText.remove();
     this.renderer.dispose();
     this.renderer.forceContextLoss();
     this.canvas.remove();
   }
+}
+
+/**
+ * The text colour for axes drawn on `background`: the page's own ink when it
+ * contrasts (as it does in an export on the page's background), else dark on
+ * light or light on dark (a dark-mode view printed on white).
+ */
+function inkFor(THREE: ThreeModule, background: string, ink: string): string {
+  const luminance = (css: string): number => {
+    const c = new THREE.Color();
+    c.setStyle(css);
+    return 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+  };
+  const darkBackground = luminance(background) < 0.25;
+  const darkInk = luminance(ink) < 0.25;
+  if (darkBackground !== darkInk) return ink;
+  return darkBackground ? '#e7e6e1' : '#1a1a1a';
 }
 
 /** Map an axis's range onto [−1, 1] (sign −1 flips it, for β along −Z). */
@@ -486,13 +680,4 @@ function axisUnmap(values: readonly number[], sign: 1 | -1): (w: number) => numb
   const mid = (lo + hi) / 2;
   const half = hi > lo ? (hi - lo) / 2 : 1;
   return (w) => mid + sign * w * half;
-}
-
-/** Index of the axis value nearest v. */
-export function nearestIndex(values: readonly number[], v: number): number {
-  let best = 0;
-  for (let k = 1; k < values.length; k++) {
-    if (Math.abs((values[k] as number) - v) < Math.abs((values[best] as number) - v)) best = k;
-  }
-  return best;
 }

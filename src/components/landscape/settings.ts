@@ -26,7 +26,7 @@ export const landscapeSettings = {
   /** Linked camera of both 3-D views: azimuth, elevation (degrees) and distance. */
   az: { type: 'number', default: 35, min: -180, max: 180, label: 'Camera azimuth' },
   el: { type: 'number', default: 30, min: 1, max: 88, label: 'Camera elevation' },
-  dist: { type: 'number', default: 4.4, min: 1.2, max: 9, label: 'Camera distance' },
+  dist: { type: 'number', default: 5.6, min: 1.2, max: 9, label: 'Camera distance' },
   /** Run live: grid points per side over [-1, 1]², and training images per point. */
   grid: { type: 'int', default: 11, min: 3, max: 51, label: 'Grid points per side' },
   subset: { type: 'int', default: 256, min: 16, max: 2048, label: 'Training images' },
