@@ -296,6 +296,18 @@ export function meanAndStd(values: readonly number[]): { mean: number | null; st
  * Run a lesion study: every lesion of the plan on the first `data.count`
  * test images. Lesions already in `previous` (same plan, same images) are
  * not run again. Resolves with what is done when the signal fires.
+ *
+ * A lesion changes nothing before its first changed block f (the deleted
+ * block, the first of the k deleted, the first moved one), so up to the input
+ * of block f the lesioned network computes exactly the intact one's tensors.
+ * The lesions run in groups (lesionGroups): per batch, one intact pass caches
+ * the inputs of the blocks the group starts from, and each lesion runs only
+ * from there. Single deletions of n blocks then cost n(n + 1)/2 block
+ * evaluations (plus one intact pass per group) instead of n(n + 1): half.
+ * Between groups the intact input of the last block a group started from is
+ * kept for every batch, and the next group's intact pass starts there when it
+ * can. The errors are those of whole passes, bit for bit (the same kernels on
+ * the same tensors; tests/unit/paths.test.ts compares them).
  */
 export async function lesionStudy(options: {
   model: Model;
