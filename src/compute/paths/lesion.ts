@@ -431,20 +431,22 @@ export async function lesionStudy(options: {
             count: toLogits ? countCorrect(out.logits, labels) : tf.scalar(0, 'int32'),
           };
         });
-        const counts = tf.tidy(() =>
-          tf.stack(
-            group.map((_, j) => {
-              const f = firsts[j]!;
-              if (f === n) return intact.count;
-              const network = networks[j]!;
-              const { logits } = model.forward(network.params, network.state, x, {
-                ...network.forward,
-                from: { probe: inputProbe(f), x: intact.at[starts.indexOf(f)]! },
-              });
-              return countCorrect(logits, labels);
-            }),
-          ),
-        );
+        // Each lesion in a scope of its own, so its intermediate tensors go before the next one
+        // runs; the counts are read together, one wait per pass.
+        const perLesion = group.map((_, j) => {
+          const f = firsts[j]!;
+          if (f === n) return intact.count;
+          const network = networks[j]!;
+          return tf.tidy(() => {
+            const { logits } = model.forward(network.params, network.state, x, {
+              ...network.forward,
+              from: { probe: inputProbe(f), x: intact.at[starts.indexOf(f)]! },
+            });
+            return countCorrect(logits, labels);
+          });
+        });
+        const counts = tf.stack(perLesion);
+        for (const c of perLesion) if (c !== intact.count) c.dispose();
         const values = await counts.data();
         counts.dispose();
         values.forEach((v, j) => (correct[j]! += v));
