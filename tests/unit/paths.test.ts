@@ -26,8 +26,11 @@ import {
   firstBlockInput,
   gatedInputGradient,
   gatedSum,
+  firstChangedBlock,
   kendallTau,
   lesionedNetwork,
+  lesionGroups,
+  lesionPlan,
   lesionStudy,
   parseLesionArtifact,
   parsePathsArtifact,
@@ -40,10 +43,16 @@ import {
   totalContribution,
 } from '../../src/compute/paths';
 import type { Gate } from '../../src/compute/paths';
+import { initBackend } from '../../src/compute/backend';
 import { createRng } from '../../src/compute/random';
 import { evaluateDataset } from '../../src/compute/train/batches';
-import { checkpointFileName, encodeCheckpoint } from '../../src/compute/train/checkpoint';
-import { LocalEngine, sumCrossEntropy } from '../../src/compute/train/engine';
+import {
+  checkpointFileName,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../../src/compute/train/checkpoint';
+import type { Lesion, LesionResult } from '../../src/compute/paths';
+import { countCorrect, LocalEngine, sumCrossEntropy } from '../../src/compute/train/engine';
 import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
 import { disposeMap, initialTrainingState, toTensorMap } from '../../src/compute/train/state';
 import type { TrainingState } from '../../src/compute/train/state';
@@ -395,6 +404,168 @@ describe('lesion study', () => {
     disposeMap(params);
     disposeMap(state);
   });
+});
+
+/**
+ * The lesion study done the straightforward way, as it was before the fast one: every lesion a
+ * whole forward pass of the changed network over every image, one pass per batch.
+ */
+async function straightforwardErrors(options: {
+  model: Model;
+  params: TensorMap;
+  state: TensorMap;
+  data: Dataset;
+  batchSize: number;
+  plan: readonly Lesion[];
+}): Promise<number[]> {
+  const { model, data } = options;
+  const errors: number[] = [];
+  for (const lesion of options.plan) {
+    const net = lesionedNetwork({ ...options, lesion });
+    let correct = 0;
+    for (const b of batches({ dataset: data, batchSize: options.batchSize })) {
+      const c = tf.tidy(() => {
+        const x = tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]);
+        const { logits } = model.forward(net.params, net.state, x, net.forward);
+        return countCorrect(logits, tf.tensor1d(b.y, 'int32'));
+      });
+      correct += (await c.data())[0]!;
+      c.dispose();
+    }
+    errors.push(1 - correct / data.count);
+  }
+  return errors;
+}
+
+/** A study's errors in plan order (baseline, single deletions, then draw by draw). */
+function planErrors(result: LesionResult): (number | null)[] {
+  const byDraw = (draw: number) => [
+    ...result.deleteKDraws.filter((d) => d.draw === draw).map((d) => d.error),
+    ...result.reorder.filter((r) => r.draw === draw).map((r) => r.error),
+  ];
+  return [
+    result.baselineError,
+    ...result.deleteOne.map((d) => d.error),
+    ...Array.from({ length: result.draws }, (_, d) => byDraw(d)).flat(),
+  ];
+}
+
+describe('the fast lesion study (each lesion from its first changed block)', () => {
+  test('a pass from a block input, or to one, equals the whole pass', () => {
+    for (const key of ['skip', 'plain'] as const) {
+      const { model, training } = nets[key];
+      const params = toTensorMap(training.params);
+      const state = toTensorMap(training.state);
+      tf.tidy(() => {
+        const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 2);
+        const whole = model.forward(params, state, x, { training: false, trace: true });
+        const at = whole.trace!['layer2.0.input']!;
+        const head = model.forward(params, state, tf.zeros([1]), {
+          training: false,
+          from: { probe: 'layer2.0.input', x: at },
+        });
+        expect(head.logits.shape).toEqual([3, 10]);
+        expect(tf.max(tf.abs(tf.sub(head.logits, whole.logits))).arraySync()).toBe(0);
+        const part = model.forward(params, state, x, { training: false, to: 'layer3.0.input' });
+        expect(part.logits.shape).toEqual([0, 10]);
+        const want = whole.trace!['layer3.0.input']!;
+        expect(tf.max(tf.abs(tf.sub(part.at!, want))).arraySync()).toBe(0);
+        const middle = model.forward(params, state, x, {
+          training: false,
+          from: { probe: 'layer2.0.input', x: at },
+          to: 'layer3.0.input',
+        });
+        expect(tf.max(tf.abs(tf.sub(middle.at!, want))).arraySync()).toBe(0);
+        expect(() =>
+          model.forward(params, state, x, {
+            training: false,
+            from: { probe: 'layer9.0.input', x: at },
+          }),
+        ).toThrow(/never reached probe layer9.0.input/);
+      });
+      disposeMap(params);
+      disposeMap(state);
+    }
+  });
+
+  test('first changed blocks and groups by cost', () => {
+    const n = 4;
+    expect(firstChangedBlock({ kind: 'baseline' }, n)).toBe(4);
+    expect(firstChangedBlock({ kind: 'deleteOne', block: 2 }, n)).toBe(2);
+    expect(firstChangedBlock({ kind: 'deleteK', k: 2, draw: 0, blocks: [3, 1] }, n)).toBe(1);
+    const reorder = (order: number[]): Lesion => ({
+      kind: 'reorder',
+      swaps: 1,
+      draw: 0,
+      order,
+      tau: kendallTau(order),
+    });
+    expect(firstChangedBlock(reorder([0, 2, 1, 3]), n)).toBe(1);
+    expect(firstChangedBlock(reorder([0, 1, 2, 3]), n)).toBe(4);
+    const plan: Lesion[] = [
+      { kind: 'baseline' },
+      ...[0, 1, 2, 3].map((block): Lesion => ({ kind: 'deleteOne', block })),
+    ];
+    // Costs 4, 4, 3, 2, 1 in groups of at most 8 block evaluations.
+    expect(lesionGroups(plan, n, 8).map((g) => g.length)).toEqual([2, 3]);
+    // A lesion dearer than the budget still gets a group of its own.
+    expect(lesionGroups(plan, n, 1).map((g) => g.length)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  for (const key of ['skip', 'plain'] as const) {
+    test(`${key}: every lesion's error equals the straightforward whole pass, in any grouping`, async () => {
+      const { model, training } = nets[key];
+      const params = toTensorMap(training.params);
+      const state = toTensorMap(training.state);
+      const before = tf.memory().numTensors;
+      const options = { model, params, state, data, batchSize: 10, draws: 1, seed: 5 };
+      const blocks = residualBlocks(model.spec);
+      const plan = lesionPlan({ blocks, draws: 1, seed: 5 });
+      const expected = await straightforwardErrors({ ...options, plan });
+      // Three passes (10, 10, 4 images), so the boundary between groups is kept per pass.
+      const fast = await lesionStudy(options);
+      expect(planErrors(fast)).toEqual(expected);
+      expect(tf.memory().numTensors).toBe(before);
+      disposeMap(params);
+      disposeMap(state);
+    });
+  }
+
+  test('the shipped ResNet-56, with and without skips: single deletions, the same errors as the whole passes', async () => {
+    // On wasm, the backend of the live figure and the command line (cpu takes minutes here).
+    expect((await initBackend({ prefer: ['wasm'] })).name).toBe('wasm');
+    const seen = new Set<number>();
+    try {
+      for (const file of ['resnet56-skip', 'resnet56-noskip']) {
+        const bytes = new Uint8Array(
+          await readFile(join(PUBLIC, 'artifacts', 'runs', file, 'epoch-016.safetensors')),
+        );
+        const checkpoint = decodeCheckpoint(bytes, { source: file, layout: createModel });
+        const model = createModel(checkpoint.meta.spec);
+        const params = toTensorMap(checkpoint.training.params);
+        const state = toTensorMap(checkpoint.training.state);
+        // Ten images, in passes of six and four.
+        const images = firstExamples({ dataset: data, count: 10 });
+        const before = tf.memory().numTensors;
+        const kinds: Lesion['kind'][] = ['baseline', 'deleteOne'];
+        const plan = lesionPlan({ blocks: residualBlocks(model.spec), draws: 1, seed: 0 }).filter(
+          (l) => kinds.includes(l.kind),
+        );
+        const options = { model, params, state, data: images, batchSize: 6 };
+        const expected = await straightforwardErrors({ ...options, plan });
+        const fast = await lesionStudy({ ...options, draws: 1, seed: 0, kinds });
+        expect([fast.baselineError, ...fast.deleteOne.map((d) => d.error)]).toEqual(expected);
+        for (const e of expected) seen.add(e);
+        expect(tf.memory().numTensors).toBe(before);
+        disposeMap(params);
+        disposeMap(state);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+    // Trained networks and deletions that matter: the comparison is not between constant errors.
+    expect(seen.size).toBeGreaterThan(2);
+  }, 300_000);
 });
 
 describe('skipscape paths and lesion', () => {

@@ -38,7 +38,11 @@ const FLAGS = {
     help: 'random draws per number of deleted blocks and per number of swaps (default 2)',
   },
   seed: { type: 'string', value: 'S', help: 'seed of the blocks deleted and swapped (default 0)' },
-  batch: { type: 'string', value: 'B', help: 'images per forward pass (default 250)' },
+  batch: {
+    type: 'string',
+    value: 'B',
+    help: 'images per forward pass (default 250; at most 50 at once)',
+  },
   dataset: {
     type: 'string',
     value: 'NAME',

@@ -348,12 +348,32 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   private readonly bnRuns = new Map<string, number>();
   private residualIndex = 0;
   readonly trace: TensorMap = {};
+  /**
+   * 'before' until the probe options.from names, 'after' once past options.to. Outside
+   * 'running' every op hands back its first input as a placeholder and computes nothing; the
+   * BN runs and residual joins are still counted, so the layers after the start keep their
+   * statistics' names and their block indices.
+   */
+  private phase: 'before' | 'running' | 'after';
+  /** The value at options.to, once reached. */
+  at: tf.Tensor | null = null;
 
   constructor(
     private readonly params: TensorMap,
     private readonly state: TensorMap,
     private readonly options: ForwardOptions,
-  ) {}
+  ) {
+    this.phase = options.from ? 'before' : 'running';
+  }
+
+  /** Whether the pass reached options.from (or had none). */
+  get started(): boolean {
+    return this.phase !== 'before';
+  }
+
+  private get idle(): boolean {
+    return this.phase !== 'running';
+  }
 
   private p(name: string): tf.Tensor {
     const t = this.params[name];
@@ -375,6 +395,7 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   }
 
   conv2d(name: string, x: tf.Tensor, o: ConvOptions): tf.Tensor {
+    if (this.idle) return x;
     return conv2dBiasActivation({
       x: x as tf.Tensor4D,
       filter: this.p(`${name}.weight`) as tf.Tensor4D,
@@ -391,6 +412,10 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
     o: ConvOptions & { activation: 'linear' | 'relu'; scale?: number },
   ): tf.Tensor {
     const alpha = o.scale ?? 1;
+    if (this.idle) {
+      this.nextRun(names.bn);
+      return x;
+    }
     if (this.options.training) {
       let y = this.batchNorm(names.bn, this.conv2d(names.conv, x, o));
       if (alpha !== 1) y = tf.mul(y, alpha);
@@ -420,6 +445,7 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
     const gamma = this.p(`${name}.gamma`) as tf.Tensor1D;
     const beta = this.p(`${name}.beta`) as tf.Tensor1D;
     const stats = this.nextRun(name);
+    if (this.idle) return x;
     if (this.options.training) {
       const { y, mean, variance } = batchNormTraining({ x, gamma, beta });
       this.stats.set(stats, { mean, variance });
@@ -435,6 +461,7 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   }
 
   linear(name: string, x: tf.Tensor, o: LinearOptions): tf.Tensor {
+    if (this.idle) return x;
     return matMulBiasActivation({
       a: x as tf.Tensor2D,
       b: this.p(`${name}.weight`) as tf.Tensor2D,
@@ -444,6 +471,7 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   }
 
   activation(x: tf.Tensor, kind: Activation): tf.Tensor {
+    if (this.idle) return x;
     switch (kind) {
       case 'linear':
         return x;
@@ -459,36 +487,44 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
   }
 
   maxPool2d(x: tf.Tensor, size: number, stride: number): tf.Tensor {
+    if (this.idle) return x;
     return tf.maxPool(x as tf.Tensor4D, size, stride, 'valid');
   }
 
   globalAvgPool(x: tf.Tensor): tf.Tensor {
+    if (this.idle) return x;
     return tf.mean(x, [1, 2]);
   }
 
   flattenChannelsFirst(x: tf.Tensor): tf.Tensor {
+    if (this.idle) return x;
     const n = x.shape[0]!;
     return tf.reshape(x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x, [n, -1]);
   }
 
   add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    if (this.idle) return a;
     return tf.add(a, b);
   }
 
   scale(x: tf.Tensor, alpha: number): tf.Tensor {
+    if (this.idle) return x;
     return alpha === 1 ? x : tf.mul(x, alpha);
   }
 
   subsampleAndPad(x: tf.Tensor, stride: number, outChannels: number): tf.Tensor {
+    if (this.idle) return x;
     return subsampleAndPadChannels({ x: x as tf.Tensor4D, stride, outChannels });
   }
 
   foldChannelHalves(x: tf.Tensor): tf.Tensor {
+    if (this.idle) return x;
     const [first, second] = tf.split(x, 2, x.rank - 1);
     return tf.add(first!, second!);
   }
 
   duplicateChannels(x: tf.Tensor): tf.Tensor {
+    if (this.idle) return x;
     return tf.concat([x, x], x.rank - 1);
   }
 
@@ -498,14 +534,25 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
 
   residual(block: string, residual: tf.Tensor, shortcut: tf.Tensor): tf.Tensor {
     const info: ResidualBlockInfo = { name: block, index: this.residualIndex++ };
+    if (this.idle) return residual;
     return this.options.combine
       ? this.options.combine(info, residual, shortcut)
       : tf.add(residual, shortcut);
   }
 
   probe(name: string, x: tf.Tensor): tf.Tensor {
+    if (this.phase === 'after') return x;
+    if (this.phase === 'before') {
+      if (name !== this.options.from!.probe) return x;
+      this.phase = 'running';
+      x = this.options.from!.x;
+    }
     const y = this.options.tap ? this.options.tap(name, x) : x;
     if (this.options.trace) this.trace[name] = y;
+    if (name === this.options.to) {
+      this.at = y;
+      this.phase = 'after';
+    }
     return y;
   }
 

@@ -98,15 +98,26 @@ export function createModel(spec: ModelSpec): Model {
         spec.kind === 'mlp' && input.rank === 4 && input.size / input.shape[0]! === spec.inputSize
           ? tf.reshape(input, [input.shape[0]!, spec.inputSize])
           : input;
-      if (x.shape.slice(1).join() !== inputShape.join()) {
+      // With options.from the input is not read (the pass starts at a probe).
+      if (!options.from && x.shape.slice(1).join() !== inputShape.join()) {
         throw new Error(
           `${spec.kind} expects inputs [batch, ${inputShape.join(', ')}], got [${x.shape.join(', ')}]`,
         );
       }
       const runner = new TensorRunner(params, state, options);
-      const logits = architecture(runner, x) as tf.Tensor2D;
+      const out = architecture(runner, x) as tf.Tensor2D;
+      if (!runner.started) throw new Error(`the pass never reached probe ${options.from!.probe}`);
+      if (options.to !== undefined && runner.at === null) {
+        throw new Error(`the pass never reached probe ${options.to}`);
+      }
+      const logits = runner.at ? (tf.zeros([0, spec.classes]) as tf.Tensor2D) : out;
       const batchStats = options.training ? runner.batchStats() : {};
-      return options.trace ? { logits, batchStats, trace: runner.trace } : { logits, batchStats };
+      return {
+        logits,
+        batchStats,
+        ...(options.trace ? { trace: runner.trace } : {}),
+        ...(runner.at ? { at: runner.at } : {}),
+      };
     },
     summary: () => traced.rows.map((r) => ({ ...r, outputShape: [...r.outputShape] })),
   };

@@ -119,6 +119,18 @@ export interface ForwardOptions {
    * to replace its top by a Taylor expansion.
    */
   tap?: (name: string, x: tf.Tensor) => tf.Tensor;
+  /**
+   * Start the pass at a probe: nothing before `from.probe` is computed, and the probe's value is
+   * `from.x` (then `tap` sees it). The lesion study uses it to run a changed network only from its
+   * first changed block, on the intact network's activation there: the layers before it are the
+   * same with and without the change, so their result is the same tensor.
+   */
+  from?: { probe: string; x: tf.Tensor };
+  /**
+   * End the pass at this probe: nothing after it is computed; ForwardResult.at holds its value
+   * (after `tap`), and logits is empty ([0, classes]).
+   */
+  to?: string;
 }
 
 export interface ForwardResult {
@@ -136,6 +148,8 @@ export interface ForwardResult {
    * `layer2.1.output`. They belong to the caller, like logits.
    */
   trace?: TensorMap;
+  /** With options.to: the value at that probe. */
+  at?: tf.Tensor;
 }
 
 export interface Model {

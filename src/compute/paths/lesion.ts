@@ -296,6 +296,18 @@ export function meanAndStd(values: readonly number[]): { mean: number | null; st
  * Run a lesion study: every lesion of the plan on the first `data.count`
  * test images. Lesions already in `previous` (same plan, same images) are
  * not run again. Resolves with what is done when the signal fires.
+ *
+ * A lesion changes nothing before its first changed block f (the deleted
+ * block, the first of the k deleted, the first moved one), so up to the input
+ * of block f the lesioned network computes exactly the intact one's tensors.
+ * The lesions run in groups (lesionGroups): per batch, one intact pass caches
+ * the inputs of the blocks the group starts from, and each lesion runs only
+ * from there. Single deletions of n blocks then cost n(n + 1)/2 block
+ * evaluations (plus one intact pass per group) instead of n(n + 1): half.
+ * Between groups the intact input of the last block a group started from is
+ * kept for every batch, and the next group's intact pass starts there when it
+ * can. The errors are those of whole passes, bit for bit (the same kernels on
+ * the same tensors; tests/unit/paths.test.ts compares them).
  */
 export async function lesionStudy(options: {
   model: Model;
@@ -366,40 +378,113 @@ export async function lesionStudy(options: {
   const result = () =>
     lesionResult({ blocks, skip: spec.skip, images: data.count, draws, seed, plan, errors });
 
-  // The test images as tensors once, reused by every lesion.
-  const inputs = [...batches({ dataset: data, batchSize })].map((b) => ({
+  // The test images as tensors once, reused by every lesion, in passes of at most
+  // EVALUATION_BATCH images: a pass holds its intermediate tensors until it ends.
+  const passSize = Math.max(1, Math.min(batchSize, EVALUATION_BATCH));
+  const inputs = [...batches({ dataset: data, batchSize: passSize })].map((b) => ({
     x: tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]),
     labels: tf.tensor1d(b.y, 'int32'),
   }));
+  const n = blocks.length;
+  const inputProbe = (f: number) => `${blocks[f]!.name}.input`;
+  // The intact network's activation at the input of one block, for every pass: the next group
+  // of lesions starts its intact pass there rather than at the image when it can.
+  let boundary: { block: number; x: tf.Tensor[] } | null = null;
   const t0 = performance.now();
   let evaluated = 0;
   try {
-    for (const lesion of plan) {
-      const id = lesionId(lesion);
-      if (errors.has(id)) continue;
+    const todo = plan.filter((l) => !errors.has(lesionId(l)));
+    for (const group of lesionGroups(todo, n, GROUP_BUDGET * n)) {
       // Let a cancel (a worker message, a terminal's Ctrl-C) arrive: on CPU backends data()
       // resolves as a microtask, so without this the loop never hands back to the event loop.
       await yieldToEventLoop();
       if (signal?.aborted) break;
-      const network = lesionedNetwork({ model, params, state, lesion });
-      let correct = 0;
-      for (const { x, labels } of inputs) {
-        const c = tf.tidy(() => {
-          const { logits } = model.forward(network.params, network.state, x, network.forward);
-          return countCorrect(logits, labels);
+      const firsts = group.map((l) => firstChangedBlock(l, n));
+      // The blocks whose intact inputs the group starts from, and whether it needs the logits.
+      const starts = [...new Set(firsts.filter((f) => f < n))].sort((a, b) => a - b);
+      const toLogits = firsts.includes(n);
+      const from = boundary !== null && boundary.block <= Math.min(...firsts) ? boundary : null;
+      const networks = group.map((lesion) => lesionedNetwork({ model, params, state, lesion }));
+      const correct = group.map(() => 0);
+      const nextBoundary: tf.Tensor[] = [];
+      let complete = true;
+      for (let p = 0; p < inputs.length; p++) {
+        if (p > 0) await yieldToEventLoop();
+        if (signal?.aborted) {
+          complete = false;
+          break;
+        }
+        const { x, labels } = inputs[p]!;
+        // The intact network, from the boundary or the image, up to the last block the group
+        // changes (or to the logits, for the baseline); its inputs there are what every lesion of
+        // the group computes too before its first change, bit for bit the same ops on the same
+        // tensors, so each lesion runs only from its first changed block on.
+        const intact = tf.tidy(() => {
+          const out = model.forward(params, state, x, {
+            training: false,
+            trace: true,
+            ...(from ? { from: { probe: inputProbe(from.block), x: from.x[p]! } } : {}),
+            ...(toLogits ? {} : { to: inputProbe(starts[starts.length - 1]!) }),
+          });
+          return {
+            at: starts.map((f) => out.trace![inputProbe(f)]!),
+            count: toLogits ? countCorrect(out.logits, labels) : tf.scalar(0, 'int32'),
+          };
         });
-        correct += (await c.data())[0]!;
-        c.dispose();
+        // Each lesion in a scope of its own, so its intermediate tensors go before the next one
+        // runs; the counts are read together, one wait per pass.
+        const perLesion = group.map((_, j) => {
+          const f = firsts[j]!;
+          if (f === n) return intact.count;
+          const network = networks[j]!;
+          return tf.tidy(() => {
+            const { logits } = model.forward(network.params, network.state, x, {
+              ...network.forward,
+              from: { probe: inputProbe(f), x: intact.at[starts.indexOf(f)]! },
+            });
+            return countCorrect(logits, labels);
+          });
+        });
+        const counts = tf.stack(perLesion);
+        for (const c of perLesion) if (c !== intact.count) c.dispose();
+        const values = await counts.data();
+        counts.dispose();
+        values.forEach((v, j) => (correct[j]! += v));
+        intact.count.dispose();
+        // Keep the last start as this pass's boundary; the rest goes (but never the old boundary,
+        // which a start at the boundary's own block returns as is).
+        const last = intact.at[intact.at.length - 1];
+        if (last) nextBoundary.push(last);
+        for (const t of intact.at) {
+          if (t !== last && t !== from?.x[p]) t.dispose();
+        }
       }
-      errors.set(id, 1 - correct / data.count);
-      evaluated++;
-      options.onProgress?.({
-        done: plan.filter((l) => errors.has(lesionId(l))).length,
-        total: plan.length,
-        rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
-        last: id,
-      });
-      await options.onPartial?.(result());
+      if (!complete) {
+        for (const [p, t] of nextBoundary.entries()) if (t !== from?.x[p]) t.dispose();
+        break;
+      }
+      if (nextBoundary.length === inputs.length) {
+        if (boundary) {
+          for (const [p, t] of boundary.x.entries()) if (t !== nextBoundary[p]) t.dispose();
+        }
+        boundary = { block: starts[starts.length - 1]!, x: nextBoundary };
+      }
+      // Report lesion by lesion, letting a cancel arrive in between: it stops the study there,
+      // and the rest of the group is not kept, as if it had not run.
+      for (const [j, lesion] of group.entries()) {
+        if (j > 0) await yieldToEventLoop();
+        if (j > 0 && signal?.aborted) break;
+        const id = lesionId(lesion);
+        errors.set(id, 1 - correct[j]! / data.count);
+        evaluated++;
+        options.onProgress?.({
+          done: plan.filter((l) => errors.has(lesionId(l))).length,
+          total: plan.length,
+          rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
+          last: id,
+        });
+        await options.onPartial?.(result());
+      }
     }
     return result();
   } finally {
@@ -407,5 +492,55 @@ export async function lesionStudy(options: {
       x.dispose();
       labels.dispose();
     }
+    for (const t of boundary?.x ?? []) t.dispose();
   }
+}
+
+/** Images per forward pass of the lesion study at most (see lesionStudy). */
+export const EVALUATION_BATCH = 50;
+
+/**
+ * Lesions per group, by cost: a group's lesions share one intact pass per batch, and a group
+ * is closed once its lesions would cost more than this many networks' worth of blocks.
+ */
+const GROUP_BUDGET = 4;
+
+/**
+ * The first block whose computation a lesion changes (n for none: the intact network). Up to
+ * there the lesioned network computes exactly what the intact one does.
+ */
+export function firstChangedBlock(lesion: Lesion, n: number): number {
+  switch (lesion.kind) {
+    case 'baseline':
+      return n;
+    case 'deleteOne':
+      return lesion.block;
+    case 'deleteK':
+      return Math.min(n, ...lesion.blocks);
+    case 'reorder': {
+      const p = lesion.order.findIndex((b, i) => b !== i);
+      return p < 0 ? n : p;
+    }
+  }
+}
+
+/**
+ * Consecutive lesions in groups of at most `budget` block evaluations per image (a lesion from
+ * block f costs n − f, the intact network n), and at least one lesion each: a group runs as one
+ * sweep over the images, so its results arrive together.
+ */
+export function lesionGroups(lesions: readonly Lesion[], n: number, budget: number): Lesion[][] {
+  const groups: Lesion[][] = [];
+  let cost = Infinity;
+  for (const lesion of lesions) {
+    const f = firstChangedBlock(lesion, n);
+    const c = f >= n ? n : n - f;
+    if (cost + c > budget) {
+      groups.push([]);
+      cost = 0;
+    }
+    groups[groups.length - 1]!.push(lesion);
+    cost += c;
+  }
+  return groups;
 }
