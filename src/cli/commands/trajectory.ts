@@ -29,6 +29,7 @@ import {
 import type { LoadedCheckpoint } from '../landscape-io';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
+import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command } from './types';
 import { gridProgressBar, interruptSignal, parseShardFlag } from './landscape';
 
@@ -73,6 +74,7 @@ const FLAGS = {
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
   batch: { type: 'string', value: 'B', help: 'surface: images per forward pass (default 128)' },
+  workers: WORKERS_FLAG,
   resume: { type: 'boolean', help: 'surface: continue the partial surface file' },
   force: { type: 'boolean', help: 'surface: replace an existing surface file instead of refusing' },
   shard: { type: 'string', value: 'i/n', help: 'surface: compute only shard i of n' },
@@ -124,6 +126,7 @@ export const trajectoryCommand: Command = {
     const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
+    const workers = workersFlag(NAME, flags.workers, backend);
     const shard = parseShardFlag(NAME, flags.shard);
     assertWritable(out);
     if (flags['save-directions'] !== undefined) assertWritable(flags['save-directions']);
@@ -202,6 +205,7 @@ export const trajectoryCommand: Command = {
       split,
       subset,
     });
+    const pool = await startWorkerPool({ model, workers, backend });
     const interrupt = interruptSignal(io, NAME);
     const surfaceFile = resultFile({
       path: surfacePath,
@@ -236,6 +240,7 @@ export const trajectoryCommand: Command = {
         signal: interrupt.signal,
         onProgress: gridProgressBar(io, NAME),
         onPartial: surfaceFile.partial,
+        pool,
       });
       const done = surface.mask.filter((m) => m === 1).length;
       surfaceFile.finish(surface, `${done}/${surface.mask.length} points`);
@@ -243,6 +248,7 @@ export const trajectoryCommand: Command = {
       return interrupt.signal.aborted ? 130 : 0;
     } finally {
       interrupt.release();
+      await closeWorkerPool(pool, io.err, NAME);
     }
   },
 };
