@@ -170,14 +170,14 @@ describe('compute commands on worker threads', () => {
       '--checkpoint',
       checkpoint,
       '--grid',
-      '-0.5:0.5:2',
+      '0.5:0.5:1',
       '--subset',
       // Batches of 8: shares of 16 and 8 images, unequal, so the mean's weights matter.
       '24',
       '--batch',
       '8',
       '--iters',
-      '6',
+      '4',
       '--workers',
       String(workers),
       '--out',
@@ -190,12 +190,12 @@ describe('compute commands on worker threads', () => {
     expect(two.err).not.toMatch(LEAK);
     const a = JSON.parse(await readFile(join(dir, 'h1.json'), 'utf8')) as HessianMap;
     const b = JSON.parse(await readFile(join(dir, 'h2.json'), 'utf8')) as HessianMap;
-    expect(b.mask).toEqual([1, 1]);
+    expect(b.mask).toEqual([1]);
     for (const key of ['lambdaMax', 'lambdaMin', 'residualMax', 'residualMin'] as const) {
       b[key].forEach((v, p) => expect(relative(v!, a[key][p]!)).toBeLessThan(1e-6));
     }
     expect(b.products).toEqual(a.products);
-  });
+  }, 300_000);
 
   it('eval: the batches split over two workers give the one-worker loss within 1e-6', async () => {
     const args = (workers: number) => [

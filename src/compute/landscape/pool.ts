@@ -24,8 +24,16 @@
  *   function.) The shares are whole batches of the one-thread run, so every
  *   batch's product is the same float32 arithmetic; only the float64 order of
  *   the final sum differs, well under 1e-12 relative.
+ *
+ * The lesion study (paths/lesion.ts) deals its lesions out like points: each
+ * replica holds θ* and the whole subset and counts one lesion's correct
+ * answers, an integer, so the study is the same as on one thread.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { ChannelNormalization, Dataset } from '../data/dataset';
+import { lesionedNetwork } from '../paths/lesion';
+import type { Lesion } from '../paths/lesion';
+import { countCorrect } from '../train/engine';
 import type { Model } from '../models/types';
 import type { DirectionPair } from './directions';
 import type { EvaluationBatches, Origin, PlaneTensors } from './grid';
@@ -80,6 +88,11 @@ export interface PlanePool {
     hvp: HvpMethod;
     finiteDifferenceStep?: number | undefined;
   }): Promise<Float64Array>;
+  /**
+   * Images of the whole subset that the network at θ* with `lesion` applied
+   * (paths/lesion.ts) classifies correctly, on replica `replica`.
+   */
+  lesionCorrect(replica: number, lesion: Lesion): Promise<number>;
   /** Release the plane's tensors on every replica. */
   releasePlane(): Promise<void>;
 }
@@ -191,6 +204,29 @@ export class PlaneReplica {
       scale: 1,
     });
     return apply(options.v);
+  }
+
+  /** Images this replica's network at θ* with `lesion` applied gets right (summed per batch, exact). */
+  async lesionCorrect(lesion: Lesion): Promise<number> {
+    const network = lesionedNetwork({
+      model: this.model,
+      params: this.plane.params,
+      state: this.plane.state,
+      lesion,
+    });
+    let correct = 0;
+    for (const { x, labels } of this.subset.batches) {
+      const c = tf.tidy(() => {
+        const { logits } = this.model.forward(network.params, network.state, x, network.forward);
+        return countCorrect(logits as tf.Tensor2D, labels);
+      });
+      try {
+        correct += (await c.data())[0]!;
+      } finally {
+        c.dispose();
+      }
+    }
+    return correct;
   }
 
   dispose(): void {

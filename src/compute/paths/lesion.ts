@@ -24,6 +24,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset';
 import { batches } from '../data/batches';
 import { yieldToEventLoop } from '../landscape/grid';
+import type { Origin } from '../landscape/grid';
+import type { PlanePool } from '../landscape/pool';
 import type { ForwardOptions, Model, TensorMap } from '../models';
 import { createRng, deriveSeed } from '../random';
 import { countCorrect } from '../train/engine';
@@ -312,8 +314,15 @@ export async function lesionStudy(options: {
   previous?: LesionResult;
   signal?: AbortSignal;
   onProgress?: (progress: LesionProgress) => void;
-  /** After each lesion, the study so far. */
+  /** After each lesion, the study so far (calls never overlap). */
   onPartial?: (result: LesionResult) => void | Promise<void>;
+  /**
+   * Replicas (worker threads) to deal the lesions out to, one at a time each,
+   * with θ* as arrays to send them; default: this thread. Each replica counts
+   * a lesion's correct answers over the whole subset, so the study is the
+   * same as on one thread.
+   */
+  pool?: { pool: PlanePool; origin: Origin } | undefined;
 }): Promise<LesionResult> {
   const { model, params, state, data, batchSize, draws, seed, signal } = options;
   const spec = model.spec;
@@ -366,31 +375,45 @@ export async function lesionStudy(options: {
   const result = () =>
     lesionResult({ blocks, skip: spec.skip, images: data.count, draws, seed, plan, errors });
 
-  // The test images as tensors once, reused by every lesion.
-  const inputs = [...batches({ dataset: data, batchSize })].map((b) => ({
-    x: tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]),
-    labels: tf.tensor1d(b.y, 'int32'),
-  }));
+  const pool = options.pool?.pool;
+  // The test images as tensors once, reused by every lesion (here or on each replica).
+  const inputs = pool
+    ? []
+    : [...batches({ dataset: data, batchSize })].map((b) => ({
+        x: tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]),
+        labels: tf.tensor1d(b.y, 'int32'),
+      }));
+  const correctAnswers = async (lesion: Lesion, lane: number): Promise<number> => {
+    if (pool) return pool.lesionCorrect(lane, lesion);
+    const network = lesionedNetwork({ model, params, state, lesion });
+    let correct = 0;
+    for (const { x, labels } of inputs) {
+      const c = tf.tidy(() => {
+        const { logits } = model.forward(network.params, network.state, x, network.forward);
+        return countCorrect(logits, labels);
+      });
+      correct += (await c.data())[0]!;
+      c.dispose();
+    }
+    return correct;
+  };
   const t0 = performance.now();
   let evaluated = 0;
-  try {
-    for (const lesion of plan) {
-      const id = lesionId(lesion);
-      if (errors.has(id)) continue;
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  // Partial results are handed on one at a time, in the order lesions finish.
+  let partials = Promise.resolve();
+  const lane = async (index: number): Promise<void> => {
+    while (failure === null) {
       // Let a cancel (a worker message, a terminal's Ctrl-C) arrive: on CPU backends data()
       // resolves as a microtask, so without this the loop never hands back to the event loop.
       await yieldToEventLoop();
-      if (signal?.aborted) break;
-      const network = lesionedNetwork({ model, params, state, lesion });
-      let correct = 0;
-      for (const { x, labels } of inputs) {
-        const c = tf.tidy(() => {
-          const { logits } = model.forward(network.params, network.state, x, network.forward);
-          return countCorrect(logits, labels);
-        });
-        correct += (await c.data())[0]!;
-        c.dispose();
-      }
+      if (signal?.aborted) return;
+      const lesion = plan[next++];
+      if (lesion === undefined) return;
+      const id = lesionId(lesion);
+      if (errors.has(id)) continue;
+      const correct = await correctAnswers(lesion, index);
       errors.set(id, 1 - correct / data.count);
       evaluated++;
       options.onProgress?.({
@@ -399,13 +422,40 @@ export async function lesionStudy(options: {
         rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
         last: id,
       });
-      await options.onPartial?.(result());
+      const snapshot = result();
+      partials = partials.then(() => options.onPartial?.(snapshot));
+      await partials;
     }
+  };
+  try {
+    if (pool) {
+      await pool.loadPlane({
+        origin: options.pool!.origin,
+        directions: { x: {}, y: null },
+        data,
+        batchSize,
+        share: 'whole',
+      });
+    }
+    const lanes = pool?.replicas ?? 1;
+    await Promise.all(
+      Array.from({ length: lanes }, (_, i) =>
+        lane(i).catch((error: unknown) => {
+          failure ??= { error };
+        }),
+      ),
+    );
+    if (failure !== null) throw (failure as { error: unknown }).error;
     return result();
   } finally {
     for (const { x, labels } of inputs) {
       x.dispose();
       labels.dispose();
     }
+    // A pool that failed (a worker died) may not answer; its error is the one to report.
+    if (pool)
+      await pool.releasePlane().catch((e: unknown) => {
+        if (failure === null) throw e;
+      });
   }
 }

@@ -37,6 +37,7 @@ import { normalizationFor } from '../data/dataset';
 import type { HvpMethod } from '../landscape/hessian';
 import { batchAlignedShares, PlaneReplica, sliceDataset } from '../landscape/pool';
 import type { PlanePool, PlaneSetup } from '../landscape/pool';
+import type { Lesion } from '../paths/lesion';
 
 /** What the coordinator asks of a replica. */
 export type ReplicaRequest =
@@ -60,6 +61,7 @@ export type ReplicaRequest =
       hvp: HvpMethod;
       finiteDifferenceStep: number | undefined;
     }
+  | { type: 'lesion'; id: number; lesion: Lesion }
   | { type: 'releasePlane'; id: number }
   | { type: 'dispose'; id: number };
 
@@ -83,6 +85,7 @@ export type ReplicaReply =
   | { type: 'point'; id: number; loss: number; accuracy: number }
   /** Σ over the replica's images of ∇²ℓ_i v. */
   | { type: 'product'; id: number; hv: Float64Array }
+  | { type: 'lesion'; id: number; correct: number }
   | { type: 'disposed'; id: number; numTensors: number }
   | { type: 'error'; id: number; message: string };
 
@@ -266,6 +269,11 @@ export function serveReplica(options: {
       case 'product': {
         const hv = await needPlane().product(request);
         channel.send({ type: 'product', id, hv }, buffersOf(hv));
+        return;
+      }
+      case 'lesion': {
+        const correct = await needPlane().lesionCorrect(request.lesion);
+        channel.send({ type: 'lesion', id, correct });
         return;
       }
       case 'releasePlane':
@@ -621,6 +629,12 @@ export class ParallelEngine implements TrainEngine, PlanePool {
     const sum = new Float64Array(options.v.length);
     for (const r of replies) for (let i = 0; i < sum.length; i++) sum[i]! += r.hv[i]!;
     return sum;
+  }
+
+  async lesionCorrect(replica: number, lesion: Lesion): Promise<number> {
+    const client = this.planeClients[replica];
+    if (!client) throw new Error(`no plane on replica ${replica}`);
+    return (await client.request({ type: 'lesion', lesion }, 'lesion')).correct;
   }
 
   async releasePlane(): Promise<void> {
