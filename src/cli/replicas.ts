@@ -11,7 +11,10 @@ import { createModel } from '../compute/models';
 import type { Model } from '../compute/models/types';
 import { ParallelEngine, serveReplica } from '../compute/train/parallel';
 import type { Channel, ReplicaReply, ReplicaRequest } from '../compute/train/parallel';
+import { LI_ET_AL_SGD } from '../compute/train/optimizer';
 import type { SgdConfig } from '../compute/train/optimizer';
+import { integer } from './args';
+import type { FlagSpec } from './args';
 import { startNodeBackend } from './node-backend';
 import type { NodeBackend } from './node-backend';
 import { BUNDLE_FILE, SELF_FILE } from './paths';
@@ -24,6 +27,57 @@ export interface ReplicaWorkerData {
 /** The default number of replicas: one per core for wasm and cpu, one for webgpu. */
 export function defaultWorkers(backend: NodeBackend): number {
   return backend === 'webgpu' ? 1 : availableParallelism();
+}
+
+/** The --workers flag of every compute command. */
+export const WORKERS_FLAG = {
+  type: 'string',
+  value: 'N',
+  help: `worker threads, one tfjs each (default: one per core, ${availableParallelism()} here; 1 with webgpu; 1 runs on this thread)`,
+} as const satisfies FlagSpec;
+
+/** --workers as a number: the flag, else defaultWorkers. */
+export function workersFlag(
+  command: string,
+  value: string | undefined,
+  backend: NodeBackend,
+): number {
+  return value !== undefined ? integer(command, 'workers', value, 1, 64) : defaultWorkers(backend);
+}
+
+/**
+ * A pool of `workers` replica threads for a command's grid points or
+ * Hessian-vector products; undefined for one worker (the command then
+ * computes on this thread). Close it with closeWorkerPool.
+ */
+export async function startWorkerPool(options: {
+  model: Model;
+  workers: number;
+  backend: NodeBackend;
+}): Promise<ParallelEngine | undefined> {
+  if (options.workers <= 1) return undefined;
+  return createWorkerEngine({ ...options, sgd: LI_ET_AL_SGD });
+}
+
+/**
+ * Dispose the pool's replicas and say if any left tensors behind (each
+ * reports its tfjs tensor count when it started and after it was disposed).
+ */
+export async function closeWorkerPool(
+  engine: ParallelEngine | undefined,
+  warn: (text: string) => void,
+  command: string,
+): Promise<void> {
+  if (!engine) return;
+  await engine.dispose();
+  engine.replicaTensorsAfterDispose.forEach((after, k) => {
+    const before = engine.replicaTensorsAtStart[k]!;
+    if (after !== before) {
+      warn(
+        `${command}: worker ${k + 1} left ${after - before} tensors behind (${before} → ${after})\n`,
+      );
+    }
+  });
 }
 
 /** Entry point of a replica thread. */

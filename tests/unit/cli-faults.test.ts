@@ -30,6 +30,19 @@ import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
 import { initialTrainingState } from '../../src/compute/train/state';
 import type { TrainingState } from '../../src/compute/train/state';
 
+/**
+ * In process, the compute commands run on this thread (--workers 1): their
+ * worker threads would run the bundle, not these sources. The worker threads
+ * are tested through the bundle in landscape-workers-cli.test.ts.
+ */
+const COMPUTE_COMMANDS = new Set(['eval', 'landscape', 'hessian', 'trajectory']);
+function onThisThread(argv: string[]): string[] {
+  const [command, ...rest] = argv;
+  if (command === undefined || !COMPUTE_COMMANDS.has(command) || argv.includes('--workers'))
+    return argv;
+  return [command, '--workers', '1', ...rest];
+}
+
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -38,7 +51,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
     err: (t) => void (err += t),
     progressStream: process.stderr,
   };
-  const code = await runCli(argv, io);
+  const code = await runCli(onThisThread(argv), io);
   return { code, out, err };
 }
 

@@ -54,6 +54,8 @@ import {
 import type { Lesion, LesionResult } from '../../src/compute/paths';
 import { countCorrect, LocalEngine, sumCrossEntropy } from '../../src/compute/train/engine';
 import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
+import { messagePortChannel, ParallelEngine, serveReplica } from '../../src/compute/train/parallel';
+import type { ReplicaReply, ReplicaRequest } from '../../src/compute/train/parallel';
 import { disposeMap, initialTrainingState, toTensorMap } from '../../src/compute/train/state';
 import type { TrainingState } from '../../src/compute/train/state';
 
@@ -372,6 +374,64 @@ describe('lesion study', () => {
     }
   });
 
+  test('dealt out to replicas, the study is the same; cancelled, it keeps what the replicas finished', async () => {
+    const ports: MessagePort[] = [];
+    for (const key of ['skip', 'plain'] as const) {
+      const { model, training } = nets[key];
+      const before = tf.memory().numTensors;
+      const params = toTensorMap(training.params);
+      const state = toTensorMap(training.state);
+      const options = {
+        model,
+        params,
+        state,
+        data,
+        batchSize: 10,
+        draws: 1,
+        seed: 5,
+        deleteCounts: [2],
+        swapCounts: [1],
+      };
+      const one = await lesionStudy(options);
+      const channels = [0, 1].map(() => {
+        const { port1, port2 } = new MessageChannel();
+        ports.push(port1, port2);
+        serveReplica({
+          channel: messagePortChannel<ReplicaRequest, ReplicaReply>(port2),
+          createModel,
+        });
+        return messagePortChannel<ReplicaReply, ReplicaRequest>(port1);
+      });
+      const engine = await ParallelEngine.create({ model, sgd: LI_ET_AL_SGD, channels });
+      const pool = { pool: engine, origin: { params: training.params, state: training.state } };
+      const two = await lesionStudy({ ...options, pool });
+      expect(two).toEqual(one);
+      const controller = new AbortController();
+      let seen = 0;
+      const partial = await lesionStudy({
+        ...options,
+        pool,
+        signal: controller.signal,
+        onPartial: () => {
+          if (++seen === 3) controller.abort();
+        },
+      });
+      const done = (r: typeof one) =>
+        [r.baselineError, ...r.deleteOne.map((d) => d.error)].filter((e) => e !== null);
+      // The lesion on the other replica when the signal came is kept too.
+      expect(done(partial).length).toBeGreaterThanOrEqual(3);
+      expect(partial.deleteKDraws.some((d) => d.error === null)).toBe(true);
+      const resumed = await lesionStudy({ ...options, pool, previous: partial });
+      expect(resumed).toEqual(one);
+      await engine.dispose();
+      expect(engine.replicaTensorsAfterDispose).toEqual(engine.replicaTensorsAtStart);
+      disposeMap(params);
+      disposeMap(state);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    for (const p of ports) p.close();
+  }, 400_000);
+
   test('cancel keeps the lesions done; resume finishes the rest identically', async () => {
     const { model, training } = nets.plain;
     const params = toTensorMap(training.params);
@@ -614,7 +674,13 @@ describe('skipscape paths and lesion', () => {
       err: (t) => void (err += t),
       progressStream: process.stderr,
     };
-    const code = await runCli(argv, io);
+    // In process, compute on this thread: worker threads would run the bundle, not these sources.
+    const [command, ...rest] = argv;
+    const here =
+      command === 'lesion' && !argv.includes('--workers')
+        ? [command, '--workers', '1', ...rest]
+        : argv;
+    const code = await runCli(here, io);
     return { code, out, err };
   }
 

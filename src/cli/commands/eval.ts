@@ -10,7 +10,7 @@ import { loadDataset, parseDataset } from '../data';
 import { readCheckpoint } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
-import { createWorkerEngine } from '../replicas';
+import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command } from './types';
 
 const NAME = 'eval';
@@ -29,7 +29,7 @@ const FLAGS = {
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
-  workers: { type: 'string', value: 'N', help: 'worker threads (default 1: this thread)' },
+  workers: WORKERS_FLAG,
   batch: { type: 'string', value: 'B', help: 'images per forward pass (default 128)' },
   json: { type: 'boolean', help: 'print JSON {loss, accuracy, images}' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -41,10 +41,11 @@ export const evalCommand: Command = {
   help: () =>
     helpText({
       usage:
-        'skipscape eval --checkpoint FILE [--split train|test] [--limit N] [--backend wasm|cpu|webgpu] [--json]',
+        'skipscape eval --checkpoint FILE [--split train|test] [--limit N] [--backend wasm|cpu|webgpu] [--workers N] [--json]',
       summary:
         'Evaluates the checkpoint with BN in inference mode (its stored running statistics): mean\n' +
-        'cross-entropy and accuracy over the first --limit images of the split.',
+        'cross-entropy and accuracy over the first --limit images of the split. Each batch is split over\n' +
+        '--workers threads (one per core by default) and their sums added: equal to one thread within 1e-6.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -57,8 +58,7 @@ export const evalCommand: Command = {
     const split = oneOf(NAME, 'split', flags.split ?? 'test', ['train', 'test'] as const);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const limit = flags.limit !== undefined ? integer(NAME, 'limit', flags.limit, 1) : undefined;
-    const workers =
-      flags.workers !== undefined ? integer(NAME, 'workers', flags.workers, 1, 64) : 1;
+    const workers = workersFlag(NAME, flags.workers, backend);
     const batchSize = flags.batch !== undefined ? integer(NAME, 'batch', flags.batch, 1) : 128;
     const checkpoint = await readCheckpoint(path);
     const datasetName = flags.dataset ?? checkpoint.meta.dataset;
@@ -71,10 +71,8 @@ export const evalCommand: Command = {
     const model = createModel(checkpoint.meta.spec);
     await startNodeBackend(backend);
     const data = await loadDataset(dataset, split, limit);
-    const engine: TrainEngine =
-      workers > 1
-        ? await createWorkerEngine({ model, sgd: LI_ET_AL_SGD, workers, backend })
-        : new LocalEngine({ model, sgd: LI_ET_AL_SGD });
+    const pool = await startWorkerPool({ model, workers, backend });
+    const engine: TrainEngine = pool ?? new LocalEngine({ model, sgd: LI_ET_AL_SGD });
     const bar = new ProgressBar({ stream: io.progressStream });
     try {
       // Momentum is not needed to evaluate; zeros keep the engine's state complete.
@@ -111,7 +109,8 @@ export const evalCommand: Command = {
       }
       return 0;
     } finally {
-      await engine.dispose();
+      if (pool) await closeWorkerPool(pool, io.err, NAME);
+      else await engine.dispose();
     }
   },
 };

@@ -32,6 +32,7 @@ import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import { resolveShard } from '../shard';
+import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command, CommandIo } from './types';
 
 const NAME = 'landscape';
@@ -75,6 +76,7 @@ const FLAGS = {
   seed: { type: 'string', value: 'S', help: 'seed of the random directions (default 0)' },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
   batch: { type: 'string', value: 'B', help: 'images per forward pass (default 128)' },
+  workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE.json', help: 'the surface file to write' },
   'save-directions': {
     type: 'string',
@@ -125,7 +127,9 @@ export function interruptSignal(
 ): { signal: AbortSignal; stop: () => void; release: () => void } {
   const controller = new AbortController();
   const onSignal = () => {
-    io.err(`\n${what}: stopping after the point in progress; the partial result will be written\n`);
+    io.err(
+      `\n${what}: stopping after the points in progress; the partial result will be written\n`,
+    );
     controller.abort();
   };
   process.once('SIGINT', onSignal);
@@ -157,13 +161,15 @@ export const landscapeCommand: Command = {
       usage:
         'skipscape landscape --checkpoint FILE [--checkpoint2 FILE] --grid -1:1:51[,-1:1:51] [--norm filter|layer|none]\n' +
         '         [--include-biasbn] [--subset N] [--split train|test] [--seed S] [--backend wasm|cpu|webgpu]\n' +
-        '         --out FILE.json [--save-directions FILE] [--resume | --force] [--shard i/n|auto [--shards N]]',
+        '         [--workers N] --out FILE.json [--save-directions FILE] [--resume | --force] [--shard i/n|auto [--shards N]]',
       summary:
         'Evaluates f(α, β) = L(θ* + αδ + βη) and the accuracy on the first --subset images of the split,\n' +
         'BN in inference mode. δ, η ~ N(0, I) from --seed, filter-normalised (each filter scaled to the\n' +
         "norm of θ*'s filter); biases and BN γ, β stay put unless --include-biasbn. With --checkpoint2,\n" +
         'the curve θ(λ) = (1 − λ)θ* + λθ_b instead, BN running statistics interpolated too. Points come\n' +
         'coarse grid first; the partial surface is written every --write-every seconds and on Ctrl-C.\n' +
+        'The points are dealt out to --workers threads (one per core by default), each computing whole\n' +
+        'points exactly as one thread would: the surface is the same bit for bit for any --workers.\n' +
         'An existing --out is never replaced silently: continue it with --resume, or start over with --force.\n' +
         'When --out cannot be written (a full disk), the run stops and keeps its result in the temporary folder.',
       specs: FLAGS,
@@ -208,6 +214,7 @@ export const landscapeCommand: Command = {
         `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
       );
     const includeBiasBn = flags['include-biasbn'] ?? false;
+    const workers = workersFlag(NAME, flags.workers, backend);
 
     const checkpoint = await loadCheckpoint(path);
     const second = interpolate ? await loadCheckpoint(flags.checkpoint2!) : null;
@@ -261,8 +268,10 @@ export const landscapeCommand: Command = {
     io.err(
       `${NAME}: ${modelName(model.spec)}${hasSkips(model.spec) ? '' : ' (no skips)'}, ${xs.length}×${ys.length} grid` +
         `${shard ? `, shard ${shard.index + 1}/${shard.count}` : ''}, ${data.count} ${split} images, ${started.backend}` +
+        `${workers > 1 ? ` × ${workers} worker threads` : ''}` +
         `${resume ? `, resuming with ${computed} points done` : ''}\n`,
     );
+    const pool = await startWorkerPool({ model, workers, backend });
     const interrupt = interruptSignal(io, NAME);
     const file = resultFile({
       path: out,
@@ -272,6 +281,7 @@ export const landscapeCommand: Command = {
     });
     try {
       const surface = await computeSurface({
+        pool,
         model,
         origin,
         directions,
@@ -306,6 +316,7 @@ export const landscapeCommand: Command = {
       return interrupt.signal.aborted ? 130 : 0;
     } finally {
       interrupt.release();
+      await closeWorkerPool(pool, io.err, NAME);
     }
   },
 };

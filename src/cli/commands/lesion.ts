@@ -20,6 +20,7 @@ import { hasSkips, loadCheckpoint, loadSubset, modelName, writeJsonFile } from '
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
+import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import { interruptSignal } from './landscape';
 import type { Command } from './types';
 
@@ -49,6 +50,7 @@ const FLAGS = {
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: WORKERS_FLAG,
   out: {
     type: 'string',
     value: 'FILE.json',
@@ -65,7 +67,7 @@ export const lesionCommand: Command = {
   help: () =>
     helpText({
       usage:
-        'skipscape lesion --checkpoint FILE [--subset M] [--draws K] [--seed S] [--json] [--out FILE.json [--resume]]',
+        'skipscape lesion --checkpoint FILE [--subset M] [--draws K] [--seed S] [--workers N] [--json] [--out FILE.json [--resume]]',
       summary:
         'Changes the trained network at test time and measures its error on the first --subset test\n' +
         'images: each block deleted in turn (with skips its shortcut stays; without, its output becomes\n' +
@@ -73,7 +75,9 @@ export const lesionCommand: Command = {
         'random blocks deleted (k = 1 … 6, then about eight steps to n; --draws draws each), and random pairs of same-shaped blocks of\n' +
         "one stage swapped (1, 2, 4, … swaps), against Kendall's τ of the new order. Prints\n" +
         '{baselineError, deleteOne: [{block, stage, downsampling, error}], deleteK: [{k, error, spread}],\n' +
-        'reorder: [{tau, error}], ...}.',
+        'reorder: [{tau, error}], ...}.\n' +
+        'The lesions are dealt out to --workers threads (one per core by default); each counts correct\n' +
+        'answers over the whole subset, so the study is the same for any --workers.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -103,6 +107,7 @@ export const lesionCommand: Command = {
         throw new UsageError(`${NAME}: ${flags.out} was computed from another checkpoint`);
       }
     }
+    const workers = workersFlag(NAME, flags.workers, backend);
     const model = createModel(spec);
     const started = await startNodeBackend(backend);
     const data = await loadSubset({
@@ -114,8 +119,10 @@ export const lesionCommand: Command = {
     });
     const n = residualBlocks(spec).length;
     io.err(
-      `${NAME}: ${modelName(spec)}${hasSkips(spec) ? '' : ' (no skips)'}, ${n} blocks, ${subset} test images, ${draws} draws, ${started.backend}\n`,
+      `${NAME}: ${modelName(spec)}${hasSkips(spec) ? '' : ' (no skips)'}, ${n} blocks, ${subset} test images, ${draws} draws, ${started.backend}` +
+        `${workers > 1 ? ` × ${workers} worker threads` : ''}\n`,
     );
+    const pool = await startWorkerPool({ model, workers, backend });
     const params = toTensorMap(checkpoint.training.params);
     const state = toTensorMap(checkpoint.training.state);
     const bar = new ProgressBar({ stream: io.progressStream });
@@ -168,6 +175,12 @@ export const lesionCommand: Command = {
         onPartial: async (r) => {
           if (flags.out) await writeJsonFile(flags.out, artifact(r));
         },
+        pool: pool
+          ? {
+              pool,
+              origin: { params: checkpoint.training.params, state: checkpoint.training.state },
+            }
+          : undefined,
       });
       bar.done();
       if (flags.out) await writeJsonFile(flags.out, artifact(result));
@@ -188,6 +201,7 @@ export const lesionCommand: Command = {
       interrupt.release();
       disposeMap(params);
       disposeMap(state);
+      await closeWorkerPool(pool, io.err, NAME);
     }
   },
 };

@@ -29,6 +29,7 @@ import {
 import type { LoadedCheckpoint } from '../landscape-io';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
+import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command } from './types';
 import { resolveShard } from '../shard';
 import { gridProgressBar, interruptSignal } from './landscape';
@@ -74,6 +75,7 @@ const FLAGS = {
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
   batch: { type: 'string', value: 'B', help: 'surface: images per forward pass (default 128)' },
+  workers: WORKERS_FLAG,
   resume: { type: 'boolean', help: 'surface: continue the partial surface file' },
   force: { type: 'boolean', help: 'surface: replace an existing surface file instead of refusing' },
   shard: {
@@ -145,6 +147,7 @@ export const trajectoryCommand: Command = {
       io.err(
         `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
       );
+    const workers = workersFlag(NAME, flags.workers, backend);
     assertWritable(out);
     if (flags['save-directions'] !== undefined) assertWritable(flags['save-directions']);
     if (grid !== null) {
@@ -222,6 +225,7 @@ export const trajectoryCommand: Command = {
       split,
       subset,
     });
+    const pool = await startWorkerPool({ model, workers, backend });
     const interrupt = interruptSignal(io, NAME);
     const surfaceFile = resultFile({
       path: surfacePath,
@@ -256,6 +260,7 @@ export const trajectoryCommand: Command = {
         signal: interrupt.signal,
         onProgress: gridProgressBar(io, NAME),
         onPartial: surfaceFile.partial,
+        pool,
       });
       const done = surface.mask.filter((m) => m === 1).length;
       surfaceFile.finish(surface, `${done}/${surface.mask.length} points`);
@@ -263,6 +268,7 @@ export const trajectoryCommand: Command = {
       return interrupt.signal.aborted ? 130 : 0;
     } finally {
       interrupt.release();
+      await closeWorkerPool(pool, io.err, NAME);
     }
   },
 };

@@ -24,10 +24,12 @@ import { countCorrect, sumCrossEntropy } from '../train/engine';
 import { disposeMap, toTensorMap } from '../train/state';
 import type { ArrayMap } from '../train/state';
 import { batches } from '../data/batches';
-import type { Dataset } from '../data/dataset';
+import type { ChannelNormalization, Dataset } from '../data/dataset';
+import { normalizationFor } from '../data/dataset';
 import type { Direction, DirectionPair } from './directions';
 import { isZero } from './directions';
 import { gridDifferences } from './merge';
+import type { PlanePool } from './pool';
 import type { Surface, SurfaceMeta } from './surface';
 
 export { axisValues, checkGridAxes, MAX_GRID_POINTS, parseGrid } from './axes';
@@ -171,6 +173,8 @@ export function evaluationBatches(options: {
   model: Model;
   data: Dataset;
   batchSize: number;
+  /** Default normalizationFor(data); a share of a subset passes the whole subset's. */
+  normalization?: ChannelNormalization | undefined;
 }): EvaluationBatches {
   const { model, data, batchSize } = options;
   const per = data.height * data.width * data.channels;
@@ -182,7 +186,8 @@ export function evaluationBatches(options: {
     }
   };
   try {
-    for (const b of batches({ dataset: data, batchSize })) {
+    const normalization = options.normalization ?? normalizationFor(data);
+    for (const b of batches({ dataset: data, batchSize, normalization })) {
       const x =
         model.spec.kind === 'mlp'
           ? tf.tensor2d(b.x, [b.size, per])
@@ -322,12 +327,19 @@ export interface GridJob {
   shard?: Shard | undefined;
   signal?: AbortSignal | undefined;
   /**
-   * Compute point p (raster index) at (α, β) = (xs[p mod nx], ys[p div nx])
-   * and store it; resolve false when cancelled before it was complete (the
-   * point is then not marked and the run stops).
+   * Points computed at once (default 1): one lane per replica of a pool. Each
+   * lane takes the next point of the schedule when its last one is done, so
+   * the points of a level are dealt out like shards and come back in any order.
    */
-  point(p: number, alpha: number, beta: number): Promise<boolean>;
-  /** Called after each point and at the end of each level. */
+  concurrency?: number | undefined;
+  /**
+   * Compute point p (raster index) at (α, β) = (xs[p mod nx], ys[p div nx])
+   * on lane `lane` (0 … concurrency − 1) and store it; resolve false when
+   * cancelled before it was complete (the point is then not marked and the
+   * run stops).
+   */
+  point(p: number, alpha: number, beta: number, lane: number): Promise<boolean>;
+  /** Called after each point and when a level is complete. */
   onPoint?: ((progress: GridProgress, levelDone: boolean) => void) | undefined;
 }
 
@@ -336,7 +348,11 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Run a grid job's schedule; returns this run's compute seconds. Stops early when aborted. */
+/**
+ * Run a grid job's schedule; returns this run's compute seconds. Stops early
+ * when aborted: no new point starts, and the points in progress on other
+ * lanes finish and are kept, so a cancelled run loses nothing it computed.
+ */
 export async function runGrid(job: GridJob): Promise<number> {
   const nx = job.xs.length;
   const schedule = pointSchedule({
@@ -347,7 +363,15 @@ export async function runGrid(job: GridJob): Promise<number> {
   });
   const total = schedule.order.length;
   let done = 0;
-  for (const p of schedule.order) if (job.mask[p] === 1) done++;
+  // Points still to compute in each level, and the schedule index that ends each level.
+  const left = new Array<number>(schedule.levels).fill(0);
+  const lastOfLevel = new Array<number>(schedule.levels).fill(-1);
+  for (let k = 0; k < total; k++) {
+    const l = schedule.level[k]!;
+    lastOfLevel[l] = k;
+    if (job.mask[schedule.order[k]!] === 1) done++;
+    else left[l]!++;
+  }
   const start = performance.now();
   let computed = 0;
   const progress = (level: number): GridProgress => {
@@ -363,26 +387,47 @@ export async function runGrid(job: GridJob): Promise<number> {
       etaSeconds: rate === null ? null : (total - done) / rate,
     };
   };
-  for (let k = 0; k < total; k++) {
-    if (job.signal?.aborted) break;
-    const p = schedule.order[k]!;
-    const level = schedule.level[k]!;
-    let fresh = false;
-    if (job.mask[p] !== 1) {
-      const complete = await job.point(p, job.xs[p % nx]!, job.ys[Math.floor(p / nx)]!);
-      if (!complete) break;
+  let next = 0;
+  let stopped = false;
+  let failure: { error: unknown } | null = null;
+  const lane = async (index: number): Promise<void> => {
+    while (!stopped && !job.signal?.aborted) {
+      const k = next++;
+      if (k >= total) return;
+      const p = schedule.order[k]!;
+      const level = schedule.level[k]!;
+      if (job.mask[p] === 1) {
+        // A level done before this run (resumed) still reports its end.
+        if (k === lastOfLevel[level] && left[level] === 0) job.onPoint?.(progress(level), true);
+        continue;
+      }
+      const complete = await job.point(p, job.xs[p % nx]!, job.ys[Math.floor(p / nx)]!, index);
+      if (!complete) {
+        stopped = true;
+        return;
+      }
       job.mask[p] = 1;
       done++;
       computed++;
-      fresh = true;
+      left[level]!--;
+      job.onPoint?.(progress(level), left[level] === 0);
+      // On the cpu and wasm backends reads resolve as microtasks, so without a
+      // macrotask break timers, I/O (partial files) and signals (cancel,
+      // Ctrl-C) would wait for the whole grid.
+      await yieldToEventLoop();
     }
-    const levelDone = k + 1 === total || schedule.level[k + 1] !== level;
-    if (fresh || levelDone) job.onPoint?.(progress(level), levelDone);
-    // On the cpu and wasm backends reads resolve as microtasks, so without a
-    // macrotask break timers, I/O (partial files) and signals (cancel,
-    // Ctrl-C) would wait for the whole grid.
-    if (fresh) await yieldToEventLoop();
-  }
+  };
+  const lanes = Math.max(1, Math.min(job.concurrency ?? 1, total));
+  await Promise.all(
+    Array.from({ length: lanes }, (_, i) =>
+      lane(i).catch((error: unknown) => {
+        // The other lanes finish the points they hold, then the error is thrown.
+        stopped = true;
+        failure ??= { error };
+      }),
+    ),
+  );
+  if (failure !== null) throw (failure as { error: unknown }).error;
   return (performance.now() - start) / 1000;
 }
 
@@ -409,6 +454,13 @@ export interface SurfaceOptions {
   onPartial?: ((surface: Surface, progress: GridProgress) => void) | undefined;
   /** Default 1: after every point. */
   partialEvery?: number;
+  /**
+   * Replicas (worker threads) to compute the points on, one point per
+   * replica at a time; default: this thread. Each replica evaluates a point
+   * exactly as this thread would (same batches, same order), so the surface
+   * is the same bit for bit on the same backend.
+   */
+  pool?: PlanePool | undefined;
 }
 
 /**
@@ -444,11 +496,42 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
     if (r.meta.backend !== meta.backend) surface.meta.backend = `${r.meta.backend}+${meta.backend}`;
   }
   const secondsBefore = surface.meta.seconds;
-  const plane = planeTensors(origin, directions);
-  const subset = evaluationBatches({ model, data, batchSize: options.batchSize ?? 128 });
+  const batchSize = options.batchSize ?? 128;
+  const pool = options.pool;
+  let local: { plane: PlaneTensors; subset: EvaluationBatches } | null = null;
+  if (pool) {
+    await pool.loadPlane({ origin, directions, data, batchSize, share: 'whole' });
+  } else {
+    const plane = planeTensors(origin, directions);
+    try {
+      local = { plane, subset: evaluationBatches({ model, data, batchSize }) };
+    } catch (e) {
+      plane.dispose();
+      throw e;
+    }
+  }
+  const evaluate = async (
+    alpha: number,
+    beta: number,
+    lane: number,
+  ): Promise<{ loss: number; accuracy: number }> => {
+    if (local === null) return pool!.evaluatePoint(lane, alpha, beta);
+    const at = pointTensors(local.plane, alpha, beta);
+    try {
+      return await evaluateLossAccuracy({
+        model,
+        params: at.params,
+        state: at.state,
+        data: local.subset,
+      });
+    } finally {
+      for (const t of at.owned) t.dispose();
+    }
+  };
   const partialEvery = Math.max(1, options.partialEvery ?? 1);
   const start = performance.now();
   let sincePartial = 0;
+  let failed = false;
   try {
     await runGrid({
       xs,
@@ -457,22 +540,13 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
       progressive: options.progressive ?? true,
       shard: options.shard,
       signal: options.signal,
-      async point(p, alpha, beta) {
-        const at = pointTensors(plane, alpha, beta);
-        try {
-          const { loss, accuracy } = await evaluateLossAccuracy({
-            model,
-            params: at.params,
-            state: at.state,
-            data: subset,
-          });
-          const finite = Number.isFinite(loss);
-          surface.loss[p] = finite ? loss : null;
-          surface.accuracy[p] = finite ? accuracy : null;
-          return true;
-        } finally {
-          for (const t of at.owned) t.dispose();
-        }
+      concurrency: pool?.replicas ?? 1,
+      async point(p, alpha, beta, lane) {
+        const { loss, accuracy } = await evaluate(alpha, beta, lane);
+        const finite = Number.isFinite(loss);
+        surface.loss[p] = finite ? loss : null;
+        surface.accuracy[p] = finite ? accuracy : null;
+        return true;
       },
       onPoint(progress, levelDone) {
         surface.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
@@ -485,9 +559,19 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
         }
       },
     });
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    subset.dispose();
-    plane.dispose();
+    if (local) {
+      local.subset.dispose();
+      local.plane.dispose();
+    } else {
+      // A pool that failed (a worker died) may not answer; its error is the one to report.
+      await pool!.releasePlane().catch((e: unknown) => {
+        if (!failed) throw e;
+      });
+    }
   }
   surface.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
   surface.meta.written = new Date().toISOString();

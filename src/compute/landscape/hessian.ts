@@ -27,10 +27,18 @@ import { registerSecondOrderGradients } from '../tfjs-fixes/second-order';
 import type { Dataset } from '../data/dataset';
 import type { DirectionPair } from './directions';
 import { gridDifferences, mergeGridFiles } from './merge';
-import type { EvaluationBatches, GridProgress, Origin, Shard, SurfaceMetaInput } from './grid';
+import type {
+  EvaluationBatches,
+  GridProgress,
+  Origin,
+  PlaneTensors,
+  Shard,
+  SurfaceMetaInput,
+} from './grid';
 import { emptySurface, evaluationBatches, planeTensors, pointTensors, runGrid } from './grid';
 import { lanczos, powerIteration } from './linalg';
 import type { LinearOperator } from './linalg';
+import type { PlanePool } from './pool';
 import type { SurfaceMeta } from './surface';
 
 /** How Hessian-vector products are computed. */
@@ -46,7 +54,10 @@ export interface ParameterLayout {
   dimension: number;
 }
 
-export function parameterLayout(params: TensorMap, names?: string[]): ParameterLayout {
+export function parameterLayout(
+  params: Readonly<Record<string, { shape: readonly number[] }>>,
+  names?: string[],
+): ParameterLayout {
   const chosen = names ?? Object.keys(params);
   const shapes: number[][] = [];
   const offsets: number[] = [];
@@ -56,7 +67,7 @@ export function parameterLayout(params: TensorMap, names?: string[]): ParameterL
     if (t === undefined) throw new Error(`Hessian: no parameter ${n}`);
     shapes.push(t.shape.slice());
     offsets.push(dimension);
-    dimension += t.size;
+    dimension += t.shape.reduce((a, b) => a * b, 1);
   }
   return { names: chosen, shapes, offsets, dimension };
 }
@@ -222,13 +233,15 @@ export function hessianOperator(options: {
   layout: ParameterLayout;
   hvp: HvpMethod;
   finiteDifferenceStep?: number | undefined;
+  /** Multiplies the summed loss (default 1 / data.count: the mean; 1: the sum, for a share). */
+  scale?: number | undefined;
 }): LinearOperator {
   const { model, params, state, data, layout } = options;
   return hvpOperator({
     losses: data.batches.map((b) => batchLoss(model, params, state, layout, b)),
     xs: layout.names.map((n) => params[n]!),
     layout,
-    scale: 1 / data.count,
+    scale: options.scale ?? 1 / data.count,
     hvp: options.hvp,
     finiteDifferenceStep: options.finiteDifferenceStep,
   });
@@ -352,7 +365,7 @@ export async function extremeEigenvalues(
 export type HessianParameters = 'all' | 'weights';
 
 export function hessianParameterNames(
-  params: TensorMap,
+  params: Readonly<Record<string, { shape: readonly number[] }>>,
   set: HessianParameters | readonly string[],
 ): string[] {
   if (typeof set !== 'string') return [...set];
@@ -490,6 +503,12 @@ export interface HessianMapOptions extends HessianProblem, EigenOptions {
   onPartial?: ((map: HessianMap, progress: GridProgress) => void) | undefined;
   /** After each Hessian-vector product at the point in progress. */
   onProduct?: ((products: number) => void) | undefined;
+  /**
+   * Replicas (worker threads) to share each Hessian-vector product, each over
+   * its run of whole batches (see pool.ts); default: this thread. Points are
+   * computed one at a time, every replica working on each product.
+   */
+  pool?: PlanePool | undefined;
 }
 
 function copyMap(m: HessianMap): HessianMap {
@@ -512,10 +531,33 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const hvp = options.hvp ?? 'exact';
   const parameters = options.parameters ?? 'all';
-  const plane = planeTensors(options.origin, options.directions);
-  const subset = evaluationBatches({ model, data, batchSize: options.batchSize ?? 64 });
+  const batchSize = options.batchSize ?? 64;
+  const pool = options.pool;
+  const layout = parameterLayout(
+    options.origin.params,
+    hessianParameterNames(options.origin.params, parameters),
+  );
+  let local: { plane: PlaneTensors; subset: EvaluationBatches } | null = null;
+  if (pool) {
+    await pool.loadPlane({
+      origin: options.origin,
+      directions: options.directions,
+      data,
+      batchSize,
+      share: 'split',
+      parameters: layout.names,
+    });
+  } else {
+    const plane = planeTensors(options.origin, options.directions);
+    try {
+      local = { plane, subset: evaluationBatches({ model, data, batchSize }) };
+    } catch (e) {
+      plane.dispose();
+      throw e;
+    }
+  }
+  let failed = false;
   try {
-    const layout = parameterLayout(plane.params, hessianParameterNames(plane.params, parameters));
     const base = emptySurface({
       xs,
       ys,
@@ -569,17 +611,31 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
       shard: options.shard,
       signal: options.signal,
       async point(p, alpha, beta) {
-        const at = pointTensors(plane, alpha, beta);
+        const at = local ? pointTensors(local.plane, alpha, beta) : null;
         try {
-          const apply = hessianOperator({
-            model,
-            params: at.params,
-            state: at.state,
-            data: subset,
-            layout,
-            hvp,
-            finiteDifferenceStep: options.finiteDifferenceStep,
-          });
+          const apply: LinearOperator =
+            local && at
+              ? hessianOperator({
+                  model,
+                  params: at.params,
+                  state: at.state,
+                  data: local.subset,
+                  layout,
+                  hvp,
+                  finiteDifferenceStep: options.finiteDifferenceStep,
+                })
+              : async (v) => {
+                  // The replicas' sums over their shares, then the mean over the whole subset.
+                  const sum = await pool!.hessianProduct({
+                    alpha,
+                    beta,
+                    v,
+                    hvp,
+                    finiteDifferenceStep: options.finiteDifferenceStep,
+                  });
+                  for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! / data.count;
+                  return sum;
+                };
           const r = await extremeEigenvalues({
             ...options,
             method,
@@ -600,7 +656,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
           map.ratio[p] = finite && Number.isFinite(ratio) ? ratio : null;
           return true;
         } finally {
-          for (const t of at.owned) t.dispose();
+          for (const t of at?.owned ?? []) t.dispose();
         }
       },
       onPoint(progress) {
@@ -615,9 +671,18 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
     map.meta.seconds = secondsBefore + (performance.now() - start) / 1000;
     map.meta.written = new Date().toISOString();
     return map;
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    subset.dispose();
-    plane.dispose();
+    if (local) {
+      local.subset.dispose();
+      local.plane.dispose();
+    } else {
+      await pool!.releasePlane().catch((e: unknown) => {
+        if (!failed) throw e;
+      });
+    }
   }
 }
 

@@ -24,6 +24,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset';
 import { batches } from '../data/batches';
 import { yieldToEventLoop } from '../landscape/grid';
+import type { Origin } from '../landscape/grid';
+import type { PlanePool } from '../landscape/pool';
 import type { ForwardOptions, Model, TensorMap } from '../models';
 import { createRng, deriveSeed } from '../random';
 import { countCorrect } from '../train/engine';
@@ -326,6 +328,13 @@ export async function lesionStudy(options: {
   onProgress?: (progress: LesionProgress) => void;
   /** After each lesion, the study so far. */
   onPartial?: (result: LesionResult) => void | Promise<void>;
+  /**
+   * Replicas (worker threads) to deal the lesions out to, one at a time each,
+   * with θ* as arrays to send them; default: this thread. Each replica counts
+   * a lesion's correct answers over the whole subset, so the study is the
+   * same as on one thread.
+   */
+  pool?: { pool: PlanePool; origin: Origin } | undefined;
 }): Promise<LesionResult> {
   const { model, params, state, data, batchSize, draws, seed, signal } = options;
   const spec = model.spec;
@@ -377,6 +386,9 @@ export async function lesionStudy(options: {
   }
   const result = () =>
     lesionResult({ blocks, skip: spec.skip, images: data.count, draws, seed, plan, errors });
+  if (options.pool) {
+    return pooledLesions({ ...options, pool: options.pool, plan, errors, result });
+  }
 
   // The test images as tensors once, reused by every lesion, in passes of at most
   // EVALUATION_BATCH images: a pass holds its intermediate tensors until it ends.
@@ -493,6 +505,79 @@ export async function lesionStudy(options: {
       labels.dispose();
     }
     for (const t of boundary?.x ?? []) t.dispose();
+  }
+}
+
+/**
+ * The lesion study dealt out to worker threads, one lesion at a time to each
+ * replica as it comes free; each counts its lesion's correct answers over the
+ * whole subset with whole forward passes (the replicas do not share the intact
+ * prefix as lesionStudy does on one thread), so the errors are the same.
+ */
+async function pooledLesions(options: {
+  pool: { pool: PlanePool; origin: Origin };
+  data: Dataset;
+  batchSize: number;
+  plan: readonly Lesion[];
+  errors: Map<string, number>;
+  result: () => LesionResult;
+  signal?: AbortSignal;
+  onProgress?: (progress: LesionProgress) => void;
+  onPartial?: (result: LesionResult) => void | Promise<void>;
+}): Promise<LesionResult> {
+  const { pool, origin } = options.pool;
+  const { data, plan, errors, result, signal } = options;
+  const t0 = performance.now();
+  let evaluated = 0;
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  // Partial results are handed on one at a time, in the order lesions finish.
+  let partials = Promise.resolve();
+  const lane = async (index: number): Promise<void> => {
+    while (failure === null) {
+      // Let a cancel (a worker message, a terminal's Ctrl-C) arrive between lesions.
+      await yieldToEventLoop();
+      if (signal?.aborted) return;
+      const lesion = plan[next++];
+      if (lesion === undefined) return;
+      const id = lesionId(lesion);
+      if (errors.has(id)) continue;
+      const correct = await pool.lesionCorrect(index, lesion);
+      errors.set(id, 1 - correct / data.count);
+      evaluated++;
+      options.onProgress?.({
+        done: plan.filter((l) => errors.has(lesionId(l))).length,
+        total: plan.length,
+        rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
+        last: id,
+      });
+      const snapshot = result();
+      partials = partials.then(() => options.onPartial?.(snapshot));
+      await partials;
+    }
+  };
+  try {
+    await pool.loadPlane({
+      origin,
+      directions: { x: {}, y: null },
+      data,
+      batchSize: options.batchSize,
+      share: 'whole',
+    });
+    await Promise.all(
+      Array.from({ length: pool.replicas }, (_, i) =>
+        lane(i).catch((error: unknown) => {
+          failure ??= { error };
+        }),
+      ),
+    );
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return result();
+  } finally {
+    // A pool that failed (a worker died) may not answer; its error is the one to report.
+    await pool.releasePlane().catch((e: unknown) => {
+      if (failure === null) throw e;
+    });
   }
 }
 

@@ -33,6 +33,11 @@ import { disposeMap } from './state';
 import { measureMatMul } from './throughput';
 import type { TrainingState } from './state';
 import type { Batch } from './types';
+import { normalizationFor } from '../data/dataset';
+import type { HvpMethod } from '../landscape/hessian';
+import { batchAlignedShares, PlaneReplica, sliceDataset } from '../landscape/pool';
+import type { PlanePool, PlaneSetup } from '../landscape/pool';
+import type { Lesion } from '../paths/lesion';
 
 /** What the coordinator asks of a replica. */
 export type ReplicaRequest =
@@ -44,11 +49,26 @@ export type ReplicaRequest =
   | { type: 'snapshot'; id: number }
   /** Measure this replica's dense matMul rate (the benchmark's yardstick). */
   | { type: 'matmul'; id: number; size: number; minSeconds: number }
+  /** Hold a plane through θ* for grid points and Hessian-vector products (landscape/pool.ts). */
+  | { type: 'plane'; id: number; setup: PlaneSetup }
+  | { type: 'point'; id: number; alpha: number; beta: number }
+  | {
+      type: 'product';
+      id: number;
+      alpha: number;
+      beta: number;
+      v: Float64Array;
+      hvp: HvpMethod;
+      finiteDifferenceStep: number | undefined;
+    }
+  | { type: 'lesion'; id: number; lesion: Lesion }
+  | { type: 'releasePlane'; id: number }
   | { type: 'dispose'; id: number };
 
 /** A replica's answers, matched to requests by id. */
 export type ReplicaReply =
-  | { type: 'ready'; id: number; backend: string }
+  /** numTensors: this thread's tfjs tensors before the replica made any. */
+  | { type: 'ready'; id: number; backend: string; numTensors: number }
   | { type: 'ok'; id: number }
   | {
       type: 'gradients';
@@ -62,6 +82,10 @@ export type ReplicaReply =
   | { type: 'totals'; id: number; totals: BatchTotals }
   | { type: 'snapshot'; id: number; training: TrainingState }
   | { type: 'matmul'; id: number; gflops: number; seconds: number }
+  | { type: 'point'; id: number; loss: number; accuracy: number }
+  /** Σ over the replica's images of ∇²ℓ_i v. */
+  | { type: 'product'; id: number; hv: Float64Array }
+  | { type: 'lesion'; id: number; correct: number }
   | { type: 'disposed'; id: number; numTensors: number }
   | { type: 'error'; id: number; message: string };
 
@@ -124,7 +148,12 @@ export function serveReplica(options: {
   const { channel, createModel } = options;
   let model: Model | null = null;
   let engine: LocalEngine | null = null;
+  let plane: PlaneReplica | null = null;
   let queue = Promise.resolve();
+  const needPlane = (): PlaneReplica => {
+    if (!plane) throw new Error('replica: no plane loaded');
+    return plane;
+  };
   const need = (): { model: Model; engine: LocalEngine } => {
     if (!model || !engine) throw new Error('replica: not initialised');
     return { model, engine };
@@ -133,10 +162,13 @@ export function serveReplica(options: {
     const { id } = request;
     switch (request.type) {
       case 'init': {
+        const numTensors = tf.memory().numTensors;
         model = createModel(request.spec);
+        plane?.dispose();
+        plane = null;
         await engine?.dispose();
         engine = new LocalEngine({ model, sgd: request.sgd });
-        channel.send({ type: 'ready', id, backend: engine.backend });
+        channel.send({ type: 'ready', id, backend: engine.backend, numTensors });
         return;
       }
       case 'load':
@@ -221,7 +253,37 @@ export function serveReplica(options: {
         channel.send({ type: 'matmul', id, gflops: m.gflops, seconds: m.seconds });
         return;
       }
+      case 'plane': {
+        const m = need().model;
+        plane?.dispose();
+        plane = null;
+        plane = new PlaneReplica(m, request.setup);
+        channel.send({ type: 'ok', id });
+        return;
+      }
+      case 'point': {
+        const { loss, accuracy } = await needPlane().point(request.alpha, request.beta);
+        channel.send({ type: 'point', id, loss, accuracy });
+        return;
+      }
+      case 'product': {
+        const hv = await needPlane().product(request);
+        channel.send({ type: 'product', id, hv }, buffersOf(hv));
+        return;
+      }
+      case 'lesion': {
+        const correct = await needPlane().lesionCorrect(request.lesion);
+        channel.send({ type: 'lesion', id, correct });
+        return;
+      }
+      case 'releasePlane':
+        plane?.dispose();
+        plane = null;
+        channel.send({ type: 'ok', id });
+        return;
       case 'dispose':
+        plane?.dispose();
+        plane = null;
         await engine?.dispose();
         engine = null;
         model = null;
@@ -366,24 +428,33 @@ export function combineBatchStats(options: {
   return out;
 }
 
-/** The coordinator: a TrainEngine whose steps run on K replicas. */
-export class ParallelEngine implements TrainEngine {
+/**
+ * The coordinator: a TrainEngine whose steps run on K replicas, and a
+ * PlanePool whose replicas compute grid points and Hessian-vector products.
+ */
+export class ParallelEngine implements TrainEngine, PlanePool {
   readonly backend: string;
   private readonly model: Model;
   private readonly clients: ReplicaClient[];
   private readonly gradientLength: number;
   private readonly onDispose: () => Promise<void>;
+  /** Replicas holding a plane ('split' shares leave out those with no images). */
+  private planeClients: ReplicaClient[] = [];
+  /** Each replica's tfjs tensor count when it started (see replicaTensorsAfterDispose). */
+  readonly replicaTensorsAtStart: number[];
 
   private constructor(options: {
     model: Model;
     clients: ReplicaClient[];
     backend: string;
     onDispose: () => Promise<void>;
+    tensorsAtStart: number[];
   }) {
     this.model = options.model;
     this.clients = options.clients;
     this.backend = options.backend;
     this.onDispose = options.onDispose;
+    this.replicaTensorsAtStart = options.tensorsAtStart;
     this.gradientLength = layoutOf(this.model).paramSizes.reduce((a, b) => a + b, 0);
   }
 
@@ -411,6 +482,7 @@ export class ParallelEngine implements TrainEngine {
       clients,
       backend,
       onDispose: options.onDispose ?? (async () => undefined),
+      tensorsAtStart: ready.map((r) => r.numTensors),
     });
   }
 
@@ -502,6 +574,73 @@ export class ParallelEngine implements TrainEngine {
     );
     const perReplica = replies.map((r) => r.gflops);
     return { total: perReplica.reduce((a, b) => a + b, 0), perReplica };
+  }
+
+  async loadPlane(options: Parameters<PlanePool['loadPlane']>[0]): Promise<void> {
+    await this.releasePlane();
+    const { data, batchSize } = options;
+    const base = {
+      origin: options.origin,
+      directions: options.directions,
+      normalization: normalizationFor(data),
+      batchSize,
+      parameters: options.parameters ?? null,
+    };
+    const setups: [ReplicaClient, PlaneSetup][] =
+      options.share === 'whole'
+        ? this.clients.map((c) => [c, { ...base, data }])
+        : batchAlignedShares({ count: data.count, batchSize, replicas: this.clients.length })
+            .map(([start, end], k): [ReplicaClient, PlaneSetup] => [
+              this.clients[k]!,
+              { ...base, data: sliceDataset(data, start, end) },
+            ])
+            .filter(([, setup]) => setup.data.count > 0);
+    this.planeClients = setups.map(([c]) => c);
+    await Promise.all(setups.map(([c, setup]) => c.request({ type: 'plane', setup }, 'ok')));
+  }
+
+  async evaluatePoint(
+    replica: number,
+    alpha: number,
+    beta: number,
+  ): Promise<{ loss: number; accuracy: number }> {
+    const client = this.planeClients[replica];
+    if (!client) throw new Error(`no plane on replica ${replica}`);
+    const r = await client.request({ type: 'point', alpha, beta }, 'point');
+    return { loss: r.loss, accuracy: r.accuracy };
+  }
+
+  async hessianProduct(options: Parameters<PlanePool['hessianProduct']>[0]): Promise<Float64Array> {
+    const replies = await Promise.all(
+      this.planeClients.map((c) =>
+        c.request(
+          {
+            type: 'product',
+            alpha: options.alpha,
+            beta: options.beta,
+            v: options.v,
+            hvp: options.hvp,
+            finiteDifferenceStep: options.finiteDifferenceStep,
+          },
+          'product',
+        ),
+      ),
+    );
+    const sum = new Float64Array(options.v.length);
+    for (const r of replies) for (let i = 0; i < sum.length; i++) sum[i]! += r.hv[i]!;
+    return sum;
+  }
+
+  async lesionCorrect(replica: number, lesion: Lesion): Promise<number> {
+    const client = this.planeClients[replica];
+    if (!client) throw new Error(`no plane on replica ${replica}`);
+    return (await client.request({ type: 'lesion', lesion }, 'lesion')).correct;
+  }
+
+  async releasePlane(): Promise<void> {
+    const holding = this.planeClients;
+    this.planeClients = [];
+    await Promise.all(holding.map((c) => c.request({ type: 'releasePlane' }, 'ok')));
   }
 
   /** Each replica's tfjs tensor count after dispose (every job leaves none behind). */
