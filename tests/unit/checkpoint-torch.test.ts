@@ -22,6 +22,7 @@ import {
 } from '../../src/compute/train/safetensors';
 import type { TensorToWrite } from '../../src/compute/train/safetensors';
 import { toTensorMap } from '../../src/compute/train/state';
+import { onThisThread } from './in-process';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const LI = join(FIXTURES, 'torch-resnet8-li-B.safetensors');
@@ -35,7 +36,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     err: (t) => void (err += t),
     progressStream: process.stderr,
   };
-  const code = await runCli(argv, io);
+  const code = await runCli(onThisThread(argv), io);
   return { code, out, err };
 }
 

@@ -29,19 +29,7 @@ import { checkpointFileName, encodeCheckpoint } from '../../src/compute/train/ch
 import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
 import { initialTrainingState } from '../../src/compute/train/state';
 import type { TrainingState } from '../../src/compute/train/state';
-
-/**
- * In process, the compute commands run on this thread (--workers 1): their
- * worker threads would run the bundle, not these sources. The worker threads
- * are tested through the bundle in landscape-workers-cli.test.ts.
- */
-const COMPUTE_COMMANDS = new Set(['eval', 'landscape', 'hessian', 'trajectory']);
-function onThisThread(argv: string[]): string[] {
-  const [command, ...rest] = argv;
-  if (command === undefined || !COMPUTE_COMMANDS.has(command) || argv.includes('--workers'))
-    return argv;
-  return [command, '--workers', '1', ...rest];
-}
+import { onThisThread } from './in-process';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -20,6 +20,7 @@ import type { ResNetSpec } from '../../src/compute/models';
 import { encodeCheckpoint } from '../../src/compute/train/checkpoint';
 import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
 import { initialTrainingState } from '../../src/compute/train/state';
+import { onThisThread } from './in-process';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PARALLEL = '/usr/bin/parallel';
@@ -33,7 +34,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     err: (t) => void (err += t),
     progressStream: process.stderr,
   };
-  const code = await runCli(argv, io);
+  const code = await runCli(onThisThread(argv), io);
   return { code, out, err };
 }
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli';
 import type { CommandIo } from '../../src/cli/commands/types';
 import type { HistoryFile } from '../../src/cli/commands/train';
+import { onThisThread } from './in-process';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -24,7 +25,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     err: (t) => void (err += t),
     progressStream: process.stderr,
   };
-  const code = await runCli(argv, io);
+  const code = await runCli(onThisThread(argv), io);
   return { code, out, err };
 }
 

@@ -58,6 +58,7 @@ import { messagePortChannel, ParallelEngine, serveReplica } from '../../src/comp
 import type { ReplicaReply, ReplicaRequest } from '../../src/compute/train/parallel';
 import { disposeMap, initialTrainingState, toTensorMap } from '../../src/compute/train/state';
 import type { TrainingState } from '../../src/compute/train/state';
+import { onThisThread } from './in-process';
 
 const PUBLIC = join(import.meta.dirname, '..', '..', 'public');
 
@@ -674,13 +675,7 @@ describe('skipscape paths and lesion', () => {
       err: (t) => void (err += t),
       progressStream: process.stderr,
     };
-    // In process, compute on this thread: worker threads would run the bundle, not these sources.
-    const [command, ...rest] = argv;
-    const here =
-      command === 'lesion' && !argv.includes('--workers')
-        ? [command, '--workers', '1', ...rest]
-        : argv;
-    const code = await runCli(here, io);
+    const code = await runCli(onThisThread(argv), io);
     return { code, out, err };
   }
 
