@@ -131,3 +131,25 @@ export function resolveShard(options: {
       'with --shards N); elsewhere give --shard i/n',
   );
 }
+
+/**
+ * The shard a command computes, from its flags and the environment, saying on
+ * stderr where an automatic one came from; undefined for the whole grid.
+ */
+export function shardFromFlags(
+  command: string,
+  flags: { shard?: string | undefined; shards?: string | undefined },
+  err: (text: string) => void,
+): Shard | undefined {
+  const resolved = resolveShard({
+    command,
+    shard: flags.shard,
+    shards: flags.shards,
+    env: process.env,
+  });
+  if (resolved && resolved.source !== '--shard')
+    err(
+      `${command}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
+    );
+  return resolved?.shard;
+}

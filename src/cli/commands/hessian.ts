@@ -34,7 +34,7 @@ import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command, CommandIo } from './types';
-import { resolveShard } from '../shard';
+import { shardFromFlags } from '../shard';
 import { interruptSignal } from './landscape';
 
 const NAME = 'hessian';
@@ -166,17 +166,7 @@ export const hessianCommand: Command = {
     const hvp = oneOf(NAME, 'hvp', flags.hvp ?? 'exact', ['exact', 'finite-difference'] as const);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '64', 1);
-    const resolved = resolveShard({
-      command: NAME,
-      shard: flags.shard,
-      shards: flags.shards,
-      env: process.env,
-    });
-    const shard = resolved?.shard;
-    if (resolved && resolved.source !== '--shard')
-      io.err(
-        `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
-      );
+    const shard = shardFromFlags(NAME, flags, io.err);
     const workers = workersFlag(NAME, flags.workers, backend);
 
     const checkpoint = await loadCheckpoint(path);

@@ -31,7 +31,7 @@ import { assertWritable } from '../files';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
-import { resolveShard } from '../shard';
+import { shardFromFlags } from '../shard';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command, CommandIo } from './types';
 
@@ -202,17 +202,7 @@ export const landscapeCommand: Command = {
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
     const writeEvery = integer(NAME, 'write-every', flags['write-every'] ?? '30', 1);
-    const resolved = resolveShard({
-      command: NAME,
-      shard: flags.shard,
-      shards: flags.shards,
-      env: process.env,
-    });
-    const shard = resolved?.shard;
-    if (resolved && resolved.source !== '--shard')
-      io.err(
-        `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
-      );
+    const shard = shardFromFlags(NAME, flags, io.err);
     const includeBiasBn = flags['include-biasbn'] ?? false;
     const workers = workersFlag(NAME, flags.workers, backend);
 

@@ -31,7 +31,7 @@ import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command } from './types';
-import { resolveShard } from '../shard';
+import { shardFromFlags } from '../shard';
 import { gridProgressBar, interruptSignal } from './landscape';
 
 const NAME = 'trajectory';
@@ -136,17 +136,7 @@ export const trajectoryCommand: Command = {
     const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
-    const resolved = resolveShard({
-      command: NAME,
-      shard: flags.shard,
-      shards: flags.shards,
-      env: process.env,
-    });
-    const shard = resolved?.shard;
-    if (resolved && resolved.source !== '--shard')
-      io.err(
-        `${NAME}: --shard auto: shard ${resolved.shard.index + 1}/${resolved.shard.count} from the ${resolved.source}\n`,
-      );
+    const shard = shardFromFlags(NAME, flags, io.err);
     const workers = workersFlag(NAME, flags.workers, backend);
     assertWritable(out);
     if (flags['save-directions'] !== undefined) assertWritable(flags['save-directions']);
