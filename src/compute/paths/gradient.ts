@@ -44,7 +44,9 @@ export function gatedSum(residual: tf.Tensor, shortcut: tf.Tensor, gate: Gate): 
 
 /**
  * The first block's input h for each image of x: the output of the stem
- * (conv, BN, ReLU), where the gradients below are measured.
+ * (conv, BN, ReLU), where the gradients below are measured. Only the stem
+ * runs (ForwardOptions.to): a whole pass over a large subset would hold every
+ * layer's activation at once, more than wasm's heap for ResNet-110.
  */
 export function firstBlockInput(options: {
   model: Model;
@@ -55,41 +57,34 @@ export function firstBlockInput(options: {
   const { model, params, state, x } = options;
   const first = `${residualBlocks(model.spec)[0]!.name}.input`;
   return tf.tidy(() => {
-    let h: tf.Tensor | null = null;
-    model.forward(params, state, x, {
-      training: false,
-      tap: (name, t) => {
-        if (name === first) h = t;
-        return t;
-      },
-    });
-    if (h === null) throw new Error(`the model has no probe ${first}`);
-    return h;
+    const { at } = model.forward(params, state, x, { training: false, to: first });
+    if (at === undefined) throw new Error(`the model has no probe ${first}`);
+    return at;
   });
 }
 
 /**
  * ∂L/∂h, L = Σ_images cross-entropy, at the input h of the first block, with
  * block i's backward pass gated by gate(i); BN in inference mode (stored
- * statistics, so images do not interact). `x` only feeds the stem, whose
- * output is replaced by h. Returns a tensor the caller disposes.
+ * statistics, so images do not interact). The pass starts at h
+ * (ForwardOptions.from): the stem is not run again. Returns a tensor the
+ * caller disposes.
  */
 export function gatedInputGradient(options: {
   model: Model;
   params: TensorMap;
   state: TensorMap;
-  x: tf.Tensor;
   h: tf.Tensor;
   labels: tf.Tensor1D;
   gate: (block: number) => Gate;
 }): tf.Tensor {
-  const { model, params, state, x, h, labels, gate } = options;
+  const { model, params, state, h, labels, gate } = options;
   const first = `${residualBlocks(model.spec)[0]!.name}.input`;
   return tf.tidy(() =>
     tf.grad((input: tf.Tensor) => {
-      const { logits } = model.forward(params, state, x, {
+      const { logits } = model.forward(params, state, input, {
         training: false,
-        tap: (name, t) => (name === first ? input : t),
+        from: { probe: first, x: input },
         combine: (block, residual, shortcut) => gatedSum(residual, shortcut, gate(block.index)),
       });
       return sumCrossEntropy(logits, labels);
@@ -204,7 +199,6 @@ export async function samplePathGradients(options: {
             model,
             params,
             state,
-            x: tf.gather(x, index),
             h: tf.gather(h, index),
             labels: tf.gather(labels, index) as tf.Tensor1D,
             gate: (b) => (chosen.has(b) ? 'branch' : 'skip'),
