@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
@@ -26,14 +27,25 @@ let browser: Browser;
  * origin.
  */
 const coursePages = new Map<string, string>();
+/** A course page's own Content-Security-Policy, by path (none when absent). */
+const coursePolicies = new Map<string, string>();
+/** CSP's hash source of an inline script: the base64 SHA-256 of its exact text. */
+const hashSource = (script: string) =>
+  `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
+const scriptOf = (snippet: string) => /<script>([\s\S]*)<\/script>/.exec(snippet)![1]!;
 let courseServer: Server;
 let courseOrigin: string;
 beforeAll(async () => {
   browser = await launchChromium();
   courseServer = createServer((req, res) => {
-    const body = coursePages.get(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const body = coursePages.get(path);
+    const policy = coursePolicies.get(path);
     res
-      .writeHead(body ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' })
+      .writeHead(body ? 200 : 404, {
+        'Content-Type': 'text/html; charset=utf-8',
+        ...(policy ? { 'Content-Security-Policy': policy } : {}),
+      })
       .end(body ?? 'Not found');
   });
   await new Promise<void>((done) => courseServer.listen(0, '127.0.0.1', done));
@@ -62,6 +74,9 @@ test('/embeds/ lists every embeddable figure with a snippet that can be copied',
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
       origin: new URL(baseUrl).origin,
     });
+    // The hash published for course pages with their own CSP is the snippets' script's.
+    const published = (await page.locator('#embed-script-hash').textContent())!.trim();
+    for (const snippet of snippets) expect(hashSource(scriptOf(snippet))).toBe(published);
     await page.getByRole('button', { name: 'Copy snippet' }).first().click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(snippets[0]);
     expect(watched.record.pageErrors).toEqual([]);
@@ -83,9 +98,14 @@ for (const slug of SLUGS) {
       const configured = /src="(https?:\/\/[^/"]+)/.exec(snippet)![1]!;
       const local = snippet.replaceAll(configured, new URL(baseUrl).origin);
       // A course page on another origin pasting the snippet (the course server above), so the
-      // frame is cross-origin.
+      // frame is cross-origin; its own CSP allows no inline script but the snippet's, by the hash
+      // /embeds/ tells it to add (of the snippet as pasted here, whose origin is the test's).
       const path = `/course-week-3-${slug}.html`;
       coursePages.set(path, `<!doctype html><title>Course</title><h1>Week 3</h1>${local}`);
+      coursePolicies.set(
+        path,
+        `default-src 'none'; script-src ${hashSource(scriptOf(local))}; frame-src ${new URL(baseUrl).origin}`,
+      );
       await page.goto(courseOrigin + path);
       const frame = page.locator('iframe');
       const initial = Number(await frame.getAttribute('height'));
@@ -106,7 +126,9 @@ for (const slug of SLUGS) {
             document.documentElement.scrollHeight > document.documentElement.clientHeight + 1,
         };
       });
-      const height = await frame.evaluate((f) => f.getBoundingClientRect().height);
+      // The frame's inner height: the course page's CSP forbids the snippet's inline style (its
+      // border: 0), so the frame keeps the browser's border around it.
+      const height = await frame.evaluate((f) => f.clientHeight);
       expect(Math.abs(height - content), `frame ${height} px, figure ${content} px`).toBeLessThan(
         4,
       );

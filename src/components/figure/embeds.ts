@@ -159,18 +159,30 @@ export const EMBEDDABLE_FIGURES: readonly EmbeddableFigure[] = [
 export { EMBED_HEIGHT_MESSAGE };
 
 /**
+ * The snippet's script, between its <script> tags: the same for every figure
+ * (it depends only on the site's origin), so a course page whose own
+ * Content-Security-Policy forbids inline scripts can allow exactly this one
+ * by its hash (embedScriptHash).
+ */
+export function embedScript(site: string): string {
+  const origin = new URL(site).origin;
+  return [
+    `addEventListener('message', (e) => {`,
+    `  if (e.origin !== '${origin}' || e.data?.type !== '${EMBED_HEIGHT_MESSAGE}') return;`,
+    `  for (const f of document.querySelectorAll('iframe')) if (f.contentWindow === e.source) f.style.height = e.data.height + 'px';`,
+    `});`,
+  ].join('\n');
+}
+
+/**
  * The HTML a course page pastes: the iframe, and a few lines that let it
  * take the height the figure reports (only messages from the site's origin,
  * only for the iframe that sent them).
  */
 export function embedSnippet(figure: EmbeddableFigure, site: string): string {
-  const origin = new URL(site).origin;
   const src = new URL(`embed/${figure.slug}/`, site.endsWith('/') ? site : `${site}/`).href;
   return [
     `<iframe src="${src}" title="${figure.title} (Skipscape)" width="100%" height="${figure.height}" style="border:0" loading="lazy"></iframe>`,
-    `<script>addEventListener('message', (e) => {`,
-    `  if (e.origin !== '${origin}' || e.data?.type !== '${EMBED_HEIGHT_MESSAGE}') return;`,
-    `  for (const f of document.querySelectorAll('iframe')) if (f.contentWindow === e.source) f.style.height = e.data.height + 'px';`,
-    `});</script>`,
+    `<script>${embedScript(site)}</script>`,
   ].join('\n');
 }
