@@ -226,5 +226,13 @@ describe('the shipped files', () => {
     expect(() => parseShippedReport('{"model":"resnet56"}', 'x.json')).toThrow(
       /x.json: not a responses file/,
     );
+    const skip16 = await readFile(
+      join(process.cwd(), 'public/artifacts/responses/resnet56-skip/epoch-016.json'),
+      'utf8',
+    );
+    expect(parseShippedReport(skip16, 'a.json', 16).epoch).toBe(16);
+    expect(() => parseShippedReport(skip16, 'epoch-008.json', 8)).toThrow(
+      /epoch-008.json: the file measures epoch 16, the manifest lists epoch 8/,
+    );
   });
 });

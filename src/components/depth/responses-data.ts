@@ -232,8 +232,16 @@ export function liveSeconds(options: {
   return startupSeconds + (rounds * states * images) / imagesPerSecond;
 }
 
-/** A shipped file's JSON as the figure uses it; throws a specific error on a malformed file. */
-export function parseShippedReport(text: string, path: string): ResponsesReport {
+/**
+ * A shipped file's JSON as the figure uses it; throws a specific error on a
+ * malformed file, or one whose epoch is not the one the manifest lists it at
+ * (its name, epoch-NNN.json), so a misnamed file never draws at the wrong epoch.
+ */
+export function parseShippedReport(
+  text: string,
+  path: string,
+  listedEpoch?: number,
+): ResponsesReport {
   const json = JSON.parse(text) as Partial<{
     model: string;
     epoch: number;
@@ -253,6 +261,11 @@ export function parseShippedReport(text: string, path: string): ResponsesReport 
     typeof json.summary?.meanResponseStd !== 'number'
   ) {
     throw new Error(`${path}: not a responses file (model, epoch, blocks and summary expected)`);
+  }
+  if (listedEpoch !== undefined && json.epoch !== listedEpoch) {
+    throw new Error(
+      `${path}: the file measures epoch ${json.epoch}, the manifest lists epoch ${listedEpoch}`,
+    );
   }
   return {
     skip: !json.model.endsWith('-noshort'),
