@@ -10,7 +10,9 @@ import {
 
 /**
  * The two depth articles in Chromium: "It is not vanishing gradients" draws
- * ResNet-56's shipped per-block statistics; "Deep networks are shallow"
+ * ResNet-56's shipped per-block statistics, its epoch control changes them,
+ * and Run live recomputes both networks in the workers (and cancels);
+ * "Deep networks are shallow"
  * draws the shipped GSC lab and effective-depth curves, a control changes a
  * curve, Run live recomputes a network in the worker, and the CSV export
  * carries the curves.
@@ -51,14 +53,123 @@ test('ResNet-56 per-block statistics draw at once, and the state selector redraw
       await expect.poll(() => lines(page, 'responses', chart).count(), WAIT).toBe(4);
     }
     await expect.poll(() => lines(page, 'responses', 'training').count(), WAIT).toBe(2);
+    // Across training: each file's summary, one line per network through the shipped epochs,
+    // and the chosen epoch's point on each (a path of one point, drawn as a dot).
+    for (const chart of [
+      'gradientNormFirstOverLast',
+      'outputStdFirstOverLast',
+      'meanResponseStd',
+    ]) {
+      await expect.poll(() => lines(page, 'responses', chart).count(), WAIT).toBe(4);
+    }
     await expect(page.getByTestId('responses-numbers').textContent()).resolves.toMatch(
       /gradient norm \d+ times/,
     );
-    await page.locator('#responses select').selectOption('initial');
+    await expect
+      .poll(() => page.getByTestId('responses-epoch').textContent(), WAIT)
+      .toBe('epoch 16');
+    await page.locator('#responses select').first().selectOption('initial');
     await expect.poll(() => lines(page, 'responses', 'gradient').count(), WAIT).toBe(2);
     await expect.poll(() => page.url(), WAIT).toContain('responses.show=initial');
     expect(await seriousAxeViolations(page)).toEqual([]);
   });
+});
+
+test('the epoch control changes the per-block curves, in the URL and the exports', async () => {
+  await open(
+    '/articles/not-vanishing-gradients/?responses.show=final#responses',
+    async ({ page }) => {
+      // Whatever epochs are shipped (0 and 16 today, possibly every one): slider index 0 is
+      // epoch 0, its last index the last epoch.
+      const gradient = lines(page, 'responses', 'gradient');
+      const epoch = page.getByTestId('responses-epoch');
+      const slider = page.locator('#responses input[type="range"]');
+      await expect.poll(() => gradient.count(), WAIT).toBe(2);
+      await expect.poll(() => epoch.textContent(), WAIT).toBe('epoch 16');
+      const at16 = await gradient.first().getAttribute('d');
+      await slider.fill('0');
+      await expect.poll(() => epoch.textContent(), WAIT).toBe('epoch 0');
+      await expect.poll(() => gradient.first().getAttribute('d'), WAIT).not.toBe(at16);
+      const at0 = await gradient.first().getAttribute('d');
+      await expect.poll(() => page.url(), WAIT).toContain('responses.epoch=0');
+      // The stepper goes to the next shipped epoch, with its own curves.
+      await page.locator('#responses').getByRole('button', { name: 'Next epoch' }).click();
+      await expect.poll(() => epoch.textContent(), WAIT).not.toBe('epoch 0');
+      await expect.poll(() => gradient.first().getAttribute('d'), WAIT).not.toBe(at0);
+      // The last epoch again: the curves of epoch 16, and a link that leaves the epoch implicit.
+      await slider.fill((await slider.getAttribute('max'))!);
+      await expect.poll(() => gradient.first().getAttribute('d'), WAIT).toBe(at16);
+      await expect.poll(() => page.url(), WAIT).not.toContain('responses.epoch');
+      await slider.fill('0');
+      await expect.poll(() => epoch.textContent(), WAIT).toBe('epoch 0');
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('#responses').getByRole('button', { name: 'CSV' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe('skipscape-resnet56-block-responses-epoch-000.csv');
+      const csv = await readFile((await download.path())!, 'utf8');
+      expect(csv).toMatch(/^"Gradient norm \(backward\), epoch 0","without skips, epoch 0",0,/m);
+      expect(csv).toMatch(/^Mean response std,"with skips, shipped",16,/m);
+    },
+  );
+  // A link to an epoch that is not shipped shows the nearest one, and says so.
+  await open(
+    '/articles/not-vanishing-gradients/?responses.epoch=500#responses',
+    async ({ page }) => {
+      await expect
+        .poll(() => page.getByTestId('responses-epoch').textContent(), WAIT)
+        .toBe('epoch 16');
+      await expect(page.locator('#responses .notices').textContent()).resolves.toMatch(
+        /Epoch 500 is not shipped/,
+      );
+    },
+  );
+});
+
+test('Run live recomputes both networks on a few images; Cancel stops a longer run', async () => {
+  await open(
+    '/articles/not-vanishing-gradients/?responses.images=4&responses.backend=wasm#responses',
+    async ({ page }) => {
+      const figure = page.locator('#responses [data-figure]');
+      await expect.poll(() => lines(page, 'responses', 'gradient').count(), WAIT).toBe(4);
+      await expect(page.getByTestId('responses-estimate').textContent()).resolves.toMatch(
+        /Estimate: about \d+ s on wasm/,
+      );
+      await page.locator('#responses').getByRole('button', { name: 'Run live' }).click();
+      await expect.poll(() => figure.getAttribute('data-phase'), { timeout: 240_000 }).toBe('done');
+      await expect(page.getByTestId('responses-live-status').textContent()).resolves.toMatch(
+        /Done: 4 of 4 states/,
+      );
+      // The live lines replace the shipped ones of epochs 0 and 16, marked live.
+      const live = page.locator(
+        '#responses .chart[data-chart="gradient"] svg path[data-source="live"]',
+      );
+      await expect.poll(() => live.count(), WAIT).toBe(4);
+      await expect(
+        page
+          .locator('#responses .chart[data-chart="gradient"] svg path[data-source="shipped"]')
+          .count(),
+      ).resolves.toBe(0);
+      await expect(page.getByTestId('responses-numbers').textContent()).resolves.toMatch(/Live/);
+
+      // A longer run, cancelled: it ends cancelled, with its finished states kept.
+      await page.locator('#responses input[type="number"]').nth(1).fill('2048');
+      await page.locator('#responses input[type="number"]').nth(1).blur();
+      await expect.poll(() => page.url(), WAIT).toContain('responses.images=2048');
+      await page.locator('#responses').getByRole('button', { name: 'Run live' }).click();
+      await expect.poll(() => figure.getAttribute('data-phase'), WAIT).toBe('running');
+      await page.locator('#responses').getByRole('button', { name: 'Cancel' }).click();
+      await expect
+        .poll(() => figure.getAttribute('data-phase'), { timeout: 120_000 })
+        .toBe('cancelled');
+      await expect(page.getByTestId('responses-live-status').textContent()).resolves.toMatch(
+        /Cancelled: 0 of 4 states kept/,
+      );
+      // Nothing live is left: the shipped curves are back.
+      await expect.poll(() => lines(page, 'responses', 'gradient').count(), WAIT).toBe(4);
+      await expect(live.count()).resolves.toBe(0);
+    },
+  );
 });
 
 test('the GSC lab draws the shipped curves, a control changes them, Run live adds one', async () => {

@@ -19,7 +19,17 @@ import type { Dataset } from '../../src/compute/data/dataset';
 import { createModel } from '../../src/compute/models';
 import type { ResNetSpec, TensorMap } from '../../src/compute/models';
 import { createRng } from '../../src/compute/random';
-import { blockResponses, responseSummary } from '../../src/compute/signals/responses';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { FromWorker, ToWorker } from '../../src/compute/jobs/protocol';
+import type { ResponsesJobParams } from '../../src/compute/jobs/responses-job';
+import { createJobRunner } from '../../src/compute/jobs/runner';
+import { JOB_TABLE } from '../../src/compute/jobs/table';
+import {
+  blockResponses,
+  measureResponses,
+  responseSummary,
+} from '../../src/compute/signals/responses';
 import type { BlockResponses } from '../../src/compute/signals/responses';
 import { encodeCheckpoint } from '../../src/compute/train/checkpoint';
 import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
@@ -269,5 +279,224 @@ describe('skipscape responses', () => {
       disposeMap(init.state);
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('measureResponses (the CLI and the live job)', () => {
+  it('is blockResponses of the given weights with its summary, and leaves no tensor', async () => {
+    const model = createModel(spec(false));
+    const dataset = syntheticDataset(10);
+    const before = tf.memory().numTensors;
+    const initial = await measureResponses({
+      model,
+      weights: { kind: 'initial', seed: 4 },
+      dataset,
+      batchSize: 5,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const { params, state } = model.init(4);
+    const direct = (await blockResponses({
+      model,
+      params,
+      state,
+      dataset,
+      batchSize: 5,
+    })) as BlockResponses;
+    expect(initial).toEqual({ ...direct, summary: responseSummary(direct) });
+    const trained = await measureResponses({
+      model,
+      weights: {
+        kind: 'trained',
+        params: await toArrayMap(params),
+        state: await toArrayMap(state),
+      },
+      dataset,
+      batchSize: 5,
+    });
+    expect(trained).toEqual(initial);
+    disposeMap(params);
+    disposeMap(state);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(
+      measureResponses({ model, weights: { kind: 'initial', seed: 4 }, dataset, bn: 'running' }),
+    ).rejects.toThrow(/no running statistics/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('the responses job (Run live)', () => {
+  const PUBLIC = join(process.cwd(), 'public');
+  const s = { ...spec(true, [1, 28, 28]), classes: 10 };
+
+  /** A ResNet-8 checkpoint at epoch 3 whose weights are model.init(9) with BN γ, β moved. */
+  async function checkpointBytes(): Promise<{ bytes: Uint8Array; sha: string }> {
+    const model = createModel(s);
+    const { params, state } = model.init(9);
+    const rng = createRng(3);
+    for (const [name, t] of Object.entries(params)) {
+      if (name.endsWith('.gamma')) {
+        params[name] = tf.tensor1d(Array.from({ length: t.size }, () => 0.3 + rng.uniform()));
+        t.dispose();
+      }
+    }
+    const training = {
+      params: await toArrayMap(params),
+      state: await toArrayMap(state),
+      momentum: {},
+    };
+    disposeMap(params);
+    disposeMap(state);
+    const bytes = encodeCheckpoint({
+      meta: {
+        spec: s,
+        dataset: 'fashion-mnist',
+        epoch: 3,
+        step: 3,
+        seed: 9,
+        config: {
+          epochs: 3,
+          lr: 0.1,
+          batchSize: 128,
+          schedule: { kind: 'cosine' },
+          sgd: LI_ET_AL_SGD,
+          augment: true,
+          seed: 9,
+          trainImages: 8,
+          testImages: 0,
+        },
+        history: [],
+        backend: 'cpu',
+        written: '2026-12-07T00:00:00Z',
+      },
+      training,
+    });
+    return { bytes, sha: createHash('sha256').update(bytes).digest('hex') };
+  }
+
+  function run(bytes: Uint8Array, start: (send: (m: ToWorker) => void) => void) {
+    const messages: FromWorker[] = [];
+    let resolve: () => void = () => undefined;
+    const ended = new Promise<void>((r) => (resolve = r));
+    let runner: ReturnType<typeof createJobRunner> | null = null;
+    runner = createJobRunner({
+      post: (m) => {
+        messages.push(m);
+        if (m.type === 'partial' && cancelOnPartial)
+          runner!.handle({ type: 'cancel', jobId: m.jobId });
+        if (m.type === 'done' || m.type === 'error') resolve();
+      },
+      jobs: JOB_TABLE,
+      startBackend: async () => ({ name: 'cpu', reason: 'test' }),
+      readBytes: async (p) =>
+        p === 'checkpoint' ? bytes : new Uint8Array(await readFile(join(PUBLIC, p))),
+    });
+    start((m) => runner!.handle(m));
+    return { messages, ended };
+  }
+  let cancelOnPartial = false;
+
+  it('measures the initial state and the checkpoint as measureResponses does; cancel keeps; no tensors left', async () => {
+    const { bytes, sha } = await checkpointBytes();
+    const params: ResponsesJobParams = {
+      checkpoint: 'checkpoint',
+      checkpointSha256: sha,
+      dataDir: 'data/fashion-mnist',
+      images: 12,
+      batchSize: 6,
+      seed: 5,
+      states: ['initial', 'final'],
+    };
+    const before = tf.memory().numTensors;
+    cancelOnPartial = false;
+    const h = run(bytes, (send) => send({ type: 'start', jobId: 'a', kind: 'responses', params }));
+    await h.ended;
+    const done = h.messages.at(-1)!;
+    if (done.type !== 'done' || done.kind !== 'responses')
+      throw new Error(`ended with ${done.type}`);
+    expect(done.cancelled).toBe(false);
+    expect(done.result.map((r) => [r.state, r.epoch, r.skip, r.seed])).toEqual([
+      ['initial', 0, true, 5],
+      ['final', 3, true, 9],
+    ]);
+    expect(h.messages.filter((m) => m.type === 'partial')).toHaveLength(2);
+    const progress = h.messages.flatMap((m) =>
+      m.type === 'progress' && m.kind === 'responses' ? [m.progress] : [],
+    );
+    expect(progress).toEqual([
+      { state: 'initial', done: 6, total: 12 },
+      { state: 'initial', done: 12, total: 12 },
+      { state: 'final', done: 6, total: 12 },
+      { state: 'final', done: 12, total: 12 },
+    ]);
+    expect(tf.memory().numTensors).toBe(before);
+
+    // The same numbers as the compute function the CLI calls, on the same images.
+    const dataset = await loadDataset(parseDataset('t', 'fashion-mnist'), 'train', 12);
+    const model = createModel(s);
+    const initial = await measureResponses({
+      model,
+      weights: { kind: 'initial', seed: 5 },
+      dataset,
+      batchSize: 6,
+    });
+    expect(done.result[0]).toMatchObject(initial as object);
+    const { decodeCheckpoint } = await import('../../src/compute/train/checkpoint');
+    const decoded = decodeCheckpoint(bytes, { source: 'c', layout: createModel });
+    const final = await measureResponses({
+      model,
+      weights: { kind: 'trained', params: decoded.training.params, state: decoded.training.state },
+      dataset,
+      batchSize: 6,
+    });
+    expect(done.result[1]).toMatchObject(final as object);
+    expect(done.result[1]!.summary.meanResponseStd).not.toBeCloseTo(
+      done.result[0]!.summary.meanResponseStd,
+      3,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+
+    // Cancel at the first partial result: the job ends cancelled with the initial state only.
+    cancelOnPartial = true;
+    const c = run(bytes, (send) => send({ type: 'start', jobId: 'b', kind: 'responses', params }));
+    await c.ended;
+    const end = c.messages.at(-1)!;
+    if (end.type !== 'done' || end.kind !== 'responses') throw new Error(`ended with ${end.type}`);
+    expect(end.cancelled).toBe(true);
+    expect(end.result.map((r) => r.state)).toEqual(['initial']);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a checkpoint whose sha256 differs, and bad parameters, before any compute', async () => {
+    const { bytes } = await checkpointBytes();
+    const base: ResponsesJobParams = {
+      checkpoint: 'checkpoint',
+      checkpointSha256: '0'.repeat(64),
+      dataDir: 'data/fashion-mnist',
+      images: 4,
+      batchSize: 4,
+      seed: 0,
+      states: ['initial'],
+    };
+    const before = tf.memory().numTensors;
+    for (const [params, message] of [
+      [base, /does not match the manifest/],
+      [{ ...base, images: 1 }, /images must be a whole number from 2/],
+      [{ ...base, states: [] }, /states must name/],
+    ] as const) {
+      cancelOnPartial = false;
+      const h = run(bytes, (send) =>
+        send({
+          type: 'start',
+          jobId: 'x',
+          kind: 'responses',
+          params: params as ResponsesJobParams,
+        }),
+      );
+      await h.ended;
+      const end = h.messages.at(-1)!;
+      expect(end.type).toBe('error');
+      expect(end.type === 'error' && end.message).toMatch(message);
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

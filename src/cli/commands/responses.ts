@@ -6,8 +6,7 @@
  * `train` starts with).
  */
 import { createModel } from '../../compute/models';
-import { blockResponses, responseSummary } from '../../compute/signals/responses';
-import { disposeMap, toTensorMap } from '../../compute/train/state';
+import { measureResponses } from '../../compute/signals/responses';
 import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
@@ -89,66 +88,59 @@ export const responsesCommand: Command = {
     const model = createModel(checkpoint.meta.spec);
     const started = await startNodeBackend(backend);
     const dataset = await loadDataset(parseDataset(NAME, datasetName), split, subset);
-    const { params, state } = flags.initial
-      ? model.init(checkpoint.meta.config.seed)
-      : {
-          params: toTensorMap(checkpoint.training.params),
-          state: toTensorMap(checkpoint.training.state),
-        };
     const bar = new ProgressBar({ stream: io.progressStream });
     const t0 = performance.now();
-    try {
-      const result = await blockResponses({
-        model,
-        params,
-        state,
-        dataset,
-        bn,
-        batchSize,
-        onProgress: (done, total) => {
-          const seconds = (performance.now() - t0) / 1000;
-          bar.update({
-            done,
-            total,
-            label: 'responses',
-            detail: `${(done / seconds).toFixed(0)} img/s`,
-            etaSeconds: ((total - done) * seconds) / done,
-          });
-        },
-      });
-      bar.done();
-      if (result === 'cancelled') return 130;
-      const report = {
-        model: modelName(checkpoint.meta.spec),
-        checkpoint: path,
-        epoch: flags.initial ? 0 : checkpoint.meta.epoch,
-        seed: checkpoint.meta.config.seed,
-        dataset: datasetName,
-        split,
-        backend: started.backend,
-        ...result,
-        summary: responseSummary(result),
-      };
-      const json = `${JSON.stringify(report, null, 1)}\n`;
-      if (flags.out) await writeFileAtomic(flags.out, json);
-      if (flags.json) io.out(json);
-      else {
-        io.out(
-          `${report.model}, epoch ${report.epoch}, ${result.images} ${split} images, BN ${bn}: loss ${result.loss.toFixed(4)}\n` +
-            'block       output std   gradient norm   response std\n' +
-            result.blocks
-              .map(
-                (b) =>
-                  `${b.block.padEnd(10)}  ${b.outputStd.toPrecision(4).padStart(10)}   ${b.gradientNorm.toExponential(3).padStart(13)}   ${b.responseStd.toPrecision(4).padStart(12)}`,
-              )
-              .join('\n') +
-            '\n',
-        );
-      }
-      return 0;
-    } finally {
-      disposeMap(params);
-      disposeMap(state);
+    const result = await measureResponses({
+      model,
+      weights: flags.initial
+        ? { kind: 'initial', seed: checkpoint.meta.config.seed }
+        : {
+            kind: 'trained',
+            params: checkpoint.training.params,
+            state: checkpoint.training.state,
+          },
+      dataset,
+      bn,
+      batchSize,
+      onProgress: (done, total) => {
+        const seconds = (performance.now() - t0) / 1000;
+        bar.update({
+          done,
+          total,
+          label: 'responses',
+          detail: `${(done / seconds).toFixed(0)} img/s`,
+          etaSeconds: ((total - done) * seconds) / done,
+        });
+      },
+    });
+    bar.done();
+    if (result === 'cancelled') return 130;
+    const report = {
+      model: modelName(checkpoint.meta.spec),
+      checkpoint: path,
+      epoch: flags.initial ? 0 : checkpoint.meta.epoch,
+      seed: checkpoint.meta.config.seed,
+      dataset: datasetName,
+      split,
+      backend: started.backend,
+      ...result,
+    };
+    const json = `${JSON.stringify(report, null, 1)}\n`;
+    if (flags.out) await writeFileAtomic(flags.out, json);
+    if (flags.json) io.out(json);
+    else {
+      io.out(
+        `${report.model}, epoch ${report.epoch}, ${result.images} ${split} images, BN ${bn}: loss ${result.loss.toFixed(4)}\n` +
+          'block       output std   gradient norm   response std\n' +
+          result.blocks
+            .map(
+              (b) =>
+                `${b.block.padEnd(10)}  ${b.outputStd.toPrecision(4).padStart(10)}   ${b.gradientNorm.toExponential(3).padStart(13)}   ${b.responseStd.toPrecision(4).padStart(12)}`,
+            )
+            .join('\n') +
+          '\n',
+      );
     }
+    return 0;
   },
 };

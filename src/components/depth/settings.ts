@@ -6,12 +6,29 @@ import type { SettingsTable, StateOf } from '../figure/urlState';
 
 /** He et al.'s per-block signals of ResNet-56 ("It is not vanishing gradients"). */
 export const responsesSettings = {
-  /** Which state of training: the initial weights (epoch 0), the last checkpoint, or both. */
+  /**
+   * The per-block charts: the chosen epoch beside the initial state (dashed),
+   * the initial state alone, or the chosen epoch alone ('final', by default
+   * the last checkpoint).
+   */
   show: {
     type: 'enum',
     default: 'both',
     options: ['both', 'initial', 'final'],
-    label: 'Weights',
+    label: 'Compare',
+  },
+  /** The chosen epoch among those shipped; −1 is the last one. */
+  epoch: { type: 'int', default: -1, min: -1, max: 999, label: 'Epoch' },
+  /** Live run: the initial state is model.init(seed); the shipped runs started from seed 0. */
+  seed: { type: 'int', default: 0, min: 0, max: 999999, label: 'Seed' },
+  /** Live run: the first N Fashion-MNIST training images (the shipped files use 512). */
+  images: { type: 'int', default: 256, min: 2, max: 2048, label: 'Training images' },
+  /** Live run: the tfjs backend; 'auto' tries WebGPU, then WebAssembly, then plain JavaScript. */
+  backend: {
+    type: 'enum',
+    default: 'auto',
+    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
+    label: 'Backend',
   },
 } as const satisfies SettingsTable;
 

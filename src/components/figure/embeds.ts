@@ -128,8 +128,8 @@ export const EMBEDDABLE_FIGURES: readonly EmbeddableFigure[] = [
     figureId: 'responses',
     caption:
       'Per-block output std, gradient norm and response std of ResNet-56 with and without skips ' +
-      '(both with BN), at initialisation and after training.',
-    height: 1000,
+      '(both with BN), at any shipped epoch beside the initial state, and their summaries across training.',
+    height: 1900,
     Figure: ResponsesFigureBlock,
   },
   {

@@ -16,9 +16,8 @@ import { loadFashionMnist } from '../data/dataset';
 import { randomDirections } from '../landscape/directions';
 import { axisValues, computeSurface, type GridProgress, type Shard } from '../landscape/grid';
 import type { Normalization, Surface } from '../landscape/surface';
-import { createModel } from '../models';
-import { decodeCheckpoint } from '../train/checkpoint';
 import type { JobHandler } from './protocol';
+import { readShippedCheckpoint } from './shipped';
 
 export interface LandscapeJobParams {
   /** URL of θ*'s checkpoint (safetensors written by skipscape train). */
@@ -84,23 +83,17 @@ export function checkLandscapeJobParams(p: LandscapeJobParams): void {
   }
 }
 
-/** Hex sha256 with Web Crypto (workers and Node 22 have it). */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export const runLandscapeJob: JobHandler<'landscape'> = async (params, context) => {
   checkLandscapeJobParams(params);
-  const bytes = await context.readBytes(params.checkpoint);
-  const sum = await sha256Hex(bytes);
-  if (sum !== params.checkpointSha256.toLowerCase()) {
-    throw new Error(
-      `${params.checkpoint}: sha256 ${sum.slice(0, 12)}… does not match the manifest's ${params.checkpointSha256.slice(0, 12)}…`,
-    );
-  }
-  const checkpoint = decodeCheckpoint(bytes, { source: params.checkpoint, layout: createModel });
-  const model = createModel(checkpoint.meta.spec);
+  const {
+    checkpoint,
+    model,
+    sha256: sum,
+  } = await readShippedCheckpoint({
+    readBytes: (path) => context.readBytes(path),
+    checkpoint: params.checkpoint,
+    sha256: params.checkpointSha256,
+  });
   const data = await loadFashionMnist({
     readBytes: (path) => context.readBytes(path),
     baseDir: params.dataDir,

@@ -11,13 +11,11 @@
  *                                                    done (complete or cancelled)
  */
 import { loadFashionMnist } from '../data/dataset';
-import { createModel } from '../models';
-import type { Model } from '../models';
 import { lesionStudy, samplePathGradients, summarisePathGradients } from '../paths';
 import type { LesionProgress, LesionResult, PathGradientProgress, PathsResult } from '../paths';
-import { decodeCheckpoint } from '../train/checkpoint';
 import { disposeMap, toTensorMap } from '../train/state';
 import type { JobContext, JobHandler, JobKind } from './protocol';
+import { readShippedCheckpoint } from './shipped';
 
 interface ShippedCheckpointParams {
   /** URL of the checkpoint (safetensors written by skipscape train). */
@@ -74,26 +72,16 @@ function checkParams(p: ShippedCheckpointParams & { draws?: number; samples?: nu
   }
 }
 
-/** Hex sha256 with Web Crypto (workers and Node 22 have it). */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** The checkpoint (sha256 checked) as tensors, its model, and the test images. */
 async function loadShipped<K extends JobKind>(
   params: ShippedCheckpointParams,
   context: JobContext<K>,
 ) {
-  const bytes = await context.readBytes(params.checkpoint);
-  const sum = await sha256Hex(bytes);
-  if (sum !== params.checkpointSha256.toLowerCase()) {
-    throw new Error(
-      `${params.checkpoint}: sha256 ${sum.slice(0, 12)}… does not match the manifest's ${params.checkpointSha256.slice(0, 12)}…`,
-    );
-  }
-  const checkpoint = decodeCheckpoint(bytes, { source: params.checkpoint, layout: createModel });
-  const model: Model = createModel(checkpoint.meta.spec);
+  const { checkpoint, model } = await readShippedCheckpoint({
+    readBytes: (path) => context.readBytes(path),
+    checkpoint: params.checkpoint,
+    sha256: params.checkpointSha256,
+  });
   const data = await loadFashionMnist({
     readBytes: (path) => context.readBytes(path),
     baseDir: params.dataDir,

@@ -19,6 +19,7 @@
 import type { BackendName } from '../backend';
 import type { GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
+import type { ResponsesJobTypes } from './responses-job';
 import type { SignalsJobTypes } from './signals-job';
 import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
 import type { TrainJobTypes } from './train-job';
@@ -39,6 +40,8 @@ export interface JobKinds {
   lesion: LesionJobTypes;
   /** A sampled gradient magnitude per path length of a shipped checkpoint (the same article). */
   'path-gradient': PathGradientJobTypes;
+  /** He et al.'s per-block signals of a shipped ResNet, initial and trained ("It is not vanishing gradients"). */
+  responses: ResponsesJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

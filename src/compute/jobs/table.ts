@@ -14,4 +14,5 @@ export const JOB_TABLE: JobTable = {
   signals: async () => (await import('./signals-job')).runSignalsJob,
   lesion: async () => (await import('./paths-job')).runLesionJob,
   'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,
+  responses: async () => (await import('./responses-job')).runResponsesJob,
 };

@@ -27,6 +27,7 @@ import { batches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import type { Model, TensorMap } from '../models/types';
 import { sumCrossEntropy } from '../train/engine';
+import { disposeMap, toTensorMap, type ArrayMap } from '../train/state';
 
 /** One residual block's statistics. */
 export interface BlockResponse {
@@ -206,12 +207,18 @@ export async function blockResponses(
   };
 }
 
-/** Summary ratios the article quotes: first block over last, and mean response std. */
-export function responseSummary(r: Pick<BlockResponses, 'blocks'>): {
+/** The numbers the article quotes, per file: first block over last, and the mean response std. */
+export interface ResponseSummary {
+  /** outputStd of the first block over that of the last. */
   outputStdFirstOverLast: number;
+  /** gradientNorm of the first block over that of the last. */
   gradientNormFirstOverLast: number;
+  /** responseStd averaged over the blocks. */
   meanResponseStd: number;
-} {
+}
+
+/** Summary ratios the article quotes: first block over last, and mean response std. */
+export function responseSummary(r: Pick<BlockResponses, 'blocks'>): ResponseSummary {
   const first = r.blocks[0]!;
   const last = r.blocks[r.blocks.length - 1]!;
   return {
@@ -219,4 +226,44 @@ export function responseSummary(r: Pick<BlockResponses, 'blocks'>): {
     gradientNormFirstOverLast: first.gradientNorm / last.gradientNorm,
     meanResponseStd: r.blocks.reduce((s, b) => s + b.responseStd, 0) / r.blocks.length,
   };
+}
+
+/**
+ * Which weights to measure: a run's initial state, model.init(seed) exactly
+ * as `skipscape train` starts from it (epoch 0), or a checkpoint's trained
+ * parameters and BN running statistics.
+ */
+export type ResponseWeights =
+  { kind: 'initial'; seed: number } | { kind: 'trained'; params: ArrayMap; state: ArrayMap };
+
+export interface MeasureResponsesOptions extends Omit<BlockResponsesOptions, 'params' | 'state'> {
+  weights: ResponseWeights;
+}
+
+/**
+ * blockResponses of the given weights with their summary: the one
+ * measurement `skipscape responses` writes and the figure's live run shows.
+ * It makes the weights' tensors and disposes of them, so it leaves
+ * tf.memory().numTensors where it found it.
+ */
+export async function measureResponses(
+  options: MeasureResponsesOptions,
+): Promise<(BlockResponses & { summary: ResponseSummary }) | 'cancelled'> {
+  const { weights, ...rest } = options;
+  if (weights.kind === 'initial' && rest.bn === 'running') {
+    throw new Error(
+      'the initial state has no running statistics yet; measure it with BN in batch mode',
+    );
+  }
+  const { params, state } =
+    weights.kind === 'initial'
+      ? rest.model.init(weights.seed)
+      : { params: toTensorMap(weights.params), state: toTensorMap(weights.state) };
+  try {
+    const result = await blockResponses({ ...rest, params, state });
+    return result === 'cancelled' ? result : { ...result, summary: responseSummary(result) };
+  } finally {
+    disposeMap(params);
+    disposeMap(state);
+  }
 }
