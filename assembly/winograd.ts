@@ -33,10 +33,14 @@
 // tiles per block, is a multiple of 4 chosen by the caller so that v and m
 // stay in cache.
 //
-// Memory is this module's own; the caller copies tensors in and out (O(n)
-// against the convolution's O(n·C·K)).
+// Memory is imported (env.memory) and the module has no static data: it
+// works on whatever addresses it is given. With the tfjs wasm backend's own
+// memory it reads the input and filter where the tensors already are and
+// writes into the output tensor, with scratch from the backend's malloc; a
+// memory of its own (the caller copies in and out) is the fallback, e.g.
+// where tfjs's memory is shared (its threaded build) and this one is not.
 
-/** First free byte above the static data, 16-byte aligned. */
+/** First byte a caller may use in a memory of the module's own, 16-byte aligned. */
 export function heapBase(): usize {
   return (__heap_base + 15) & ~(<usize>15);
 }

@@ -10,10 +10,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/compute/backend';
 import { createModel, type ModelSpec } from '../../src/compute/models';
-import { stopWinograd, useWinograd, winogradInUse } from '../../src/compute/winograd';
+import {
+  stopWinograd,
+  useWinograd,
+  WinogradKernel,
+  winogradInUse,
+} from '../../src/compute/winograd';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm', winograd: false });
@@ -149,6 +154,51 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
       expect(Array.from(b)).toEqual(Array.from(a));
     }
     tf.dispose([x, f3, f1]);
+  });
+
+  it('computes in the backend memory, and the copying fallback gives the same values', async () => {
+    await useWinograd({ minInChannels: 1 });
+    const copying = await WinogradKernel.create();
+    const spy = vi.spyOn(WinogradKernel.prototype, 'conv3x3InPlace');
+    try {
+      for (const c of CASES) {
+        const [, , , ch] = c.x;
+        const x = tf.randomNormal(c.x, 0, 1, 'float32', 17);
+        const f = tf.randomNormal([3, 3, ch, c.k], 0, 1, 'float32', 18);
+        const bias = tf.randomNormal([c.k], 0, 1, 'float32', 19);
+        const y = tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: f as tf.Tensor4D,
+          strides: 1,
+          pad: c.pad,
+          bias: bias as tf.Tensor1D,
+          activation: 'relu',
+        });
+        const info = tf.backend_util.computeConv2DInfo(c.x, [3, 3, ch, c.k], 1, 1, c.pad);
+        const out = new Float32Array(y.size);
+        copying.conv3x3({
+          x: (await x.data()) as Float32Array,
+          xShape: c.x,
+          filter: (await f.data()) as Float32Array,
+          outChannels: c.k,
+          bias: (await bias.data()) as Float32Array,
+          relu: true,
+          padTop: info.padInfo.top,
+          padLeft: info.padInfo.left,
+          outHeight: info.outHeight,
+          outWidth: info.outWidth,
+          out,
+        });
+        // The same float arithmetic in the same order: equal bit for bit.
+        expect(Array.from(out)).toEqual(Array.from(await y.data()));
+        tf.dispose([x, f, bias, y]);
+      }
+      // In Node the backend's memory is not shared, so every call ran in place.
+      expect(spy.mock.results.length).toBe(CASES.length);
+      expect(spy.mock.results.every((r) => r.value === true)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('leaves the tensor count where it found it', async () => {

@@ -25,6 +25,14 @@ export { WinogradKernel, tilesPerBlock, type Conv3x3Options } from './kernel';
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  getMemoryOffset(dataId: tf.DataId): number;
+  /** The Emscripten module: its memory (asm.memory, or wasmMemory in the threaded build) and allocator. */
+  wasm: {
+    asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+  };
 }
 
 let kernel: WinogradKernel | null = null;
@@ -79,8 +87,28 @@ function run(
   bias: tf.TensorInfo | null,
   relu: boolean,
 ): tf.TensorInfo {
-  // makeOutput may grow the wasm heap, so the views are taken after it.
   const out = backend.makeOutput(info.outShape as number[], 'float32');
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  const inPlace =
+    memory !== undefined &&
+    kernel!.conv3x3InPlace({
+      memory,
+      malloc: (bytes) => backend.wasm._malloc(bytes),
+      free: (pointer) => backend.wasm._free(pointer),
+      x: backend.getMemoryOffset(x.dataId),
+      xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+      filter: backend.getMemoryOffset(filter.dataId),
+      outChannels: info.outChannels,
+      bias: bias ? backend.getMemoryOffset(bias.dataId) : 0,
+      relu,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      out: backend.getMemoryOffset(out.dataId),
+    });
+  if (inPlace) return out;
+  // makeOutput may grow the wasm heap, so the views are taken after it.
   kernel!.conv3x3({
     x: backend.typedArrayFromHeap(x),
     xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
