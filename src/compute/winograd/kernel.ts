@@ -23,6 +23,9 @@ interface WinogradExports {
   heapBase(): number;
   scratchFloats(Tb: number, cols: number): number;
   filterTransform(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
+  scratchFloats36(Tb: number, cols: number): number;
+  filterTransform4(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
+  conv3x3f4: WinogradExports['conv3x3'];
   conv3x3(
     x: number,
     N: number,
@@ -66,6 +69,8 @@ export interface Conv3x3Options {
   outWidth: number;
   /** Receives [batch, outHeight, outWidth, outChannels]. */
   out: Float32Array;
+  /** F(2×2, 3×3) (default) or F(4×4, 3×3). */
+  tile?: WinogradTile;
 }
 
 const PAGE = 65536;
@@ -79,11 +84,21 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Tiles per block: the block's transformed input (16·Tb·Cp floats) and
- * products (16·Tb·Kp) together stay near 256 KiB, inside a core's L2.
+ * Output tile side m of F(m×m, 3×3): 2 (16 products per tile, 2.25× less
+ * arithmetic than direct convolution) or 4 (36 products, 4× less).
  */
-export function tilesPerBlock(Cp: number, Kp: number): number {
-  return Math.max(4, Math.min(256, Math.floor(4096 / (Cp + Kp) / 4) * 4));
+export type WinogradTile = 2 | 4;
+
+/** Transform planes of F(m×m, 3×3): (m + 2)². */
+const planesOf = (tile: WinogradTile): number => (tile + 2) ** 2;
+
+/**
+ * Tiles per block: the block's transformed input (planes·Tb·Cp floats) and
+ * products (planes·Tb·Kp) together stay near 256 KiB, inside a core's L2.
+ */
+export function tilesPerBlock(Cp: number, Kp: number, tile: WinogradTile = 2): number {
+  const floats = (16 * 4096) / planesOf(tile);
+  return Math.max(4, Math.min(256, Math.floor(floats / (Cp + Kp) / 4) * 4));
 }
 
 /**
@@ -106,6 +121,8 @@ export interface Conv3x3InPlaceOptions {
   outHeight: number;
   outWidth: number;
   out: number;
+  /** F(2×2, 3×3) (default) or F(4×4, 3×3). */
+  tile?: WinogradTile;
 }
 
 /** An instance on a foreign memory and the scratch it has taken there. */
@@ -120,15 +137,64 @@ function scratchLayout(
   wasm: WinogradExports,
   C: number,
   K: number,
+  tile: WinogradTile,
 ): { Cp: number; Kp: number; Tb: number; u: number; v: number; m: number; bytes: number } {
   const Cp = roundUp(C, 4);
   const Kp = roundUp(K, 4);
-  const Tb = tilesPerBlock(Cp, Kp);
+  const Tb = tilesPerBlock(Cp, Kp, tile);
+  const scratch = tile === 4 ? wasm.scratchFloats36 : wasm.scratchFloats;
   const u = 0;
-  const v = u + roundUp(16 * Cp * Kp * 4, 64);
-  const m = v + roundUp(wasm.scratchFloats(Tb, Cp) * 4, 64);
-  const bytes = m + roundUp(wasm.scratchFloats(Tb, Kp) * 4, 64);
+  const v = u + roundUp(planesOf(tile) * Cp * Kp * 4, 64);
+  const m = v + roundUp(scratch(Tb, Cp) * 4, 64);
+  const bytes = m + roundUp(scratch(Tb, Kp) * 4, 64);
   return { Cp, Kp, Tb, u, v, m, bytes };
+}
+
+/** filterTransform then conv3x3 of F(tile×tile, 3×3), all addresses in the instance's memory. */
+function convolve(
+  wasm: WinogradExports,
+  tile: WinogradTile,
+  a: {
+    x: number;
+    xShape: readonly [number, number, number, number];
+    filter: number;
+    K: number;
+    bias: number;
+    relu: boolean;
+    out: number;
+    outHeight: number;
+    outWidth: number;
+    padTop: number;
+    padLeft: number;
+    scratch: number;
+  },
+): void {
+  const [N, H, W, C] = a.xShape;
+  const s = scratchLayout(wasm, C, a.K, tile);
+  const u = a.scratch + s.u;
+  if (tile === 4) wasm.filterTransform4(a.filter, C, a.K, u, s.Cp, s.Kp);
+  else wasm.filterTransform(a.filter, C, a.K, u, s.Cp, s.Kp);
+  (tile === 4 ? wasm.conv3x3f4 : wasm.conv3x3)(
+    a.x,
+    N,
+    H,
+    W,
+    C,
+    u,
+    a.K,
+    s.Cp,
+    s.Kp,
+    a.bias,
+    a.relu ? 1 : 0,
+    a.out,
+    a.outHeight,
+    a.outWidth,
+    a.padTop,
+    a.padLeft,
+    a.scratch + s.v,
+    a.scratch + s.m,
+    s.Tb,
+  );
 }
 
 export class WinogradKernel {
@@ -176,10 +242,11 @@ export class WinogradKernel {
   conv3x3InPlace(o: Conv3x3InPlaceOptions): boolean {
     const g = this.guest(o.memory);
     if (g === null) return false;
-    const [N, H, W, C] = o.xShape;
+    const [N, , , C] = o.xShape;
     const K = o.outChannels;
     if (N * o.outHeight * o.outWidth * K === 0) return true;
-    const s = scratchLayout(g.wasm, C, K);
+    const tile = o.tile ?? 2;
+    const s = scratchLayout(g.wasm, C, K, tile);
     if (g.scratchBytes < s.bytes) {
       // Kept between calls and grown to the largest convolution seen: the
       // ResNets' largest, 64 → 64 channels, needs about 0.5 MB.
@@ -192,29 +259,20 @@ export class WinogradKernel {
       g.scratch = p;
       g.scratchBytes = s.bytes;
     }
-    const base = roundUp(g.scratch, 64);
-    g.wasm.filterTransform(o.filter, C, K, base + s.u, s.Cp, s.Kp);
-    g.wasm.conv3x3(
-      o.x,
-      N,
-      H,
-      W,
-      C,
-      base + s.u,
+    convolve(g.wasm, tile, {
+      x: o.x,
+      xShape: o.xShape,
+      filter: o.filter,
       K,
-      s.Cp,
-      s.Kp,
-      o.bias,
-      o.relu ? 1 : 0,
-      o.out,
-      o.outHeight,
-      o.outWidth,
-      o.padTop,
-      o.padLeft,
-      base + s.v,
-      base + s.m,
-      s.Tb,
-    );
+      bias: o.bias,
+      relu: o.relu,
+      out: o.out,
+      outHeight: o.outHeight,
+      outWidth: o.outWidth,
+      padTop: o.padTop,
+      padLeft: o.padLeft,
+      scratch: roundUp(g.scratch, 64),
+    });
     return true;
   }
 
@@ -236,7 +294,8 @@ export class WinogradKernel {
     if (o.x.length !== N * H * W * C) throw new Error('x does not match xShape');
     if (o.out.length !== N * OH * OW * K) throw new Error('out does not match the output shape');
     if (o.out.length === 0) return;
-    const s = scratchLayout(this.wasm, C, K);
+    const tile = o.tile ?? 2;
+    const s = scratchLayout(this.wasm, C, K, tile);
     // Byte offsets of each buffer, 16-byte aligned.
     let at = roundUp(this.wasm.heapBase(), 64);
     const take = (bytes: number): number => {
@@ -256,28 +315,20 @@ export class WinogradKernel {
       heap.set(o.bias, bias / 4);
     }
     heap.set(o.x, x / 4);
-    this.wasm.filterTransform(g, C, K, scratch + s.u, s.Cp, s.Kp);
-    this.wasm.conv3x3(
+    convolve(this.wasm, tile, {
       x,
-      N,
-      H,
-      W,
-      C,
-      scratch + s.u,
+      xShape: o.xShape,
+      filter: g,
       K,
-      s.Cp,
-      s.Kp,
       bias,
-      o.relu ? 1 : 0,
+      relu: o.relu ?? false,
       out,
-      OH,
-      OW,
-      o.padTop,
-      o.padLeft,
-      scratch + s.v,
-      scratch + s.m,
-      s.Tb,
-    );
+      outHeight: OH,
+      outWidth: OW,
+      padTop: o.padTop,
+      padLeft: o.padLeft,
+      scratch,
+    });
     o.out.set(heap.subarray(out / 4, out / 4 + o.out.length));
   }
 }
