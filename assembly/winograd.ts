@@ -33,10 +33,14 @@
 // tiles per block, is a multiple of 4 chosen by the caller so that v and m
 // stay in cache.
 //
-// Memory is this module's own; the caller copies tensors in and out (O(n)
-// against the convolution's O(n·C·K)).
+// Memory is imported (env.memory) and the module has no static data: it
+// works on whatever addresses it is given. With the tfjs wasm backend's own
+// memory it reads the input and filter where the tensors already are and
+// writes into the output tensor, with scratch from the backend's malloc; a
+// memory of its own (the caller copies in and out) is the fallback, e.g.
+// where tfjs's memory is shared (its threaded build) and this one is not.
 
-/** First free byte above the static data, 16-byte aligned. */
+/** First byte a caller may use in a memory of the module's own, 16-byte aligned. */
 export function heapBase(): usize {
   return (__heap_base + 15) & ~(<usize>15);
 }
@@ -255,17 +259,20 @@ function inputTransform(
 }
 
 /**
- * M_k = V_k · U_k for k = 0..15: (Tb × Cp) · (Cp × Kp), rows of 4 tiles
+ * M_k = V_k · U_k for k = 0..planes-1 (16 for F(2×2, 3×3), 36 for F(4×4, 3×3)):
+ * (Tb × Cp) · (Cp × Kp), rows of 4 tiles
  * against 8 (or a last 4) output channels at a time, accumulators in
  * registers. Rows past the block's last tile hold stale values that are
  * computed and never read.
  */
-function multiply(v: usize, u: usize, m: usize, rows: i32, Cp: i32, Kp: i32, Tb: i32): void {
+function multiply(
+  v: usize, u: usize, m: usize, rows: i32, Cp: i32, Kp: i32, Tb: i32, planes: i32,
+): void {
   const rowV = <usize>Cp << 2;
   const rowU = <usize>Kp << 2;
   const planeV = planeBytes(Tb, Cp);
   const planeM = planeBytes(Tb, Kp);
-  for (let k = 0; k < 16; k++) {
+  for (let k = 0; k < planes; k++) {
     const V = v + <usize>k * planeV;
     const U = u + <usize>(k * Cp) * rowU;
     const M = m + <usize>k * planeM;
@@ -422,7 +429,237 @@ export function conv3x3(
   for (let t0 = 0; t0 < tiles; t0 += Tb) {
     const nt = min(Tb, tiles - t0);
     inputTransform(x, H, W, C, Cp, TH, TW, padTop, padLeft, t0, nt, v, Tb);
-    multiply(v, u, m, (nt + 3) & ~3, Cp, Kp, Tb);
+    multiply(v, u, m, (nt + 3) & ~3, Cp, Kp, Tb, 16);
     outputTransform(m, K, Kp, bias, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// F(4×4, 3×3): Lavin & Gray's second algorithm, 4×4 outputs from a 6×6 patch,
+//
+//     Bᵀ = | 4  0 -5  0  1  0 |   G = |  1/4     0     0  |   Aᵀ = | 1  1  1  1  1  0 |
+//          | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6  |        | 0  1 -1  2 -2  0 |
+//          | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6  |        | 0  1  1  4  4  0 |
+//          | 0 -2 -1  2  1  0 |       |  1/24  1/12  1/6  |        | 0  1 -1  8 -8  1 |
+//          | 0  2 -1 -2  1  0 |       |  1/24 -1/12  1/6  |
+//          | 0  4  0 -5  0  1 |       |  0     0     1    |
+//
+// 36 multiplications per 4×4 outputs and channel pair instead of 144: 4×
+// less arithmetic than direct convolution (F(2×2, 3×3): 2.25×). The price is
+// rounding: the transforms scale by up to 8 and 1/24, so float32 results
+// differ from direct convolution by a few times more than F(2×2, 3×3)'s
+// (tests/unit/winograd.test.ts bounds both). The same layout as above with
+// 36 planes: u [36][Cp][Kp], v [36][Tb][Cp], m [36][Tb][Kp].
+
+/** Floats of scratch for V (cols = Cp) or M (cols = Kp) of F(4×4, 3×3). */
+export function scratchFloats36(Tb: i32, cols: i32): i32 {
+  return 36 * (Tb * cols + 16);
+}
+
+/** U = G g Gᵀ (6×6) for every (c, o) pair, in float64, stored as float32. */
+export function filterTransform4(g: usize, C: i32, K: i32, u: usize, Cp: i32, Kp: i32): void {
+  memory.fill(u, 0, <usize>(36 * Cp * Kp) << 2);
+  const plane = <usize>(Cp * Kp) << 2;
+  const tap = <usize>(C * K) << 2;
+  for (let c = 0; c < C; c++) {
+    for (let o = 0; o < K; o++) {
+      const p = g + (<usize>(c * K + o) << 2);
+      const g00 = <f64>load<f32>(p), g01 = <f64>load<f32>(p + tap), g02 = <f64>load<f32>(p + 2 * tap);
+      const g10 = <f64>load<f32>(p + 3 * tap), g11 = <f64>load<f32>(p + 4 * tap), g12 = <f64>load<f32>(p + 5 * tap);
+      const g20 = <f64>load<f32>(p + 6 * tap), g21 = <f64>load<f32>(p + 7 * tap), g22 = <f64>load<f32>(p + 8 * tap);
+      const q = u + (<usize>(c * Kp + o) << 2);
+      // Rows of t = G g (6×3), then each row times Gᵀ gives a row of U.
+      filterRow6(q, plane, 0.25 * g00, 0.25 * g01, 0.25 * g02);
+      filterRow6(q + 6 * plane, plane, -(g00 + g10 + g20) / 6, -(g01 + g11 + g21) / 6, -(g02 + g12 + g22) / 6);
+      filterRow6(q + 12 * plane, plane, -(g00 - g10 + g20) / 6, -(g01 - g11 + g21) / 6, -(g02 - g12 + g22) / 6);
+      filterRow6(q + 18 * plane, plane, g00 / 24 + g10 / 12 + g20 / 6, g01 / 24 + g11 / 12 + g21 / 6, g02 / 24 + g12 / 12 + g22 / 6);
+      filterRow6(q + 24 * plane, plane, g00 / 24 - g10 / 12 + g20 / 6, g01 / 24 - g11 / 12 + g21 / 6, g02 / 24 - g12 / 12 + g22 / 6);
+      filterRow6(q + 30 * plane, plane, g20, g21, g22);
+    }
+  }
+}
+
+/** One row of U: (t0, t1, t2) Gᵀ, its 6 entries one plane apart. */
+// @ts-ignore: decorator
+@inline
+function filterRow6(q: usize, plane: usize, t0: f64, t1: f64, t2: f64): void {
+  store<f32>(q, <f32>(0.25 * t0));
+  store<f32>(q + plane, <f32>(-(t0 + t1 + t2) / 6));
+  store<f32>(q + 2 * plane, <f32>(-(t0 - t1 + t2) / 6));
+  store<f32>(q + 3 * plane, <f32>(t0 / 24 + t1 / 12 + t2 / 6));
+  store<f32>(q + 4 * plane, <f32>(t0 / 24 - t1 / 12 + t2 / 6));
+  store<f32>(q + 5 * plane, <f32>t2);
+}
+
+/** (d0 … d5) B, four channels at a time, its 6 entries stored `step` bytes apart from q. */
+// @ts-ignore: decorator
+@inline
+function inputLine6(q: usize, step: usize, d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128): void {
+  const two = f32x4.splat(2), four = f32x4.splat(4), five = f32x4.splat(5);
+  const a = f32x4.sub(d4, f32x4.mul(four, d2));
+  const b = f32x4.sub(d3, f32x4.mul(four, d1));
+  const e = f32x4.sub(d4, d2);
+  const f = f32x4.mul(two, f32x4.sub(d3, d1));
+  v128.store(q, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+  v128.store(q + step, f32x4.add(a, b));
+  v128.store(q + 2 * step, f32x4.sub(a, b));
+  v128.store(q + 3 * step, f32x4.add(e, f));
+  v128.store(q + 4 * step, f32x4.sub(e, f));
+  v128.store(q + 5 * step, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+}
+
+/** Four channels at p when `inside`, else zeros. */
+// @ts-ignore: decorator
+@inline
+function loadIf(inside: bool, p: usize, c: i32, C: i32): v128 {
+  return inside ? loadChannels(p, c, C) : f32x4.splat(0);
+}
+
+/**
+ * Bᵀ d B for the tiles [t0, t0 + nt) into v, in two passes through the 36
+ * planes: each patch row's transform (d B) into planes 6r…6r+5, then each
+ * column of that, transformed in place (Bᵀ ·).
+ */
+function inputTransform4(
+  x: usize, H: i32, W: i32, C: i32, Cp: i32,
+  TH: i32, TW: i32, padTop: i32, padLeft: i32,
+  t0: i32, nt: i32, v: usize, Tb: i32,
+): void {
+  const plane = planeBytes(Tb, Cp);
+  const rowBytes = <usize>(W * C) << 2;
+  const cs = <usize>C << 2;
+  const whole = (C & 3) == 0;
+  for (let tl = 0; tl < nt; tl++) {
+    const t = t0 + tl;
+    const n = t / (TH * TW);
+    const r = t - n * TH * TW;
+    const ty = r / TW;
+    const tx = r - ty * TW;
+    const y0 = 4 * ty - padTop;
+    const x0 = 4 * tx - padLeft;
+    // Bit i set: patch row (column) i lies inside the image.
+    let rows = 0, cols = 0;
+    for (let i = 0; i < 6; i++) {
+      if (y0 + i >= 0 && y0 + i < H) rows |= 1 << i;
+      if (x0 + i >= 0 && x0 + i < W) cols |= 1 << i;
+    }
+    const img = x + <usize>(n * H * W * C) * 4;
+    const p00 = img + <usize>(y0 * W + x0) * (<usize>C << 2);
+    const out = v + (<usize>(tl * Cp) << 2);
+    const inside = whole && rows == 63 && cols == 63;
+    for (let c = 0; c < Cp; c += 4) {
+      const pc = p00 + (<usize>c << 2);
+      const q = out + (<usize>c << 2);
+      for (let i = 0; i < 6; i++) {
+        const pr = pc + <usize>i * rowBytes;
+        const qr = q + <usize>(6 * i) * plane;
+        if (inside) {
+          inputLine6(qr, plane,
+            v128.load(pr), v128.load(pr + cs), v128.load(pr + 2 * cs),
+            v128.load(pr + 3 * cs), v128.load(pr + 4 * cs), v128.load(pr + 5 * cs));
+        } else if ((rows >> i) & 1) {
+          inputLine6(qr, plane,
+            loadIf((cols & 1) != 0, pr, c, C), loadIf((cols & 2) != 0, pr + cs, c, C),
+            loadIf((cols & 4) != 0, pr + 2 * cs, c, C), loadIf((cols & 8) != 0, pr + 3 * cs, c, C),
+            loadIf((cols & 16) != 0, pr + 4 * cs, c, C), loadIf((cols & 32) != 0, pr + 5 * cs, c, C));
+        } else {
+          const zero = f32x4.splat(0);
+          for (let j = 0; j < 6; j++) v128.store(qr + <usize>j * plane, zero);
+        }
+      }
+      const step: usize = 6 * plane;
+      for (let j = 0; j < 6; j++) {
+        const qc = q + <usize>j * plane;
+        inputLine6(qc, step,
+          v128.load(qc), v128.load(qc + step), v128.load(qc + 2 * step),
+          v128.load(qc + 3 * step), v128.load(qc + 4 * step), v128.load(qc + 5 * step));
+      }
+    }
+  }
+}
+
+/**
+ * Y = Aᵀ M A (+ bias, relu) for the block's tiles, written where inside the
+ * output: first Aᵀ · over each of the 6 columns (in place, into planes
+ * 6i + j, i < 4), then · A along each of the 4 rows.
+ */
+function outputTransform4(
+  m: usize, K: i32, Kp: i32, bias: usize, relu: bool,
+  out: usize, OH: i32, OW: i32, TH: i32, TW: i32,
+  t0: i32, nt: i32, Tb: i32,
+): void {
+  const plane = planeBytes(Tb, Kp);
+  const zero = f32x4.splat(0);
+  const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const pixel = <usize>K << 2;
+  const step: usize = 6 * plane;
+  for (let tl = 0; tl < nt; tl++) {
+    const t = t0 + tl;
+    const n = t / (TH * TW);
+    const r = t - n * TH * TW;
+    const ty = r / TW;
+    const tx = r - ty * TW;
+    const oy = 4 * ty;
+    const ox = 4 * tx;
+    const rows = min(4, OH - oy);
+    const cols = min(4, OW - ox);
+    const p = out + (<usize>((n * OH + oy) * OW + ox) * K << 2);
+    const src = m + (<usize>(tl * Kp) << 2);
+    for (let o = 0; o < K; o += 4) {
+      const q = src + (<usize>o << 2);
+      for (let j = 0; j < 6; j++) {
+        const qc = q + <usize>j * plane;
+        const m0 = v128.load(qc), m1 = v128.load(qc + step), m2 = v128.load(qc + 2 * step);
+        const m3 = v128.load(qc + 3 * step), m4 = v128.load(qc + 4 * step), m5 = v128.load(qc + 5 * step);
+        const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2);
+        const e = f32x4.add(m3, m4), f = f32x4.sub(m3, m4);
+        v128.store(qc, f32x4.add(f32x4.add(m0, a), e));
+        v128.store(qc + step, f32x4.add(b, f32x4.mul(two, f)));
+        v128.store(qc + 2 * step, f32x4.add(a, f32x4.mul(four, e)));
+        v128.store(qc + 3 * step, f32x4.add(f32x4.add(b, f32x4.mul(eight, f)), m5));
+      }
+      const bv = bias != 0 ? loadChannels(bias + (<usize>o << 2), o, K) : zero;
+      for (let i = 0; i < rows; i++) {
+        const qr = q + <usize>i * step;
+        const m0 = v128.load(qr), m1 = v128.load(qr + plane), m2 = v128.load(qr + 2 * plane);
+        const m3 = v128.load(qr + 3 * plane), m4 = v128.load(qr + 4 * plane), m5 = v128.load(qr + 5 * plane);
+        const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2);
+        const e = f32x4.add(m3, m4), f = f32x4.sub(m3, m4);
+        let y0 = f32x4.add(f32x4.add(f32x4.add(m0, a), e), bv);
+        let y1 = f32x4.add(f32x4.add(b, f32x4.mul(two, f)), bv);
+        let y2 = f32x4.add(f32x4.add(a, f32x4.mul(four, e)), bv);
+        let y3 = f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(eight, f)), m5), bv);
+        if (relu) {
+          y0 = f32x4.max(y0, zero);
+          y1 = f32x4.max(y1, zero);
+          y2 = f32x4.max(y2, zero);
+          y3 = f32x4.max(y3, zero);
+        }
+        const po = p + <usize>i * <usize>OW * pixel + (<usize>o << 2);
+        storeChannels(po, y0, o, K);
+        if (cols > 1) storeChannels(po + pixel, y1, o, K);
+        if (cols > 2) storeChannels(po + 2 * pixel, y2, o, K);
+        if (cols > 3) storeChannels(po + 3 * pixel, y3, o, K);
+      }
+    }
+  }
+}
+
+/** As conv3x3, with F(4×4, 3×3): u from filterTransform4, v and m of scratchFloats36. */
+export function conv3x3f4(
+  x: usize, N: i32, H: i32, W: i32, C: i32,
+  u: usize, K: i32, Cp: i32, Kp: i32,
+  bias: usize, relu: i32,
+  out: usize, OH: i32, OW: i32, padTop: i32, padLeft: i32,
+  v: usize, m: usize, Tb: i32,
+): void {
+  const TH = (OH + 3) >> 2;
+  const TW = (OW + 3) >> 2;
+  const tiles = N * TH * TW;
+  for (let t0 = 0; t0 < tiles; t0 += Tb) {
+    const nt = min(Tb, tiles - t0);
+    inputTransform4(x, H, W, C, Cp, TH, TW, padTop, padLeft, t0, nt, v, Tb);
+    multiply(v, u, m, (nt + 3) & ~3, Cp, Kp, Tb, 36);
+    outputTransform4(m, K, Kp, bias, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
   }
 }

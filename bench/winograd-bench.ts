@@ -1,5 +1,5 @@
 /**
- * The Winograd F(2×2, 3×3) kernel (src/compute/winograd) against tfjs's own
+ * The Winograd F(2×2, 3×3) and F(4×4, 3×3) kernels (src/compute/winograd) against tfjs's own
  * wasm convolution (XNNPACK), one thread: each 3×3 stride-1 convolution shape
  * of ResNet-20/56 on 28×28×1 inputs, as inference runs it (FusedConv2D with
  * bias and ReLU, batch 128), then whole-model inference images/s with and
@@ -20,7 +20,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus, loadavg } from 'node:os';
 import { initBackend } from '../src/compute/backend';
 import { createModel, forwardMultiplyAdds, parseModelName } from '../src/compute/models';
-import { stopWinograd, useWinograd, type UseWinogradOptions } from '../src/compute/winograd';
+import {
+  stopWinograd,
+  tileFor,
+  useWinograd,
+  type UseWinogradOptions,
+} from '../src/compute/winograd';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,20 +55,23 @@ async function best(f: () => tf.Tensor): Promise<number> {
   return bestMs;
 }
 
-/** Time f with tfjs's kernels and with ours, alternating. */
+/** Time f with tfjs's kernels and with ours (each tile in `tiles`), alternating. */
 async function compare(
   f: () => tf.Tensor,
   options: UseWinogradOptions = {},
-): Promise<{ tfjs: number; winograd: number }> {
+  tiles: UseWinogradOptions['tile'][] = ['auto'],
+): Promise<{ tfjs: number; winograd: number; byTile: number[] }> {
   let tfjs = Infinity;
-  let winograd = Infinity;
+  const byTile = tiles.map(() => Infinity);
   for (let round = 0; round < 2; round++) {
     stopWinograd();
     tfjs = Math.min(tfjs, await best(f));
-    await useWinograd(options);
-    winograd = Math.min(winograd, await best(f));
+    for (const [i, tile] of tiles.entries()) {
+      await useWinograd({ ...options, tile });
+      byTile[i] = Math.min(byTile[i]!, await best(f));
+    }
   }
-  return { tfjs, winograd };
+  return { tfjs, winograd: Math.min(...byTile), byTile };
 }
 
 const choice = await initBackend({ prefer: 'wasm' });
@@ -79,7 +87,9 @@ console.log(
 console.log(
   '\n3×3 stride-1 convolutions (FusedConv2D + bias + ReLU), ms per batch and GFLOP/s of the direct count',
 );
-console.log('shape                 tfjs ms  GFLOP/s   winograd ms  GFLOP/s   speed-up');
+console.log(
+  'shape                 tfjs ms  GFLOP/s   F(2×2) ms  GFLOP/s  F(4×4) ms  GFLOP/s   best speed-up',
+);
 for (const [h, c, k] of [
   [28, 1, 16],
   [32, 3, 16],
@@ -95,13 +105,14 @@ for (const [h, c, k] of [
   const conv = (): tf.Tensor =>
     tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
   // Every channel count through our kernel, the default threshold aside.
-  const { tfjs, winograd } = await compare(conv, { minInChannels: 1 });
+  const { tfjs, winograd, byTile } = await compare(conv, { minInChannels: 1 }, [2, 4]);
   const flop = 2 * 9 * c * k * h * h * batch;
   const gf = (ms: number): string => (flop / ms / 1e6).toFixed(1).padStart(7);
+  const [f2, f4] = byTile as [number, number];
   console.log(
-    `${`${h}×${h}×${c} → ${k}`.padEnd(20)} ${tfjs.toFixed(2).padStart(8)} ${gf(tfjs)}   ${winograd
-      .toFixed(2)
-      .padStart(11)} ${gf(winograd)}   ${(tfjs / winograd).toFixed(2)}×`,
+    `${`${h}×${h}×${c} → ${k}`.padEnd(20)} ${tfjs.toFixed(2).padStart(8)} ${gf(tfjs)}   ` +
+      `${f2.toFixed(2).padStart(9)} ${gf(f2)}  ${f4.toFixed(2).padStart(9)} ${gf(f4)}   ` +
+      `${(tfjs / winograd).toFixed(2)}× (tileFor picks F(${tileFor(c, k)}×${tileFor(c, k)}))`,
   );
   tf.dispose([x, filter, bias]);
 }

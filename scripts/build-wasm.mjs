@@ -23,7 +23,18 @@ const outDir =
 mkdirSync(outDir, { recursive: true });
 const wasmPath = join(outDir, 'winograd.wasm');
 
-export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'];
+// --importMemory: the module works in whatever memory it is given, its own
+// or the tfjs wasm backend's (src/compute/winograd/kernel.ts).
+export const ASC_FLAGS = [
+  '-O3',
+  '--runtime',
+  'stub',
+  '--noAssert',
+  '--enable',
+  'simd',
+  '--importMemory',
+  '--noExportMemory',
+];
 
 execFileSync(
   process.execPath,

@@ -1,6 +1,6 @@
 /**
- * The Winograd F(2×2, 3×3) kernels (src/compute/winograd) against tfjs's own
- * wasm convolution: same values within 1e-5 of the output's scale on random
+ * The Winograd F(2×2, 3×3) and F(4×4, 3×3) kernels (src/compute/winograd)
+ * against tfjs's own wasm convolution: same values within 1e-5 of the output's scale on random
  * inputs, odd and even sizes, 'same', 'valid' and explicit padding, every
  * channel count the models use, batch 1 and more; delegation of what they do
  * not cover; no tensor leaks; a ResNet-20 loss and gradient with and without.
@@ -10,10 +10,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/compute/backend';
 import { createModel, type ModelSpec } from '../../src/compute/models';
-import { stopWinograd, useWinograd, winogradInUse } from '../../src/compute/winograd';
+import {
+  stopWinograd,
+  tileFor,
+  useWinograd,
+  WinogradKernel,
+  winogradInUse,
+  type WinogradTile,
+} from '../../src/compute/winograd';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm', winograd: false });
@@ -23,10 +30,13 @@ beforeAll(async () => {
 afterAll(() => stopWinograd());
 
 /** Run f with tfjs's own kernels, then with ours; both results as arrays. */
-async function both(f: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
+async function both(
+  f: () => tf.Tensor,
+  tile: WinogradTile | 'auto' = 'auto',
+): Promise<[Float32Array, Float32Array]> {
   stopWinograd();
   const a = tf.tidy(f);
-  await useWinograd({ minInChannels: 1 });
+  await useWinograd({ minInChannels: 1, tile });
   const b = tf.tidy(f);
   const out = [(await a.data()) as Float32Array, (await b.data()) as Float32Array] as const;
   a.dispose();
@@ -77,6 +87,8 @@ const CASES: Case[] = [
   { x: [2, 1, 1, 8], k: 8, pad: 'same' },
 ];
 
+const TILES: WinogradTile[] = [2, 4];
+
 describe('Winograd Conv2D and FusedConv2D on wasm', () => {
   it('is installed and removed by useWinograd / stopWinograd', async () => {
     await useWinograd();
@@ -85,13 +97,16 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
     expect(winogradInUse()).toBe(false);
   });
 
-  for (const c of CASES) {
+  for (const [c, tile] of CASES.flatMap((c) => TILES.map((t) => [c, t] as const))) {
     const [n, h, w, ch] = c.x;
-    const name = `${n}×${h}×${w}×${ch} → ${c.k}, pad ${JSON.stringify(c.pad)}`;
+    const name = `F(${tile}×${tile}, 3×3), ${n}×${h}×${w}×${ch} → ${c.k}, pad ${JSON.stringify(c.pad)}`;
     it(`conv2d equals tfjs's: ${name}`, async () => {
       const x = tf.randomNormal(c.x, 0, 1, 'float32', 1);
       const f = tf.randomNormal([3, 3, ch, c.k], 0, 1, 'float32', 2);
-      const [a, b] = await both(() => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, c.pad));
+      const [a, b] = await both(
+        () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, c.pad),
+        tile,
+      );
       expect(relativeError(a, b)).toBeLessThan(1e-5);
       tf.dispose([x, f]);
     });
@@ -100,15 +115,17 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
       const f = tf.randomNormal([3, 3, ch, c.k], 0, 1, 'float32', 4);
       const bias = tf.randomNormal([c.k], 0, 1, 'float32', 5);
       for (const activation of ['linear', 'relu'] as const) {
-        const [a, b] = await both(() =>
-          tf.fused.conv2d({
-            x: x as tf.Tensor4D,
-            filter: f as tf.Tensor4D,
-            strides: 1,
-            pad: c.pad,
-            bias: bias as tf.Tensor1D,
-            activation,
-          }),
+        const [a, b] = await both(
+          () =>
+            tf.fused.conv2d({
+              x: x as tf.Tensor4D,
+              filter: f as tf.Tensor4D,
+              strides: 1,
+              pad: c.pad,
+              bias: bias as tf.Tensor1D,
+              activation,
+            }),
+          tile,
         );
         expect(relativeError(a, b)).toBeLessThan(1e-5);
       }
@@ -149,6 +166,52 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
       expect(Array.from(b)).toEqual(Array.from(a));
     }
     tf.dispose([x, f3, f1]);
+  });
+
+  it('computes in the backend memory, and the copying fallback gives the same values', async () => {
+    await useWinograd({ minInChannels: 1 });
+    const copying = await WinogradKernel.create();
+    const spy = vi.spyOn(WinogradKernel.prototype, 'conv3x3InPlace');
+    try {
+      for (const c of CASES) {
+        const [, , , ch] = c.x;
+        const x = tf.randomNormal(c.x, 0, 1, 'float32', 17);
+        const f = tf.randomNormal([3, 3, ch, c.k], 0, 1, 'float32', 18);
+        const bias = tf.randomNormal([c.k], 0, 1, 'float32', 19);
+        const y = tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: f as tf.Tensor4D,
+          strides: 1,
+          pad: c.pad,
+          bias: bias as tf.Tensor1D,
+          activation: 'relu',
+        });
+        const info = tf.backend_util.computeConv2DInfo(c.x, [3, 3, ch, c.k], 1, 1, c.pad);
+        const out = new Float32Array(y.size);
+        copying.conv3x3({
+          x: (await x.data()) as Float32Array,
+          xShape: c.x,
+          filter: (await f.data()) as Float32Array,
+          outChannels: c.k,
+          bias: (await bias.data()) as Float32Array,
+          relu: true,
+          padTop: info.padInfo.top,
+          padLeft: info.padInfo.left,
+          outHeight: info.outHeight,
+          outWidth: info.outWidth,
+          out,
+          tile: tileFor(ch, c.k),
+        });
+        // The same float arithmetic in the same order: equal bit for bit.
+        expect(Array.from(out)).toEqual(Array.from(await y.data()));
+        tf.dispose([x, f, bias, y]);
+      }
+      // In Node the backend's memory is not shared, so every call ran in place.
+      expect(spy.mock.results.length).toBe(CASES.length);
+      expect(spy.mock.results.every((r) => r.value === true)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('leaves the tensor count where it found it', async () => {

@@ -17,19 +17,41 @@
  *   PUBLIC_SKIPSCAPE_WINOGRAD=0 when the site is built)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WinogradKernel } from './kernel';
+import { WinogradKernel, type WinogradTile } from './kernel';
 
-export { WinogradKernel, tilesPerBlock, type Conv3x3Options } from './kernel';
+export { WinogradKernel, tilesPerBlock, type Conv3x3Options, type WinogradTile } from './kernel';
+
+/**
+ * F(2×2, 3×3) or F(4×4, 3×3) for a convolution with C input and K output
+ * channels, as measured on one core of the 2-core AMD EPYC (batch 128,
+ * FusedConv2D + bias + ReLU, best of 10): F(4×4) is 0.70× F(2×2)'s speed
+ * at 28×28×16 → 16, 1.00× at 14×14×32 → 32 and 1.91× at 7×7×64 → 64. With
+ * few channels the transforms, which F(4×4) makes dearer per tile, outweigh
+ * the products it saves; with many the products dominate.
+ */
+export function tileFor(C: number, K: number): WinogradTile {
+  return Math.min(C, K) >= 48 ? 4 : 2;
+}
 
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  getMemoryOffset(dataId: tf.DataId): number;
+  /** The Emscripten module: its memory (asm.memory, or wasmMemory in the threaded build) and allocator. */
+  wasm: {
+    asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+  };
 }
 
 let kernel: WinogradKernel | null = null;
 /** Convolutions with fewer input channels go to tfjs (see useWinograd). */
 let minInChannels = 4;
+/** F(tile×tile, 3×3), or 'auto' for tileFor's choice (see useWinograd). */
+let tile: WinogradTile | 'auto' = 'auto';
 /** tfjs's own kernels, restored by stopWinograd and called for what we do not cover. */
 const originals = new Map<string, tf.KernelConfig>();
 
@@ -79,8 +101,30 @@ function run(
   bias: tf.TensorInfo | null,
   relu: boolean,
 ): tf.TensorInfo {
-  // makeOutput may grow the wasm heap, so the views are taken after it.
   const out = backend.makeOutput(info.outShape as number[], 'float32');
+  const chosenTile = tile === 'auto' ? tileFor(info.inChannels, info.outChannels) : tile;
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  const inPlace =
+    memory !== undefined &&
+    kernel!.conv3x3InPlace({
+      memory,
+      malloc: (bytes) => backend.wasm._malloc(bytes),
+      free: (pointer) => backend.wasm._free(pointer),
+      x: backend.getMemoryOffset(x.dataId),
+      xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+      filter: backend.getMemoryOffset(filter.dataId),
+      outChannels: info.outChannels,
+      bias: bias ? backend.getMemoryOffset(bias.dataId) : 0,
+      relu,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      out: backend.getMemoryOffset(out.dataId),
+      tile: chosenTile,
+    });
+  if (inPlace) return out;
+  // makeOutput may grow the wasm heap, so the views are taken after it.
   kernel!.conv3x3({
     x: backend.typedArrayFromHeap(x),
     xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
@@ -93,6 +137,7 @@ function run(
     outHeight: info.outHeight,
     outWidth: info.outWidth,
     out: backend.typedArrayFromHeap(out),
+    tile: chosenTile,
   });
   return out;
 }
@@ -161,6 +206,8 @@ export interface UseWinogradOptions {
    * 4; tests pass 1 to cover every channel count.
    */
   minInChannels?: number;
+  /** F(2×2, 3×3), F(4×4, 3×3), or 'auto' (default): tileFor's choice per convolution. */
+  tile?: WinogradTile | 'auto';
 }
 
 /**
@@ -170,6 +217,7 @@ export interface UseWinogradOptions {
  */
 export async function useWinograd(options: UseWinogradOptions = {}): Promise<void> {
   minInChannels = options.minInChannels ?? 4;
+  tile = options.tile ?? 'auto';
   if (winogradInUse()) return;
   kernel ??= await WinogradKernel.create();
   for (const [name, make] of [

@@ -1,21 +1,31 @@
 /**
  * The Winograd F(2×2, 3×3) convolution kernel (assembly/winograd.ts, built
- * into wasm-bytes.ts by `npm run build:wasm`) behind a plain typed-array
- * interface: x, filter and bias in, the output written into a given array.
+ * into wasm-bytes.ts by `npm run build:wasm`), two ways:
  *
- * The module has its own memory. Each call copies x and the filter in and
- * the output out, O(n) against the convolution's O(n·C·K), and transforms
- * the filter (U = G g Gᵀ, 16·C·K values) every time: inference folds batch
- * norm into a fresh filter tensor for every batch, so there is no stable
- * weight identity to cache by, and the transform costs 1/(tiles) of the rest.
+ * - in place (conv3x3InPlace): an instance of the module on the tfjs wasm
+ *   backend's own memory reads x, the filter and the bias where the tensors
+ *   are and writes the output tensor, with scratch from the backend's malloc.
+ *   No copies: at ResNet-56's first stage (batch 128, 28×28×16) copying x in
+ *   and the output out took about a seventh of the convolution's time.
+ * - copying (conv3x3): typed arrays in, a typed array out, through a memory
+ *   of the module's own; the fallback where the backend's memory cannot be
+ *   imported (tfjs's threaded build shares its memory, this module's is not
+ *   declared shared) and what tests and benchmarks call directly.
+ *
+ * The filter is transformed (U = G g Gᵀ, 16·C·K values) at every call:
+ * inference folds batch norm into a fresh filter tensor for every batch, so
+ * there is no stable weight identity to cache by, and the transform costs
+ * 1/(tiles) of the rest.
  */
 import { winogradWasmBase64 } from './wasm-bytes';
 
 interface WinogradExports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   scratchFloats(Tb: number, cols: number): number;
   filterTransform(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
+  scratchFloats36(Tb: number, cols: number): number;
+  filterTransform4(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
+  conv3x3f4: WinogradExports['conv3x3'];
   conv3x3(
     x: number,
     N: number,
@@ -59,6 +69,8 @@ export interface Conv3x3Options {
   outWidth: number;
   /** Receives [batch, outHeight, outWidth, outChannels]. */
   out: Float32Array;
+  /** F(2×2, 3×3) (default) or F(4×4, 3×3). */
+  tile?: WinogradTile;
 }
 
 const PAGE = 65536;
@@ -72,36 +84,206 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Tiles per block: the block's transformed input (16·Tb·Cp floats) and
- * products (16·Tb·Kp) together stay near 256 KiB, inside a core's L2.
+ * Output tile side m of F(m×m, 3×3): 2 (16 products per tile, 2.25× less
+ * arithmetic than direct convolution) or 4 (36 products, 4× less).
  */
-export function tilesPerBlock(Cp: number, Kp: number): number {
-  return Math.max(4, Math.min(256, Math.floor(4096 / (Cp + Kp) / 4) * 4));
+export type WinogradTile = 2 | 4;
+
+/** Transform planes of F(m×m, 3×3): (m + 2)². */
+const planesOf = (tile: WinogradTile): number => (tile + 2) ** 2;
+
+/**
+ * Tiles per block: the block's transformed input (planes·Tb·Cp floats) and
+ * products (planes·Tb·Kp) together stay near 256 KiB, inside a core's L2.
+ */
+export function tilesPerBlock(Cp: number, Kp: number, tile: WinogradTile = 2): number {
+  const floats = (16 * 4096) / planesOf(tile);
+  return Math.max(4, Math.min(256, Math.floor(floats / (Cp + Kp) / 4) * 4));
+}
+
+/**
+ * A convolution whose tensors already lie in `memory` (byte addresses): what
+ * the wasm backend's kernels pass, with its malloc and free for scratch.
+ */
+export interface Conv3x3InPlaceOptions {
+  memory: WebAssembly.Memory;
+  malloc(bytes: number): number;
+  free(pointer: number): void;
+  x: number;
+  xShape: readonly [number, number, number, number];
+  filter: number;
+  outChannels: number;
+  /** Address of outChannels floats, or 0 for none. */
+  bias: number;
+  relu: boolean;
+  padTop: number;
+  padLeft: number;
+  outHeight: number;
+  outWidth: number;
+  out: number;
+  /** F(2×2, 3×3) (default) or F(4×4, 3×3). */
+  tile?: WinogradTile;
+}
+
+/** An instance on a foreign memory and the scratch it has taken there. */
+interface Guest {
+  wasm: WinogradExports;
+  scratch: number;
+  scratchBytes: number;
+}
+
+/** The scratch one call needs: U, then V and M for a block of tiles, byte offsets from its start. */
+function scratchLayout(
+  wasm: WinogradExports,
+  C: number,
+  K: number,
+  tile: WinogradTile,
+): { Cp: number; Kp: number; Tb: number; u: number; v: number; m: number; bytes: number } {
+  const Cp = roundUp(C, 4);
+  const Kp = roundUp(K, 4);
+  const Tb = tilesPerBlock(Cp, Kp, tile);
+  const scratch = tile === 4 ? wasm.scratchFloats36 : wasm.scratchFloats;
+  const u = 0;
+  const v = u + roundUp(planesOf(tile) * Cp * Kp * 4, 64);
+  const m = v + roundUp(scratch(Tb, Cp) * 4, 64);
+  const bytes = m + roundUp(scratch(Tb, Kp) * 4, 64);
+  return { Cp, Kp, Tb, u, v, m, bytes };
+}
+
+/** filterTransform then conv3x3 of F(tile×tile, 3×3), all addresses in the instance's memory. */
+function convolve(
+  wasm: WinogradExports,
+  tile: WinogradTile,
+  a: {
+    x: number;
+    xShape: readonly [number, number, number, number];
+    filter: number;
+    K: number;
+    bias: number;
+    relu: boolean;
+    out: number;
+    outHeight: number;
+    outWidth: number;
+    padTop: number;
+    padLeft: number;
+    scratch: number;
+  },
+): void {
+  const [N, H, W, C] = a.xShape;
+  const s = scratchLayout(wasm, C, a.K, tile);
+  const u = a.scratch + s.u;
+  if (tile === 4) wasm.filterTransform4(a.filter, C, a.K, u, s.Cp, s.Kp);
+  else wasm.filterTransform(a.filter, C, a.K, u, s.Cp, s.Kp);
+  (tile === 4 ? wasm.conv3x3f4 : wasm.conv3x3)(
+    a.x,
+    N,
+    H,
+    W,
+    C,
+    u,
+    a.K,
+    s.Cp,
+    s.Kp,
+    a.bias,
+    a.relu ? 1 : 0,
+    a.out,
+    a.outHeight,
+    a.outWidth,
+    a.padTop,
+    a.padLeft,
+    a.scratch + s.v,
+    a.scratch + s.m,
+    s.Tb,
+  );
 }
 
 export class WinogradKernel {
-  private constructor(private readonly wasm: WinogradExports) {}
+  /** Instances on other modules' memories, and whether one could be made at all. */
+  private readonly guests = new WeakMap<WebAssembly.Memory, Guest | null>();
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly wasm: WinogradExports,
+    private readonly memory: WebAssembly.Memory,
+  ) {}
 
   /** Compile and instantiate the module (async: browsers refuse large sync compiles). */
   static async create(): Promise<WinogradKernel> {
-    const { instance } = await WebAssembly.instantiate(decodeBase64(winogradWasmBase64), {
-      env: {
-        abort: () => {
-          throw new Error('winograd.wasm aborted');
-        },
-      },
+    const module = await WebAssembly.compile(decodeBase64(winogradWasmBase64));
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    return new WinogradKernel(module, instance.exports as unknown as WinogradExports, memory);
+  }
+
+  /**
+   * An instance working in `memory`, made on first use (a synchronous
+   * instantiation of the already compiled module); null when the memory's
+   * type does not match the module's import (a shared memory).
+   */
+  private guest(memory: WebAssembly.Memory): Guest | null {
+    let g = this.guests.get(memory);
+    if (g === undefined) {
+      try {
+        const instance = new WebAssembly.Instance(this.module, { env: { memory } });
+        g = { wasm: instance.exports as unknown as WinogradExports, scratch: 0, scratchBytes: 0 };
+      } catch {
+        g = null;
+      }
+      this.guests.set(memory, g);
+    }
+    return g;
+  }
+
+  /**
+   * Convolve where the tensors are (see Conv3x3InPlaceOptions); false, with
+   * nothing done, when no instance can work in that memory (the caller then
+   * copies through conv3x3).
+   */
+  conv3x3InPlace(o: Conv3x3InPlaceOptions): boolean {
+    const g = this.guest(o.memory);
+    if (g === null) return false;
+    const [N, , , C] = o.xShape;
+    const K = o.outChannels;
+    if (N * o.outHeight * o.outWidth * K === 0) return true;
+    const tile = o.tile ?? 2;
+    const s = scratchLayout(g.wasm, C, K, tile);
+    if (g.scratchBytes < s.bytes) {
+      // Kept between calls and grown to the largest convolution seen: the
+      // ResNets' largest, 64 → 64 channels, needs about 0.5 MB.
+      if (g.scratch !== 0) o.free(g.scratch);
+      g.scratch = 0;
+      g.scratchBytes = 0;
+      const p = o.malloc(s.bytes + 64);
+      if (p === 0)
+        throw new Error(`winograd: the wasm backend could not allocate ${s.bytes} bytes`);
+      g.scratch = p;
+      g.scratchBytes = s.bytes;
+    }
+    convolve(g.wasm, tile, {
+      x: o.x,
+      xShape: o.xShape,
+      filter: o.filter,
+      K,
+      bias: o.bias,
+      relu: o.relu,
+      out: o.out,
+      outHeight: o.outHeight,
+      outWidth: o.outWidth,
+      padTop: o.padTop,
+      padLeft: o.padLeft,
+      scratch: roundUp(g.scratch, 64),
     });
-    return new WinogradKernel(instance.exports as unknown as WinogradExports);
+    return true;
   }
 
-  /** Grow the module's memory to at least `bytes` and return a fresh float view. */
+  /** Grow the module's own memory to at least `bytes` and return a fresh float view. */
   private heap(bytes: number): Float32Array {
-    const memory = this.wasm.memory;
-    const missing = bytes - memory.buffer.byteLength;
-    if (missing > 0) memory.grow(Math.ceil(missing / PAGE));
-    return new Float32Array(memory.buffer);
+    const missing = bytes - this.memory.buffer.byteLength;
+    if (missing > 0) this.memory.grow(Math.ceil(missing / PAGE));
+    return new Float32Array(this.memory.buffer);
   }
 
+  /** Convolve typed arrays, copying them through the module's own memory. */
   conv3x3(o: Conv3x3Options): void {
     const [N, H, W, C] = o.xShape;
     const K = o.outChannels;
@@ -112,23 +294,20 @@ export class WinogradKernel {
     if (o.x.length !== N * H * W * C) throw new Error('x does not match xShape');
     if (o.out.length !== N * OH * OW * K) throw new Error('out does not match the output shape');
     if (o.out.length === 0) return;
-    const Cp = roundUp(C, 4);
-    const Kp = roundUp(K, 4);
-    const Tb = tilesPerBlock(Cp, Kp);
+    const tile = o.tile ?? 2;
+    const s = scratchLayout(this.wasm, C, K, tile);
     // Byte offsets of each buffer, 16-byte aligned.
-    let at = roundUp(this.wasm.heapBase(), 16);
-    const take = (floats: number): number => {
+    let at = roundUp(this.wasm.heapBase(), 64);
+    const take = (bytes: number): number => {
       const p = at;
-      at += roundUp(floats * 4, 16);
+      at += roundUp(bytes, 64);
       return p;
     };
-    const g = take(9 * C * K);
-    const u = take(16 * Cp * Kp);
-    const bias = o.bias ? take(Kp) : 0;
-    const v = take(this.wasm.scratchFloats(Tb, Cp));
-    const m = take(this.wasm.scratchFloats(Tb, Kp));
-    const x = take(N * H * W * C);
-    const out = take(N * OH * OW * K);
+    const scratch = take(s.bytes);
+    const g = take(9 * C * K * 4);
+    const bias = o.bias ? take(K * 4) : 0;
+    const x = take(N * H * W * C * 4);
+    const out = take(N * OH * OW * K * 4);
     const heap = this.heap(at);
     heap.set(o.filter, g / 4);
     if (o.bias) {
@@ -136,28 +315,20 @@ export class WinogradKernel {
       heap.set(o.bias, bias / 4);
     }
     heap.set(o.x, x / 4);
-    this.wasm.filterTransform(g, C, K, u, Cp, Kp);
-    this.wasm.conv3x3(
+    convolve(this.wasm, tile, {
       x,
-      N,
-      H,
-      W,
-      C,
-      u,
+      xShape: o.xShape,
+      filter: g,
       K,
-      Cp,
-      Kp,
       bias,
-      o.relu ? 1 : 0,
+      relu: o.relu ?? false,
       out,
-      OH,
-      OW,
-      o.padTop,
-      o.padLeft,
-      v,
-      m,
-      Tb,
-    );
+      outHeight: OH,
+      outWidth: OW,
+      padTop: o.padTop,
+      padLeft: o.padLeft,
+      scratch,
+    });
     o.out.set(heap.subarray(out / 4, out / 4 + o.out.length));
   }
 }
