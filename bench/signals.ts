@@ -3,20 +3,36 @@
  * triggers it: the built "Why gradients vanish" served locally, the variance
  * figure set by its URL to the benchmark case (ReLU, Kaiming, T = 50,
  * d = 100, 256 inputs, 8 draws: forward and backward), then settings changed
- * through its controls. Times come from the worker's own measurement
- * (SignalStatistics.elapsedMs and .timing, exposed on the figure as
- * data-elapsed-ms and data-timing).
+ * through its controls. Two times per change:
+ *
+ *   update: what a reader waits, measured in the page from the control's
+ *     change event to the new chart painted (the result in the DOM, then two
+ *     animation frames): scheduling, the workers' runs, the statistics and
+ *     histograms on the page, and drawing the charts
+ *   elapsed: the run alone, from its start to its statistics
+ *     (SignalStatistics.elapsedMs), with the workers' own split of it
+ *     (.timing, summed over draws: CPU time, since the workers run at once),
+ *     exposed on the figure as data-elapsed-ms and data-timing
  *
  *   cold: a new seed each time, so every weight is sampled afresh
  *   warm: the activation toggled (ReLU ↔ tanh), so the weights come from the cache
  *
  *   npm run build
  *   node bench/signals.ts --runs 5 --out bench/results/<date>-signals-<machine>.json
+ *
+ * A/B against another build (say, of the commit before a change) in the same
+ * run: `--baseline DIR` serves that build too, and `--rounds R` alternates
+ * the two R times (A B, B A, A B, …), a fresh page each time, so a change in
+ * the machine's load hits both:
+ *
+ *   git archive <commit> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/
+ *   (cd /tmp/before && npm run build)
+ *   node bench/signals.ts --baseline /tmp/before/dist --rounds 3 --runs 4
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release } from 'node:os';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../tests/e2e/support/browser.ts';
@@ -25,6 +41,8 @@ import { startStaticServer } from '../tests/e2e/support/static-server.ts';
 const { values: flags } = parseArgs({
   options: {
     dist: { type: 'string', default: 'dist' },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     runs: { type: 'string', default: '5' },
     out: { type: 'string' },
     note: { type: 'string', default: '' },
@@ -41,10 +59,21 @@ interface Run {
   label: string;
   elapsedMs: number;
   timing: Timing;
+  /** From the control's change event to the new chart painted, in the page. */
+  updateMs: number | null;
+  /** The 1-minute load average when the result arrived. */
+  loadAverage: number;
 }
 
 const runs = Number(flags.runs);
-const server = await startStaticServer({ root: join(process.cwd(), flags.dist) });
+const rounds = Number(flags.rounds);
+const builds: { label: string; dist: string }[] = [
+  { label: 'this build', dist: flags.dist },
+  ...(flags.baseline ? [{ label: 'baseline', dist: flags.baseline }] : []),
+];
+const servers = await Promise.all(
+  builds.map((b) => startStaticServer({ root: resolve(process.cwd(), b.dist) })),
+);
 const browser = await launchChromium();
 const chromium = browser.version();
 const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
@@ -60,46 +89,135 @@ async function result(page: Page, label: string, previous: string | null): Promi
       );
     },
     previous,
-    { timeout: 300_000, polling: 50 },
+    { timeout: 300_000, polling: 20 },
   );
   const el = page.locator('#signals .signals');
   return {
     label,
     elapsedMs: Number(await el.getAttribute('data-elapsed-ms')),
     timing: JSON.parse((await el.getAttribute('data-timing')) ?? '{}') as Timing,
+    updateMs: null,
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
 }
 
-const cold: Run[] = [];
-const warm: Run[] = [];
-let backend: string;
-try {
-  const page = await browser.newPage();
-  await page.goto(
-    `${server.url}/articles/why-gradients-vanish/?signals.activation=relu&signals.init=kaiming&signals.seed=100#signals`,
+/**
+ * Set a control of the figure (`selector` inside it) to `value` and time, in
+ * the page, the change event to the new result painted.
+ */
+async function change(
+  page: Page,
+  /** A selector inside the figure and which of its matches. */
+  [selector, index]: [string, number],
+  value: string,
+  label: string,
+  previous: string | null,
+): Promise<Run> {
+  const updateMs = await page.evaluate(
+    ({ selector, index, value, previous }) =>
+      new Promise<number>((resolve, reject) => {
+        const root = document.querySelector('#signals .signals')!;
+        const control = root.querySelectorAll(selector)[index] as
+          HTMLInputElement | HTMLSelectElement;
+        const computed = () =>
+          (root.querySelector('[data-testid="signals-status"]')?.textContent ?? '').includes(
+            'Computed in this browser',
+          ) && root.getAttribute('data-timing') !== previous;
+        const timeout = setTimeout(() => reject(new Error('no result in 300 s')), 300_000);
+        const start = performance.now();
+        // Svelte writes a result's attributes and charts in one update; the
+        // observer runs after it, and two frames later it has been painted.
+        const observer = new MutationObserver(() => {
+          if (!computed()) return;
+          observer.disconnect();
+          clearTimeout(timeout);
+          requestAnimationFrame(() =>
+            requestAnimationFrame(() => resolve(performance.now() - start)),
+          );
+        });
+        observer.observe(root, {
+          attributes: true,
+          childList: true,
+          subtree: true,
+          characterData: true,
+        });
+        control.value = value;
+        control.dispatchEvent(new Event('input', { bubbles: true }));
+        control.dispatchEvent(new Event('change', { bubbles: true }));
+      }),
+    { selector, index, value, previous },
   );
-  let last = await result(page, 'first (tfjs and wasm load, weights sampled)', null);
-  cold.push(last);
-  backend =
-    /\((\w+)\)/.exec((await page.getByTestId('signals-status').first().textContent()) ?? '')?.[1] ??
-    '';
-  await page.locator('#signals details summary').click();
-  const seedInput = page.locator('#signals details input[type="number"]').nth(2);
-  for (let i = 1; i <= runs; i++) {
-    await seedInput.fill(String(100 + i));
-    await seedInput.press('Enter');
-    last = await result(page, `seed ${100 + i}`, JSON.stringify(last.timing));
-    cold.push(last);
+  return { ...(await result(page, label, previous)), updateMs };
+}
+
+/** One page of one build: the first run, `runs` cold and `runs` warm ones. */
+async function session(
+  url: string,
+): Promise<{ first: Run; cold: Run[]; warm: Run[]; backend: string }> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(
+      `${url}/articles/why-gradients-vanish/?signals.activation=relu&signals.init=kaiming&signals.seed=100#signals`,
+    );
+    const first = await result(page, 'first (tfjs and wasm load, weights sampled)', null);
+    let last = first;
+    const backend =
+      /\((\w+)\)/.exec(
+        (await page.getByTestId('signals-status').first().textContent()) ?? '',
+      )?.[1] ?? '';
+    const cold: Run[] = [];
+    const warm: Run[] = [];
+    for (let i = 1; i <= runs; i++) {
+      const seed = String(100 + i);
+      last = await change(
+        page,
+        ['details input[type="number"]', 2],
+        seed,
+        `seed ${seed}`,
+        JSON.stringify(last.timing),
+      );
+      cold.push(last);
+    }
+    for (let i = 0; i < runs; i++) {
+      const to = i % 2 === 0 ? 'tanh' : 'relu';
+      last = await change(
+        page,
+        ['select[data-setting="activation"]', 0],
+        to,
+        to,
+        JSON.stringify(last.timing),
+      );
+      warm.push(last);
+    }
+    return { first, cold, warm, backend };
+  } finally {
+    await page.close();
   }
-  const activation = page.locator('#signals select[data-setting="activation"]');
-  for (let i = 0; i < runs; i++) {
-    await activation.selectOption(i % 2 === 0 ? 'tanh' : 'relu');
-    last = await result(page, i % 2 === 0 ? 'tanh' : 'relu', JSON.stringify(last.timing));
-    warm.push(last);
+}
+
+const times = (list: Run[]) =>
+  list.map((x) => `${Math.round(x.updateMs ?? NaN)} (${Math.round(x.elapsedMs)})`).join(' ');
+const measured = builds.map(() => ({ first: [] as Run[], cold: [] as Run[], warm: [] as Run[] }));
+let backend = '';
+try {
+  for (let r = 0; r < rounds; r++) {
+    // A B, then B A, …: neither build always goes first.
+    const order = builds.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
+      const s = await session(servers[i]!.url);
+      backend = s.backend;
+      measured[i]!.first.push(s.first);
+      measured[i]!.cold.push(...s.cold);
+      measured[i]!.warm.push(...s.warm);
+      process.stderr.write(
+        `round ${r + 1} ${builds[i]!.label}: update (run) cold ${times(s.cold)}, warm ${times(s.warm)} ms, load ${loadavg()[0]!.toFixed(2)}\n`,
+      );
+    }
   }
 } finally {
   await browser.close();
-  await server.close();
+  await Promise.all(servers.map((s) => s.close()));
 }
 
 const median = (v: number[]) => {
@@ -112,6 +230,8 @@ const summary = (list: Run[]) => ({
     median(list.map((r) => r.timing.passMs + r.timing.readMs + r.timing.statsMs)),
   ),
   medianWeightsMs: Math.round(median(list.map((r) => r.timing.weightsMs))),
+  medianUpdateMs: Math.round(median(list.map((r) => r.updateMs ?? NaN))),
+  medianLoadAverage: median(list.map((r) => r.loadAverage)),
 });
 const record = {
   bench: 'signals',
@@ -129,10 +249,15 @@ const record = {
   skipscape: JSON.parse(readFileSync('package.json', 'utf8')).version as string,
   date: new Date().toISOString(),
   note: flags.note,
-  // Cold runs after the first: new weights, tfjs already loaded.
-  cold: summary(cold.slice(1)),
-  warm: summary(warm),
-  runs: { cold, warm },
+  rounds,
+  // Per build: cold runs (new weights; tfjs already loaded) and warm ones (weights cached).
+  builds: builds.map((b, i) => ({
+    label: b.label,
+    dist: b.dist,
+    cold: summary(measured[i]!.cold),
+    warm: summary(measured[i]!.warm),
+    runs: measured[i],
+  })),
 };
 const json = `${JSON.stringify(record, null, 2)}\n`;
 process.stdout.write(json);

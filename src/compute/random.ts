@@ -13,6 +13,12 @@ export interface Rng {
   normal(): number;
   /** Uniform integer on [0, n). */
   int(n: number): number;
+  /**
+   * out[i] = normal() · std for every i, the same numbers as calling normal()
+   * out.length times, in one tight loop (several times faster for the
+   * millions of weights a deep network draws).
+   */
+  fillNormal(out: Float32Array | Float64Array, std?: number): void;
 }
 
 /**
@@ -44,21 +50,37 @@ export function createRng(seed: number): Rng {
   for (let i = 0; i < 12; i++) next32();
   const uniform = (): number => next32() / 4294967296;
   let spare: number | null = null;
+  // Box–Muller: two uniforms give two independent normals; keep the second.
+  const normal = (): number => {
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * uniform();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
   return {
     uniform,
-    // Box–Muller: two uniforms give two independent normals; keep the second.
-    normal(): number {
-      if (spare !== null) {
-        const v = spare;
-        spare = null;
-        return v;
+    normal,
+    fillNormal(out: Float32Array | Float64Array, std = 1): void {
+      let i = 0;
+      const n = out.length;
+      if (n > 0 && spare !== null) out[i++] = normal() * std;
+      // Pairs, as normal() makes them: cos into out[i], sin into out[i + 1].
+      for (; i + 1 < n; i += 2) {
+        let u = 0;
+        while (u === 0) u = next32() / 4294967296;
+        const r = Math.sqrt(-2 * Math.log(u));
+        const theta = 2 * Math.PI * (next32() / 4294967296);
+        out[i] = r * Math.cos(theta) * std;
+        out[i + 1] = r * Math.sin(theta) * std;
       }
-      let u = 0;
-      while (u === 0) u = uniform();
-      const r = Math.sqrt(-2 * Math.log(u));
-      const theta = 2 * Math.PI * uniform();
-      spare = r * Math.sin(theta);
-      return r * Math.cos(theta);
+      if (i < n) out[i] = normal() * std;
     },
     int(n: number): number {
       return Math.floor(uniform() * n);
@@ -78,7 +100,7 @@ export function deriveSeed(seed: number, stream: string): number {
 /** n samples of N(0, std²). */
 export function normalArray(n: number, rng: Rng, std = 1): Float32Array {
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.normal() * std;
+  rng.fillNormal(out, std);
   return out;
 }
 

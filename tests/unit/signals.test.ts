@@ -19,7 +19,9 @@ import {
   meanSquareSlope,
   mlpSpec,
   propagate,
+  layerMoments,
   reluResidualGrowth,
+  signalPass,
   sampleChain,
   scaledResidualLimit,
   signalLayerRows,
@@ -127,6 +129,81 @@ describe('propagate', () => {
       expect(result.gradError / result.scale).toBeLessThan(1e-4);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([x, h, ...Object.values(params), ...Object.values(state)]);
+    });
+  }
+});
+
+describe('signalPass (the WebAssembly kernel) against propagate (tfjs)', () => {
+  const cases: [string, Partial<SignalNetwork>][] = [
+    ['plain ReLU', {}],
+    ['plain tanh, Glorot', { activation: 'tanh', init: 'glorot' }],
+    ['plain sigmoid with BN', { activation: 'sigmoid', batchNorm: true }],
+    ['plain SELU with BN', { activation: 'selu', init: 'gaussian', sigmaW2: 1, batchNorm: true }],
+    ['residual SELU, α = 0.3', { activation: 'selu', init: 'gaussian', residualAlpha: 0.3 }],
+    ['residual tanh with BN, α = 1', { activation: 'tanh', residualAlpha: 1, batchNorm: true }],
+    ['plain linear, orthogonal', { activation: 'linear', init: 'orthogonal', sigmaW2: 1.5 }],
+  ];
+  for (const [label, over] of cases) {
+    it(`${label}: sums and histogram samples agree, width and batch not multiples of 4`, async () => {
+      const network = net({ width: 13, depth: 9, ...over });
+      const d = network.width;
+      const n = 7;
+      const seed = 21;
+      const weights = drawWeights({ network, seed, draw: 1 });
+      const rng = createRng(5);
+      const input = normalArray(n * d, rng);
+      const top = normalArray(n * d, rng);
+      const layers = network.depth + (network.residualAlpha === null ? 0 : 1);
+      const histogramLayers = [0, 4, layers - 1];
+      const fast = await signalPass({
+        network,
+        weights,
+        input,
+        topGradient: top,
+        batch: n,
+        histogramLayers,
+        histogramInputs: 5,
+      });
+      const before = tf.memory().numTensors;
+      const [signalTensors, activationTensors, gradientTensors] = tf.tidy(() => {
+        const pass = propagate({
+          network,
+          weights: weights.map((w) => tf.tensor2d(w, [d, d])),
+          input: tf.tensor2d(input, [n, d]),
+          topGradient: tf.tensor2d(top, [n, d]),
+        });
+        return [pass.signals, pass.activations, pass.gradients];
+      });
+      const held = [...signalTensors!, ...activationTensors!, ...gradientTensors!];
+      const read = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync() as Float32Array);
+      const [signals, activations, gradients] = [
+        read(signalTensors!),
+        read(activationTensors!),
+        read(gradientTensors!),
+      ];
+      tf.dispose(held);
+      expect(tf.memory().numTensors).toBe(before);
+      const check = (sums: { sum: number[]; sumSq: number[] }, sum: number[], sumSq: number[]) => {
+        sums.sumSq.forEach((s2, l) => {
+          expect(Math.abs(sumSq[l]! - s2)).toBeLessThanOrEqual(1e-5 * s2);
+          // Σh can be near 0 (after BN, exactly 0 in exact arithmetic): against √(n·Σh²).
+          expect(Math.abs(sum[l]! - sums.sum[l]!)).toBeLessThanOrEqual(
+            1e-5 * Math.sqrt(n * d * s2),
+          );
+        });
+      };
+      check(layerMoments(signals), fast.forwardSum, fast.forwardSumSq);
+      check(layerMoments(gradients), fast.backwardSum, fast.backwardSumSq);
+      const close = (a: Float32Array, b: Float32Array) => {
+        expect(a.length).toBe(5 * d);
+        const scale = Math.max(...Array.from(b, Math.abs));
+        a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-5 * scale));
+      };
+      histogramLayers.forEach((l, i) => {
+        close(fast.signal[i]!, signals[l]!.subarray(0, 5 * d));
+        close(fast.activation[i]!, activations[l]!.subarray(0, 5 * d));
+        close(fast.gradient[i]!, gradients[l]!.subarray(0, 5 * d));
+      });
     });
   }
 });

@@ -295,13 +295,22 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
 });
 
 describe('winograd.wasm', () => {
-  it('is what `npm run build:wasm` builds from assembly/winograd.ts', () => {
+  it('is what `npm run build:wasm` builds from assembly/winograd.ts (and signals.wasm from signals.ts)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'winograd-'));
     execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--out', dir], { stdio: 'pipe' });
     const built = readFileSync(join(dir, 'winograd.wasm'));
     expect(built.equals(readFileSync('src/compute/winograd/winograd.wasm'))).toBe(true);
     expect(readFileSync(join(dir, 'wasm-bytes.ts'), 'utf8')).toBe(
       readFileSync('src/compute/winograd/wasm-bytes.ts', 'utf8'),
+    );
+    // The signal statistics' kernel (assembly/signals.ts) is built by the same script.
+    expect(
+      readFileSync(join(dir, 'signals.wasm')).equals(
+        readFileSync('src/compute/signals/signals.wasm'),
+      ),
+    ).toBe(true);
+    expect(readFileSync(join(dir, 'signals-wasm-bytes.ts'), 'utf8')).toBe(
+      readFileSync('src/compute/signals/signals-wasm-bytes.ts', 'utf8'),
     );
   });
 });

@@ -64,7 +64,10 @@ export const runSignalsJob: JobHandler<'signals'> = async (params, context) => {
     onDraw: (draw) => {
       done++;
       context.progress({ drawsDone: done, draws: to - from, elapsedMs: performance.now() - start });
-      const buffers = [...draw.signal, ...draw.gradient, ...draw.activation].map((a) => a.buffer);
+      // The samples may share one buffer (signals/pass.ts): each transferred once.
+      const buffers = [
+        ...new Set([...draw.signal, ...draw.gradient, ...draw.activation].map((a) => a.buffer)),
+      ];
       context.partial(draw, buffers);
     },
   });

@@ -170,7 +170,7 @@ export function drawWeights(options: {
       const z = cachedNormals(`${d}|${s}|${name}`, () => {
         const rng = createRng(deriveSeed(s, name));
         const out = new Float64Array(d * d);
-        for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+        rng.fillNormal(out);
         return out;
       });
       const out = new Float32Array(d * d);

@@ -11,13 +11,13 @@
  * layer (eqs. below); tests/unit/signals.test.ts checks it against tf.grads
  * through the tfjs model of src/compute/models/mlp.ts with the same weights.
  *
- * Why tfjs and not plain JavaScript: the benchmark case (T = 50, d = 100,
- * 256 inputs, 8 draws) is 2 × 8 × 50 × 256 × 100² ≈ 2 billion multiply-adds;
- * plain JS runs about 1–2 GFLOP/s on this machine's CPU (bench/README.md: the
- * cpu backend's matMul, 1.7 GFLOP/s), i.e. seconds, while tfjs-wasm's SIMD matMul
- * runs near 37 GFLOP/s on one core. One draw at a time: tfjs-wasm's batched
- * matMul ([k, N, d] × [k, d, d]) measured 8× slower here than the same
- * products as k plain 2-D matMuls, which go to XNNPACK.
+ * Why tfjs: the depth diagnostics (gsc.ts, effective-depth.ts,
+ * responses.ts) take gradients and products of their own through these
+ * tensors. The signal statistics, which need only each layer's sums and a
+ * few histogram layers, run the same equations in a WebAssembly kernel
+ * instead (pass.ts; tests/unit/signals.test.ts compares the two), since at
+ * their size tfjs's per-op overhead and per-layer read-backs cost several
+ * times the arithmetic.
  *
  * Shapes: N inputs, d units. Every tensor is [N, d].
  *

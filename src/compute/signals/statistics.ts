@@ -9,9 +9,10 @@
  *
  * Variances pool every unit, input and draw; each draw's own value is kept
  * too (the band over draws, and the spread of a finite-width network). Draws
- * run one at a time ({@link measureSignalDraw}: the tfjs part), and their raw
- * sums and samples are summarised in summary.ts (plain JavaScript), so several
- * workers can each measure a slice of the draws and the page sums them;
+ * run one at a time ({@link measureSignalDraw}: the pass in pass.ts's
+ * WebAssembly kernel), and their raw sums and samples are summarised in
+ * summary.ts (plain JavaScript), so several workers can each measure a slice
+ * of the draws and the page sums them;
  * between draws the statistics so far go to `onPartial`, so a cancelled run
  * keeps what it finished.
  *
@@ -19,12 +20,10 @@
  * 2^64 after 128 blocks, whose square would overflow float32. Beyond about
  * 250 blocks h itself overflows float32, and those layers are reported as null.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { createRng, deriveSeed, normalArray } from '../random';
 import { drawWeights, validateNetwork, type SignalNetwork } from './network';
-import { propagate } from './propagate';
+import { signalPass } from './pass';
 import {
-  layerMoments,
   signalLayout,
   summariseSignals,
   type SignalDraw,
@@ -97,52 +96,36 @@ export async function measureSignalDraw(options: {
     timing[into] += now - mark;
     mark = now;
   };
-  const weightArrays = drawWeights({ network, seed, draw });
-  const transposedArrays = drawWeights({ network, seed, draw, transposed: true });
+  const weights = drawWeights({ network, seed, draw });
   const top = normalArray(batch * d, createRng(deriveSeed(seed, `signals.top.${draw}`)));
   lap('weightsMs');
-  const [signalTensors, activationTensors, gradientTensors] = tf.tidy(() => {
-    const pass = propagate({
-      network,
-      weights: weightArrays.map((w) => tf.tensor2d(w, [d, d])),
-      transposedWeights: transposedArrays.map((w) => tf.tensor2d(w, [d, d])),
-      input: tf.tensor2d(input, [batch, d]),
-      topGradient: tf.tensor2d(top, [batch, d]),
-    });
-    return [pass.signals, pass.activations, pass.gradients];
+  // The pass in the WebAssembly kernel (pass.ts): every layer's sums in
+  // float64 and the histogram layers' first inputs come back, nothing else.
+  const pass = await signalPass({
+    network,
+    weights,
+    input,
+    topGradient: top,
+    batch,
+    histogramLayers,
+    histogramInputs,
   });
-  // Every layer's values come back to JavaScript (5 MB per quantity in the
-  // benchmark case): its moments in float64 and its histograms over every
-  // value cost less there than tfjs-wasm's reductions over the stacked layers.
-  const held = [...signalTensors!, ...activationTensors!, ...gradientTensors!];
-  try {
-    const read = async (layers: tf.Tensor2D[]) =>
-      (await Promise.all(layers.map((t) => t.data()))) as Float32Array[];
-    const signals = await read(signalTensors!);
-    lap('passMs');
-    const gradients = await read(gradientTensors!);
-    // Of the activations only the histogram layers come back.
-    const activations = await read(histogramLayers.map((l) => activationTensors![l]!));
-    lap('readMs');
-    const forward = layerMoments(signals);
-    const backward = layerMoments(gradients);
-    const sample = (values: Float32Array) => values.slice(0, histogramInputs * d);
-    const result: SignalDraw = {
-      draw,
-      forwardSum: forward.sum,
-      forwardSumSq: forward.sumSq,
-      backwardSum: backward.sum,
-      backwardSumSq: backward.sumSq,
-      signal: histogramLayers.map((l) => sample(signals[l]!)),
-      gradient: histogramLayers.map((l) => sample(gradients[l]!)),
-      activation: activations.map(sample),
-      timing,
-    };
-    lap('statsMs');
-    return result;
-  } finally {
-    tf.dispose(held);
-  }
+  lap('passMs');
+  timing.passMs -= pass.copyMs;
+  timing.readMs += pass.copyMs;
+  const result: SignalDraw = {
+    draw,
+    forwardSum: pass.forwardSum,
+    forwardSumSq: pass.forwardSumSq,
+    backwardSum: pass.backwardSum,
+    backwardSumSq: pass.backwardSumSq,
+    signal: pass.signal,
+    gradient: pass.gradient,
+    activation: pass.activation,
+    timing,
+  };
+  lap('statsMs');
+  return result;
 }
 
 /**
@@ -174,7 +157,7 @@ export async function measureSignalDraws(options: {
     done.push(draw);
     options.onDraw?.(draw);
     // A macrotask between draws, so a worker sees a cancel that arrived meanwhile
-    // (tfjs-wasm's data() resolves without one).
+    // (the pass itself never yields).
     if (signal && k + 1 < to) await new Promise((resolve) => setTimeout(resolve, 0));
   }
   return done;

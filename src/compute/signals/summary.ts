@@ -66,11 +66,11 @@ export function signalLayout(options: {
 export interface SignalTiming {
   /** Sampling the weights (or finding them cached). */
   weightsMs: number;
-  /** The tfjs forward and backward pass with the first read-back. */
+  /** The forward and backward pass with every layer's sums (pass.ts's kernel). */
   passMs: number;
-  /** Reading the gradients back. */
+  /** Copying the weights and inputs into the kernel and the histogram samples out. */
   readMs: number;
-  /** The moments and histogram samples in JavaScript. */
+  /** Assembling the draw's measurements in JavaScript. */
   statsMs: number;
 }
 
