@@ -22,18 +22,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outIndex = process.argv.indexOf('--out');
 const outDirFlag = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : null;
 
-// --importMemory: the module works in whatever memory it is given, its own
-// or the tfjs wasm backend's (src/compute/winograd/kernel.ts).
-export const ASC_FLAGS = [
-  '-O3',
-  '--runtime',
-  'stub',
-  '--noAssert',
-  '--enable',
-  'simd',
-  '--importMemory',
-  '--noExportMemory',
-];
+export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'];
 
 const MODULES = [
   {
@@ -42,6 +31,9 @@ const MODULES = [
     wasm: 'winograd.wasm',
     ts: 'wasm-bytes.ts',
     name: 'winogradWasmBase64',
+    // The module works in whatever memory it is given, its own or the tfjs
+    // wasm backend's (src/compute/winograd/kernel.ts).
+    flags: ['--importMemory', '--noExportMemory'],
   },
   {
     source: 'assembly/signals.ts',
@@ -49,6 +41,8 @@ const MODULES = [
     wasm: 'signals.wasm',
     ts: 'signals-wasm-bytes.ts',
     name: 'signalsWasmBase64',
+    // Its own memory, exported (src/compute/signals/pass.ts grows and reads it).
+    flags: [],
   },
 ];
 
@@ -58,7 +52,14 @@ for (const m of MODULES) {
   const wasmPath = join(outDir, m.wasm);
   execFileSync(
     process.execPath,
-    [join(root, 'node_modules/assemblyscript/bin/asc.js'), m.source, ...ASC_FLAGS, '-o', wasmPath],
+    [
+      join(root, 'node_modules/assemblyscript/bin/asc.js'),
+      m.source,
+      ...ASC_FLAGS,
+      ...m.flags,
+      '-o',
+      wasmPath,
+    ],
     { cwd: root, stdio: 'inherit' },
   );
   const bytes = readFileSync(wasmPath);
