@@ -97,6 +97,36 @@ test('the shipped charts are drawn at once, and the page passes axe', async () =
   });
 });
 
+test('the live lesion study: fewer test images on the CPU, an estimate before it starts, the number in the URL', async () => {
+  await open('?lesion.backend=wasm#lesion', async ({ page }) => {
+    await hydrated(page, '.lesion');
+    const images = lesion(page).getByTestId('lesion-images');
+    // On WebAssembly the default is 150 images (the shipped study keeps its 500), with an estimate.
+    await expect.poll(() => images.inputValue()).toBe('150');
+    const estimate = lesion(page).getByTestId('lesion-estimate');
+    await expect
+      .poll(() => estimate.textContent())
+      .toMatch(
+        /150 test images \(fewer than the shipped 500, on the CPU\)\.\s+Estimated time: about \d+:\d\d for both networks/,
+      );
+    expect(await lesion(page).locator('.readout').textContent()).toMatch(
+      /Shipped, with skips: 500 test images/,
+    );
+    // A number chosen is kept in the URL, and the estimate follows it.
+    const before = (await estimate.textContent()) ?? '';
+    await images.fill('300');
+    await images.press('Tab');
+    await expect.poll(() => page.url(), { timeout: 5000 }).toContain('lesion.subset=300');
+    await expect.poll(() => estimate.textContent()).not.toBe(before);
+    expect(await estimate.textContent()).toMatch(/^\s*300 test images\./);
+  });
+  // On a GPU backend the default is the shipped study's 500.
+  await open('?lesion.backend=webgl#lesion', async ({ page }) => {
+    await hydrated(page, '.lesion');
+    await expect.poll(() => lesion(page).getByTestId('lesion-images').inputValue()).toBe('500');
+  });
+});
+
 test('Run live completes the lesion study of a small subset', async () => {
   await open('?lesion.subset=20&lesion.draws=1&lesion.backend=wasm#lesion', async ({ page }) => {
     await hydrated(page, '.lesion');

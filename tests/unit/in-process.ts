@@ -5,7 +5,7 @@
  * yet). The worker threads are tested through the bundle in
  * landscape-workers-cli.test.ts.
  */
-const COMPUTE_COMMANDS = new Set(['eval', 'landscape', 'hessian', 'trajectory', 'lesion']);
+const COMPUTE_COMMANDS = new Set(['eval', 'landscape', 'hessian', 'trajectory', 'lesion', 'paths']);
 
 export function onThisThread(argv: readonly string[]): string[] {
   const [command, ...rest] = argv;

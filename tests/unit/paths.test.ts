@@ -55,7 +55,7 @@ import type { Lesion, LesionResult } from '../../src/compute/paths';
 import { countCorrect, LocalEngine, sumCrossEntropy } from '../../src/compute/train/engine';
 import { LI_ET_AL_SGD } from '../../src/compute/train/optimizer';
 import { messagePortChannel, ParallelEngine, serveReplica } from '../../src/compute/train/parallel';
-import type { ReplicaReply, ReplicaRequest } from '../../src/compute/train/parallel';
+import type { Channel, ReplicaReply, ReplicaRequest } from '../../src/compute/train/parallel';
 import { disposeMap, initialTrainingState, toTensorMap } from '../../src/compute/train/state';
 import type { TrainingState } from '../../src/compute/train/state';
 import { onThisThread } from './in-process';
@@ -282,7 +282,94 @@ describe('gated backward pass', () => {
     disposeMap(params);
     disposeMap(state);
   });
+
+  test('sampling on replicas: the same samples as one thread; cancel keeps whole lists; resume', async () => {
+    const { model, training } = nets.skip;
+    const before = tf.memory().numTensors;
+    const params = toTensorMap(training.params);
+    const state = toTensorMap(training.state);
+    const options = { model, params, state, data, batchSize: 8, seed: 5, samples: 3 };
+    const one = await samplePathGradients(options);
+    const replicas = inProcessReplicas(2);
+    const engine = await ParallelEngine.create({
+      model,
+      sgd: LI_ET_AL_SGD,
+      channels: replicas.channels,
+    });
+    const pool = { pool: engine, origin: { params: training.params, state: training.state } };
+    const rounds: number[][] = [];
+    const two = await samplePathGradients({
+      ...options,
+      pool,
+      onRound: (r) => void rounds.push(r.samples.map((s) => s.length)),
+    });
+    expect(two).toEqual(one);
+    expect(rounds).toEqual([
+      [1, 1, 1, 1],
+      [2, 2, 2, 2],
+      [3, 3, 3, 3],
+    ]);
+    const controller = new AbortController();
+    const partial = await samplePathGradients({
+      ...options,
+      pool,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done === 6) controller.abort();
+      },
+    });
+    const taken = partial.samples.flat().length;
+    expect(taken).toBeGreaterThanOrEqual(6);
+    expect(taken).toBeLessThan(12);
+    // Every length's list is a prefix of the full run's.
+    partial.samples.forEach((list, k) =>
+      expect(list).toEqual(one.samples[k]!.slice(0, list.length)),
+    );
+    const resumed = await samplePathGradients({ ...options, pool, previous: partial });
+    expect(resumed).toEqual(one);
+    await engine.dispose();
+    expect(engine.replicaTensorsAfterDispose).toEqual(engine.replicaTensorsAtStart);
+    replicas.close();
+    disposeMap(params);
+    disposeMap(state);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 200_000);
 });
+
+/** Whether every lesion a partial study finished has the whole study's error. */
+function keptMatch(partial: LesionResult, whole: LesionResult): boolean {
+  const pairs: [number | null, number | null][] = [
+    [partial.baselineError, whole.baselineError],
+    ...partial.deleteOne.map((d, i): [number | null, number | null] => [
+      d.error,
+      whole.deleteOne[i]!.error,
+    ]),
+    ...partial.deleteKDraws.map((d, i): [number | null, number | null] => [
+      d.error,
+      whole.deleteKDraws[i]!.error,
+    ]),
+    ...partial.reorder.map((d, i): [number | null, number | null] => [
+      d.error,
+      whole.reorder[i]!.error,
+    ]),
+  ];
+  return pairs.every(([p, w]) => p === null || p === w);
+}
+
+/** Replicas served on this thread over MessageChannels (the pool's code, without worker threads). */
+function inProcessReplicas(count: number): {
+  channels: Channel<ReplicaReply, ReplicaRequest>[];
+  close: () => void;
+} {
+  const ports: MessagePort[] = [];
+  const channels = Array.from({ length: count }, () => {
+    const { port1, port2 } = new MessageChannel();
+    ports.push(port1, port2);
+    serveReplica({ channel: messagePortChannel<ReplicaRequest, ReplicaReply>(port2), createModel });
+    return messagePortChannel<ReplicaReply, ReplicaRequest>(port1);
+  });
+  return { channels, close: () => ports.forEach((p) => p.close()) };
+}
 
 async function maxAbs(a: tf.Tensor): Promise<number> {
   const m = tf.tidy(() => tf.max(tf.abs(a)));
@@ -376,7 +463,6 @@ describe('lesion study', () => {
   });
 
   test('dealt out to replicas, the study is the same; cancelled, it keeps what the replicas finished', async () => {
-    const ports: MessagePort[] = [];
     for (const key of ['skip', 'plain'] as const) {
       const { model, training } = nets[key];
       const before = tf.memory().numTensors;
@@ -388,25 +474,30 @@ describe('lesion study', () => {
         state,
         data,
         batchSize: 10,
-        draws: 1,
+        draws: 2,
         seed: 5,
-        deleteCounts: [2],
-        swapCounts: [1],
+        deleteCounts: [1, 2],
+        swapCounts: [1, 2],
       };
       const one = await lesionStudy(options);
-      const channels = [0, 1].map(() => {
-        const { port1, port2 } = new MessageChannel();
-        ports.push(port1, port2);
-        serveReplica({
-          channel: messagePortChannel<ReplicaRequest, ReplicaReply>(port2),
-          createModel,
-        });
-        return messagePortChannel<ReplicaReply, ReplicaRequest>(port1);
+      const replicas = inProcessReplicas(2);
+      const engine = await ParallelEngine.create({
+        model,
+        sgd: LI_ET_AL_SGD,
+        channels: replicas.channels,
       });
-      const engine = await ParallelEngine.create({ model, sgd: LI_ET_AL_SGD, channels });
       const pool = { pool: engine, origin: { params: training.params, state: training.state } };
-      const two = await lesionStudy({ ...options, pool });
+      const groups: number[] = [];
+      const two = await lesionStudy({
+        ...options,
+        pool,
+        onProgress: (p) => groups.push(p.done),
+      });
       expect(two).toEqual(one);
+      // Several groups, dealt out to both replicas (the groups are a replica's share of one
+      // thread's budget).
+      expect(new Set(groups).size).toBe(groups.length);
+      expect(groups.at(-1)).toBe(1 + 3 + 2 * 2 + 2 * 2);
       const controller = new AbortController();
       let seen = 0;
       const partial = await lesionStudy({
@@ -414,23 +505,42 @@ describe('lesion study', () => {
         pool,
         signal: controller.signal,
         onPartial: () => {
-          if (++seen === 3) controller.abort();
+          if (++seen === 2) controller.abort();
         },
       });
-      const done = (r: typeof one) =>
-        [r.baselineError, ...r.deleteOne.map((d) => d.error)].filter((e) => e !== null);
-      // The lesion on the other replica when the signal came is kept too.
-      expect(done(partial).length).toBeGreaterThanOrEqual(3);
-      expect(partial.deleteKDraws.some((d) => d.error === null)).toBe(true);
+      const finished = (r: typeof one) =>
+        [
+          r.baselineError,
+          ...r.deleteOne.map((d) => d.error),
+          ...r.deleteKDraws.map((d) => d.error),
+          ...r.reorder.map((d) => d.error),
+        ].filter((e) => e !== null);
+      // The groups finished when the signal came are kept, and equal the whole study's.
+      expect(finished(partial).length).toBeGreaterThanOrEqual(2);
+      expect(finished(partial).length).toBeLessThan(finished(one).length);
+      expect(keptMatch(partial, one)).toBe(true);
       const resumed = await lesionStudy({ ...options, pool, previous: partial });
       expect(resumed).toEqual(one);
+      // Stopped part-way through a group (the replica's own pass loop sees the stop): that group
+      // is not kept, the others are; the next study on the pool runs in full.
+      const stopped = new AbortController();
+      const cut = await lesionStudy({
+        ...options,
+        pool,
+        signal: stopped.signal,
+        onProgress: () => stopped.abort(),
+      });
+      expect(finished(cut).length).toBeGreaterThan(0);
+      expect(finished(cut).length).toBeLessThan(finished(one).length);
+      expect(keptMatch(cut, one)).toBe(true);
+      expect(await lesionStudy({ ...options, pool, previous: cut })).toEqual(one);
       await engine.dispose();
       expect(engine.replicaTensorsAfterDispose).toEqual(engine.replicaTensorsAtStart);
+      replicas.close();
       disposeMap(params);
       disposeMap(state);
       expect(tf.memory().numTensors).toBe(before);
     }
-    for (const p of ports) p.close();
   }, 400_000);
 
   test('cancel keeps the lesions done; resume finishes the rest identically', async () => {

@@ -76,8 +76,10 @@ export const lesionCommand: Command = {
         "one stage swapped (1, 2, 4, … swaps), against Kendall's τ of the new order. Prints\n" +
         '{baselineError, deleteOne: [{block, stage, downsampling, error}], deleteK: [{k, error, spread}],\n' +
         'reorder: [{tau, error}], ...}.\n' +
-        'The lesions are dealt out to --workers threads (one per core by default); each counts correct\n' +
-        'answers over the whole subset, so the study is the same for any --workers.',
+        'Each lesion runs from its first changed block on, after one intact pass shared by a group of\n' +
+        'lesions. The groups are dealt out to --workers threads (one per core by default), each sharing\n' +
+        'its own intact prefix; a lesion is counted over the whole subset by one thread, so the study is\n' +
+        'the same for any --workers.',
       specs: FLAGS,
     }),
   async run(argv, io) {

@@ -22,6 +22,7 @@ import { hasSkips, loadCheckpoint, loadSubset, modelName, writeJsonFile } from '
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
+import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import { interruptSignal } from './landscape';
 import type { Command } from './types';
 
@@ -51,6 +52,7 @@ const FLAGS = {
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: WORKERS_FLAG,
   out: {
     type: 'string',
     value: 'FILE.json',
@@ -67,8 +69,8 @@ export const pathsCommand: Command = {
   help: () =>
     helpText({
       usage:
-        'skipscape paths --checkpoint FILE [--samples N] [--subset M] [--batch B] [--seed S] [--json]\n' +
-        '         [--out FILE.json [--resume]]',
+        'skipscape paths --checkpoint FILE [--samples N] [--subset M] [--batch B] [--seed S] [--workers N]\n' +
+        '         [--json] [--out FILE.json [--resume]]',
       summary:
         'A residual network of n blocks unravels into 2^n paths whose lengths follow Binomial(n, 1/2).\n' +
         'For each length k = 0 … n, --samples times: a batch of --batch images from the first --subset\n' +
@@ -77,7 +79,9 @@ export const pathsCommand: Command = {
         "mean over the batch of the norm of each image's gradient at the first block's input. Prints\n" +
         '{blocks, lengths, distribution, gradientMagnitude, spread, contribution, effectiveRange,\n' +
         'effectiveShare, decay}: contribution is C(n, k) × mean magnitude, normalised; the effective range\n' +
-        'is the shortest interval of lengths holding 90 % of it.',
+        'is the shortest interval of lengths holding 90 % of it.\n' +
+        'The samples are dealt out to --workers threads (one per core by default); each sample is drawn\n' +
+        'from the seed, its length and its number alone, so the result is the same for any --workers.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -110,6 +114,7 @@ export const pathsCommand: Command = {
         throw new UsageError(`${NAME}: ${flags.out} was computed from another checkpoint`);
       }
     }
+    const workers = workersFlag(NAME, flags.workers, backend);
     const model = createModel(spec);
     const started = await startNodeBackend(backend);
     const data = await loadSubset({
@@ -121,8 +126,10 @@ export const pathsCommand: Command = {
     });
     const n = residualBlocks(spec).length;
     io.err(
-      `${NAME}: ${modelName(spec)}, ${n} blocks, ${samples} samples × ${n + 1} lengths of ${batchSize} images from ${subset} test images, ${started.backend}\n`,
+      `${NAME}: ${modelName(spec)}, ${n} blocks, ${samples} samples × ${n + 1} lengths of ${batchSize} images from ${subset} test images, ${started.backend}` +
+        `${workers > 1 ? ` × ${workers} worker threads` : ''}\n`,
     );
+    const pool = await startWorkerPool({ model, workers, backend });
     const params = toTensorMap(checkpoint.training.params);
     const state = toTensorMap(checkpoint.training.state);
     const bar = new ProgressBar({ stream: io.progressStream });
@@ -175,6 +182,12 @@ export const pathsCommand: Command = {
         onRound: async (r) => {
           if (flags.out) await writeJsonFile(flags.out, artifact(r));
         },
+        pool: pool
+          ? {
+              pool,
+              origin: { params: checkpoint.training.params, state: checkpoint.training.state },
+            }
+          : undefined,
       });
       bar.done();
       const final = artifact(raw);
@@ -196,6 +209,7 @@ export const pathsCommand: Command = {
       interrupt.release();
       disposeMap(params);
       disposeMap(state);
+      await closeWorkerPool(pool, io.err, NAME);
     }
   },
 };

@@ -43,8 +43,11 @@ export const lesionSettings = {
   },
   /** The block pointed at in the deletion chart; −1 for none. */
   block: { type: 'int', default: -1, min: -1, max: 53, label: 'Block' },
-  /** Live run: the first N test images. */
-  subset: { type: 'int', default: 500, min: 10, max: 2000, label: 'Test images' },
+  /**
+   * Live run: the first N test images; 0 chooses by backend (LIVE_LESION_IMAGES:
+   * 500 on a GPU, fewer on the CPU, so the run ends in about a minute).
+   */
+  subset: { type: 'int', default: 0, min: 0, max: 2000, label: 'Test images' },
   /** Live run: draws per number deleted and per number of swaps. */
   draws: { type: 'int', default: 1, min: 1, max: 10, label: 'Draws' },
   /** Live run: seed of the blocks deleted and swapped. */

@@ -74,3 +74,24 @@ export function clock(seconds: number): string {
 
 export const percent = (v: number | null, digits = 1): string =>
   v === null ? '—' : `${(100 * v).toFixed(digits)} %`;
+
+/**
+ * Forward-pass images per second of one WebAssembly worker, ResNet-56 on 28 × 28
+ * images, the speed the live landscape measured in Chromium on one core of a
+ * 2-core AMD EPYC (bench/README.md); ResNet-110 from it by multiply-adds (about
+ * twice ResNet-56's). The lesion study's estimate counts its block evaluations
+ * in whole networks' worth (lesionStudyCost / n) at this rate.
+ */
+export const WASM_FORWARD_IMAGES_PER_SECOND: Readonly<Record<string, number>> = {
+  resnet56: 195,
+  resnet110: 97,
+};
+
+/** Live lesion study's test images by default: on a GPU the shipped study's 500; on the CPU fewer, so it ends in about a minute. */
+export const LIVE_LESION_IMAGES = { gpu: 500, cpu: 150 } as const;
+
+/** Residual blocks of a CIFAR ResNet-d: (d − 2)/2. */
+export function residualBlockCount(model: string): number | null {
+  const depth = Number(/^resnet(\d+)$/.exec(model)?.[1]);
+  return Number.isInteger(depth) && depth > 2 ? (depth - 2) / 2 : null;
+}

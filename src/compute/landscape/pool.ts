@@ -25,15 +25,19 @@
  *   batch's product is the same float32 arithmetic; only the float64 order of
  *   the final sum differs, well under 1e-12 relative.
  *
- * The lesion study (paths/lesion.ts) deals its lesions out like points: each
- * replica holds θ* and the whole subset and counts one lesion's correct
- * answers, an integer, so the study is the same as on one thread.
+ * The lesion study (paths/lesion.ts) deals groups of lesions out like points:
+ * each replica holds θ* and the whole subset, runs a group from each lesion's
+ * first changed block with its own intact prefix (LesionSweep), and counts
+ * the group's correct answers, integers, so the study is the same as on one
+ * thread. The path-gradient sampler (paths/gradient.ts) deals its samples out
+ * the same way: a sample is drawn from the seed, its length and its index
+ * alone, and computed from the whole subset's tensors as on one thread.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { ChannelNormalization, Dataset } from '../data/dataset';
-import { lesionedNetwork } from '../paths/lesion';
+import { PathGradientSampler } from '../paths/gradient';
+import type { PathSampleRequest } from '../paths/gradient';
+import { LesionSweep } from '../paths/lesion';
 import type { Lesion } from '../paths/lesion';
-import { countCorrect } from '../train/engine';
 import type { Model } from '../models/types';
 import type { DirectionPair } from './directions';
 import type { EvaluationBatches, Origin, PlaneTensors } from './grid';
@@ -89,10 +93,15 @@ export interface PlanePool {
     finiteDifferenceStep?: number | undefined;
   }): Promise<Float64Array>;
   /**
-   * Images of the whole subset that the network at θ* with `lesion` applied
-   * (paths/lesion.ts) classifies correctly, on replica `replica`.
+   * For each lesion of a group (paths/lesion.ts), the images of the whole
+   * subset that the network at θ* with the lesion applied classifies
+   * correctly, on replica `replica`; null when stopLesions stopped it.
    */
-  lesionCorrect(replica: number, lesion: Lesion): Promise<number>;
+  lesionGroup(replica: number, lesions: Lesion[]): Promise<number[] | null>;
+  /** Stop every replica's group of lesions within a pass of images (a cancel). */
+  stopLesions(): Promise<void>;
+  /** One sample of the gradient magnitude per path length (paths/gradient.ts), on replica `replica`. */
+  pathSample(replica: number, request: PathSampleRequest): Promise<number>;
   /** Release the plane's tensors on every replica. */
   releasePlane(): Promise<void>;
 }
@@ -133,11 +142,17 @@ export class PlaneReplica {
   private readonly plane: PlaneTensors;
   private readonly subset: EvaluationBatches;
   private readonly layout: ParameterLayout | null;
+  private readonly setup: PlaneSetup;
+  /** The lesion study's passes and intact prefix, made when the first group comes. */
+  private sweep: LesionSweep | null = null;
+  /** The path-gradient sampler's tensors, made when the first sample is asked for. */
+  private sampler: PathGradientSampler | null = null;
   private current: { alpha: number; beta: number; at: ReturnType<typeof pointTensors> } | null =
     null;
 
   constructor(model: Model, setup: PlaneSetup) {
     this.model = model;
+    this.setup = setup;
     this.plane = planeTensors(setup.origin, setup.directions);
     try {
       this.subset = evaluationBatches({
@@ -206,31 +221,39 @@ export class PlaneReplica {
     return apply(options.v);
   }
 
-  /** Images this replica's network at θ* with `lesion` applied gets right (summed per batch, exact). */
-  async lesionCorrect(lesion: Lesion): Promise<number> {
-    const network = lesionedNetwork({
+  /**
+   * Images each lesion of the group gets right over the whole subset, from
+   * the lesions' first changed blocks (paths/lesion.ts, LesionSweep); null
+   * when the signal fired part-way.
+   */
+  async lesionGroup(lesions: readonly Lesion[], signal?: AbortSignal): Promise<number[] | null> {
+    this.sweep ??= new LesionSweep({
       model: this.model,
       params: this.plane.params,
       state: this.plane.state,
-      lesion,
+      data: this.setup.data,
+      batchSize: this.setup.batchSize,
     });
-    let correct = 0;
-    for (const { x, labels } of this.subset.batches) {
-      const c = tf.tidy(() => {
-        const { logits } = this.model.forward(network.params, network.state, x, network.forward);
-        return countCorrect(logits as tf.Tensor2D, labels);
-      });
-      try {
-        correct += (await c.data())[0]!;
-      } finally {
-        c.dispose();
-      }
-    }
-    return correct;
+    return this.sweep.run(lesions, signal);
+  }
+
+  /** One gradient sample of a path length, from the whole subset (paths/gradient.ts). */
+  async pathSample(request: PathSampleRequest): Promise<number> {
+    this.sampler ??= new PathGradientSampler({
+      model: this.model,
+      params: this.plane.params,
+      state: this.plane.state,
+      data: this.setup.data,
+    });
+    return this.sampler.sample(request);
   }
 
   dispose(): void {
     this.releasePoint();
+    this.sweep?.dispose();
+    this.sweep = null;
+    this.sampler?.dispose();
+    this.sampler = null;
     this.subset.dispose();
     this.plane.dispose();
   }

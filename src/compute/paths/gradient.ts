@@ -20,6 +20,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset';
 import { batches } from '../data/batches';
 import { yieldToEventLoop } from '../landscape/grid';
+import type { Origin } from '../landscape/grid';
+import type { PlanePool } from '../landscape/pool';
 import type { Model, TensorMap } from '../models';
 import { createRng, deriveSeed } from '../random';
 import { sumCrossEntropy } from '../train/engine';
@@ -126,12 +128,90 @@ export interface PathGradientProgress {
   rate: number;
 }
 
+/** Which sample to take: length k, index s, from the seed (see samplePathGradients). */
+export interface PathSampleRequest {
+  k: number;
+  s: number;
+  seed: number;
+  /** Images per sample. */
+  batchSize: number;
+}
+
+/**
+ * The whole subset as tensors and its first-block inputs, made once; each
+ * sample gathers its batch from them. The same object takes the samples on
+ * one thread and a replica's share on a worker thread (landscape/pool.ts), so
+ * both compute the same tensors.
+ */
+export class PathGradientSampler {
+  private readonly model: Model;
+  private readonly params: TensorMap;
+  private readonly state: TensorMap;
+  /** n, the number of residual blocks. */
+  readonly blocks: number;
+  /** Images the batches are drawn from. */
+  readonly subset: number;
+  private readonly labels: tf.Tensor1D;
+  private readonly h: tf.Tensor;
+
+  constructor(options: { model: Model; params: TensorMap; state: TensorMap; data: Dataset }) {
+    const { model, params, state, data } = options;
+    this.model = model;
+    this.params = params;
+    this.state = state;
+    this.blocks = residualBlocks(model.spec).length;
+    this.subset = data.count;
+    // The whole subset, normalised, and its first-block inputs, once.
+    const [all] = [...batches({ dataset: data, batchSize: data.count })];
+    const x = tf.tensor4d(all!.x, [data.count, data.height, data.width, data.channels]);
+    this.labels = tf.tensor1d(all!.y, 'int32');
+    this.h = firstBlockInput({ model, params, state, x });
+    x.dispose();
+  }
+
+  /**
+   * Sample s of length k: its batch and its k blocks drawn from the seed, k
+   * and s alone; the mean over the batch of ‖∂ℓ/∂h‖.
+   */
+  async sample(request: PathSampleRequest): Promise<number> {
+    const { k, s, seed, batchSize } = request;
+    const { model, params, state, h, labels } = this;
+    const rng = createRng(deriveSeed(seed, `paths/length ${k}/sample ${s}`));
+    const images = chooseBlocks(this.subset, batchSize, rng.uniform);
+    const chosen = new Set(chooseBlocks(this.blocks, k, rng.uniform));
+    const magnitude = tf.tidy(() => {
+      const index = tf.tensor1d(images, 'int32');
+      const g = gatedInputGradient({
+        model,
+        params,
+        state,
+        h: tf.gather(h, index),
+        labels: tf.gather(labels, index) as tf.Tensor1D,
+        gate: (b) => (chosen.has(b) ? 'branch' : 'skip'),
+      });
+      return tf.mean(tf.sqrt(tf.sum(tf.square(g), [1, 2, 3])));
+    });
+    try {
+      return (await magnitude.data())[0]!;
+    } finally {
+      magnitude.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.labels.dispose();
+    this.h.dispose();
+  }
+}
+
 /**
  * Samples of the gradient magnitude at every path length k = 0 … n,
  * `samples` per length, in rounds (one sample of every length per round, so
  * a cancelled run has every length). Sample s of length k draws its batch and
  * its blocks from the seed, k and s alone, so a resumed run draws what an
- * uninterrupted one would. Resolves with what it has when the signal fires.
+ * uninterrupted one would, and a pool of replicas (one sample at a time each,
+ * dealt out in the same order) takes the same samples as this thread.
+ * Resolves with what it has when the signal fires.
  */
 export async function samplePathGradients(options: {
   model: Model;
@@ -148,6 +228,8 @@ export async function samplePathGradients(options: {
   onProgress?: (progress: PathGradientProgress) => void;
   /** After each round, a copy of the samples so far. */
   onRound?: (samples: PathGradientSamples) => void | Promise<void>;
+  /** Replicas (worker threads) to deal the samples out to, with θ* as arrays; default: this thread. */
+  pool?: { pool: PlanePool; origin: Origin } | undefined;
 }): Promise<PathGradientSamples> {
   const { model, params, state, data, samples, batchSize, seed, signal } = options;
   const n = residualBlocks(model.spec).length;
@@ -173,52 +255,118 @@ export async function samplePathGradients(options: {
     );
   }
   for (let k = 0; k <= n; k++) out.samples[k] ??= [];
-
-  // The whole subset, normalised, and its first-block inputs, once.
-  const [all] = [...batches({ dataset: data, batchSize: subset })];
-  const x = tf.tensor4d(all!.x, [subset, data.height, data.width, data.channels]);
-  const labels = tf.tensor1d(all!.y, 'int32');
-  const h = firstBlockInput({ model, params, state, x });
+  // The samples still to take, round by round (s), every length (k) in each.
+  const todo: { k: number; s: number }[] = [];
+  for (let s = 0; s < samples; s++) {
+    for (let k = 0; k <= n; k++) if (out.samples[k]!.length <= s) todo.push({ k, s });
+  }
   const total = (n + 1) * samples;
   let done = out.samples.reduce((a, s) => a + Math.min(s.length, samples), 0);
   let fresh = 0;
   const t0 = performance.now();
+  const record = (k: number, value: number) => {
+    out.samples[k]!.push(value);
+    done++;
+    fresh++;
+    const seconds = (performance.now() - t0) / 1000;
+    options.onProgress?.({ done, total, rate: fresh / Math.max(seconds, 1e-9) });
+  };
+  const roundDone = (s: number) => out.samples.every((list) => list.length > s);
+  if (options.pool) {
+    return pooledSamples({ ...options, pool: options.pool, out, todo, record, roundDone });
+  }
+
+  const sampler = new PathGradientSampler({ model, params, state, data });
   try {
-    for (let s = 0; s < samples; s++) {
-      for (let k = 0; k <= n; k++) {
-        if (out.samples[k]!.length > s) continue;
-        // Let a cancel arrive (see lesionStudy).
-        await yieldToEventLoop();
-        if (signal?.aborted) return out;
-        const rng = createRng(deriveSeed(seed, `paths/length ${k}/sample ${s}`));
-        const images = chooseBlocks(subset, batchSize, rng.uniform);
-        const chosen = new Set(chooseBlocks(n, k, rng.uniform));
-        const magnitude = tf.tidy(() => {
-          const index = tf.tensor1d(images, 'int32');
-          const g = gatedInputGradient({
-            model,
-            params,
-            state,
-            h: tf.gather(h, index),
-            labels: tf.gather(labels, index) as tf.Tensor1D,
-            gate: (b) => (chosen.has(b) ? 'branch' : 'skip'),
-          });
-          return tf.mean(tf.sqrt(tf.sum(tf.square(g), [1, 2, 3])));
-        });
-        const value = (await magnitude.data())[0]!;
-        magnitude.dispose();
-        out.samples[k]!.push(value);
-        done++;
-        fresh++;
-        const seconds = (performance.now() - t0) / 1000;
-        options.onProgress?.({ done, total, rate: fresh / Math.max(seconds, 1e-9) });
-      }
-      await options.onRound?.(structuredClone(out));
+    for (const { k, s } of todo) {
+      // Let a cancel arrive (see lesionStudy).
+      await yieldToEventLoop();
+      if (signal?.aborted) return out;
+      record(k, await sampler.sample({ k, s, seed, batchSize }));
+      if (k === n && roundDone(s)) await options.onRound?.(structuredClone(out));
     }
     return out;
   } finally {
-    x.dispose();
-    labels.dispose();
-    h.dispose();
+    sampler.dispose();
+  }
+}
+
+/**
+ * The samples dealt out to a pool's replicas, one at a time to whichever is
+ * free, in the one-thread order. A sample may finish before one dealt out
+ * earlier; it waits until those of its length before it are in, so each
+ * length's list stays in sample order (what resume reads), and a round is
+ * handed on once all its lengths are in.
+ */
+async function pooledSamples(options: {
+  pool: { pool: PlanePool; origin: Origin };
+  data: Dataset;
+  samples: number;
+  batchSize: number;
+  seed: number;
+  signal?: AbortSignal | undefined;
+  onRound?: ((samples: PathGradientSamples) => void | Promise<void>) | undefined;
+  out: PathGradientSamples;
+  todo: readonly { k: number; s: number }[];
+  record: (k: number, value: number) => void;
+  roundDone: (s: number) => boolean;
+}): Promise<PathGradientSamples> {
+  const { pool, origin } = options.pool;
+  const { out, todo, record, roundDone, signal, seed, batchSize } = options;
+  const waiting = new Map<string, number>();
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  let rounds = Promise.resolve();
+  let roundsHanded = -1;
+  const lane = async (index: number): Promise<void> => {
+    while (failure === null) {
+      await yieldToEventLoop();
+      if (signal?.aborted) return;
+      const item = todo[next++];
+      if (item === undefined) return;
+      const value = await pool.pathSample(index, { k: item.k, s: item.s, seed, batchSize });
+      waiting.set(`${item.k} ${item.s}`, value);
+      // Take in every sample that is next in its length's list.
+      for (let moved = true; moved;) {
+        moved = false;
+        out.samples.forEach((list, k) => {
+          const v = waiting.get(`${k} ${list.length}`);
+          if (v === undefined) return;
+          waiting.delete(`${k} ${list.length}`);
+          record(k, v);
+          moved = true;
+        });
+      }
+      while (roundsHanded + 1 < options.samples && roundDone(roundsHanded + 1)) {
+        roundsHanded++;
+        const snapshot = structuredClone(out);
+        rounds = rounds.then(() => options.onRound?.(snapshot));
+      }
+      await rounds;
+    }
+  };
+  // Rounds a resumed run already had are not handed on again.
+  while (roundsHanded + 1 < options.samples && roundDone(roundsHanded + 1)) roundsHanded++;
+  try {
+    await pool.loadPlane({
+      origin,
+      directions: { x: {}, y: null },
+      data: options.data,
+      batchSize,
+      share: 'whole',
+    });
+    await Promise.all(
+      Array.from({ length: pool.replicas }, (_, i) =>
+        lane(i).catch((error: unknown) => {
+          failure ??= { error };
+        }),
+      ),
+    );
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return out;
+  } finally {
+    await pool.releasePlane().catch((e: unknown) => {
+      if (failure === null) throw e;
+    });
   }
 }

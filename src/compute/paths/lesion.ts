@@ -33,6 +33,7 @@ import { subsampleAndPadChannels } from '../tfjs-fixes';
 import { residualBlocks } from './blocks';
 import type { BlockInfo } from './blocks';
 import { chooseBlocks } from './gradient';
+import { defaultDeleteCounts, defaultSwapCounts } from './cost';
 
 /** One change to the network, evaluated on the whole subset. */
 export type Lesion =
@@ -138,26 +139,6 @@ export function lesionPlan(options: {
     }
   }
   return plan;
-}
-
-/**
- * Every k up to 6, where the residual network's error starts to climb, then
- * about eight steps to n (all blocks deleted): n = 27 gives 1–6, 10, 14, 18,
- * 22, 26, 27.
- */
-export function defaultDeleteCounts(n: number): number[] {
-  const counts: number[] = [];
-  const step = Math.max(1, Math.ceil(n / 8));
-  for (let k = 1; k <= n; k = k < 6 ? k + 1 : k + step) counts.push(k);
-  if (counts[counts.length - 1] !== n) counts.push(n);
-  return counts;
-}
-
-/** 1, 2, 4, … swaps up to twice the blocks: from one transposition to a shuffled stage. */
-export function defaultSwapCounts(n: number): number[] {
-  const counts: number[] = [];
-  for (let s = 1; s <= 2 * n; s *= 2) counts.push(s);
-  return counts;
 }
 
 /** A stable name for a lesion, to match results across runs. */
@@ -326,13 +307,14 @@ export async function lesionStudy(options: {
   previous?: LesionResult;
   signal?: AbortSignal;
   onProgress?: (progress: LesionProgress) => void;
-  /** After each lesion, the study so far. */
+  /** After each lesion (on one thread) or each group of lesions (on a pool), the study so far. */
   onPartial?: (result: LesionResult) => void | Promise<void>;
   /**
-   * Replicas (worker threads) to deal the lesions out to, one at a time each,
-   * with θ* as arrays to send them; default: this thread. Each replica counts
-   * a lesion's correct answers over the whole subset, so the study is the
-   * same as on one thread.
+   * Replicas (worker threads) to deal groups of lesions out to, with θ* as
+   * arrays to send them; default: this thread. Each replica runs its groups
+   * from their first changed blocks as this thread would (see pooledLesions)
+   * and counts a lesion's correct answers over the whole subset, so the study
+   * is the same as on one thread.
    */
   pool?: { pool: PlanePool; origin: Origin } | undefined;
 }): Promise<LesionResult> {
@@ -387,21 +369,18 @@ export async function lesionStudy(options: {
   const result = () =>
     lesionResult({ blocks, skip: spec.skip, images: data.count, draws, seed, plan, errors });
   if (options.pool) {
-    return pooledLesions({ ...options, pool: options.pool, plan, errors, result });
+    return pooledLesions({
+      ...options,
+      pool: options.pool,
+      n: blocks.length,
+      plan,
+      errors,
+      result,
+    });
   }
 
-  // The test images as tensors once, reused by every lesion, in passes of at most
-  // EVALUATION_BATCH images: a pass holds its intermediate tensors until it ends.
-  const passSize = Math.max(1, Math.min(batchSize, EVALUATION_BATCH));
-  const inputs = [...batches({ dataset: data, batchSize: passSize })].map((b) => ({
-    x: tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]),
-    labels: tf.tensor1d(b.y, 'int32'),
-  }));
   const n = blocks.length;
-  const inputProbe = (f: number) => `${blocks[f]!.name}.input`;
-  // The intact network's activation at the input of one block, for every pass: the next group
-  // of lesions starts its intact pass there rather than at the image when it can.
-  let boundary: { block: number; x: tf.Tensor[] } | null = null;
+  const sweep = new LesionSweep({ model, params, state, data, batchSize });
   const t0 = performance.now();
   let evaluated = 0;
   try {
@@ -411,76 +390,8 @@ export async function lesionStudy(options: {
       // resolves as a microtask, so without this the loop never hands back to the event loop.
       await yieldToEventLoop();
       if (signal?.aborted) break;
-      const firsts = group.map((l) => firstChangedBlock(l, n));
-      // The blocks whose intact inputs the group starts from, and whether it needs the logits.
-      const starts = [...new Set(firsts.filter((f) => f < n))].sort((a, b) => a - b);
-      const toLogits = firsts.includes(n);
-      const from = boundary !== null && boundary.block <= Math.min(...firsts) ? boundary : null;
-      const networks = group.map((lesion) => lesionedNetwork({ model, params, state, lesion }));
-      const correct = group.map(() => 0);
-      const nextBoundary: tf.Tensor[] = [];
-      let complete = true;
-      for (let p = 0; p < inputs.length; p++) {
-        if (p > 0) await yieldToEventLoop();
-        if (signal?.aborted) {
-          complete = false;
-          break;
-        }
-        const { x, labels } = inputs[p]!;
-        // The intact network, from the boundary or the image, up to the last block the group
-        // changes (or to the logits, for the baseline); its inputs there are what every lesion of
-        // the group computes too before its first change, bit for bit the same ops on the same
-        // tensors, so each lesion runs only from its first changed block on.
-        const intact = tf.tidy(() => {
-          const out = model.forward(params, state, x, {
-            training: false,
-            trace: true,
-            ...(from ? { from: { probe: inputProbe(from.block), x: from.x[p]! } } : {}),
-            ...(toLogits ? {} : { to: inputProbe(starts[starts.length - 1]!) }),
-          });
-          return {
-            at: starts.map((f) => out.trace![inputProbe(f)]!),
-            count: toLogits ? countCorrect(out.logits, labels) : tf.scalar(0, 'int32'),
-          };
-        });
-        // Each lesion in a scope of its own, so its intermediate tensors go before the next one
-        // runs; the counts are read together, one wait per pass.
-        const perLesion = group.map((_, j) => {
-          const f = firsts[j]!;
-          if (f === n) return intact.count;
-          const network = networks[j]!;
-          return tf.tidy(() => {
-            const { logits } = model.forward(network.params, network.state, x, {
-              ...network.forward,
-              from: { probe: inputProbe(f), x: intact.at[starts.indexOf(f)]! },
-            });
-            return countCorrect(logits, labels);
-          });
-        });
-        const counts = tf.stack(perLesion);
-        for (const c of perLesion) if (c !== intact.count) c.dispose();
-        const values = await counts.data();
-        counts.dispose();
-        values.forEach((v, j) => (correct[j]! += v));
-        intact.count.dispose();
-        // Keep the last start as this pass's boundary; the rest goes (but never the old boundary,
-        // which a start at the boundary's own block returns as is).
-        const last = intact.at[intact.at.length - 1];
-        if (last) nextBoundary.push(last);
-        for (const t of intact.at) {
-          if (t !== last && t !== from?.x[p]) t.dispose();
-        }
-      }
-      if (!complete) {
-        for (const [p, t] of nextBoundary.entries()) if (t !== from?.x[p]) t.dispose();
-        break;
-      }
-      if (nextBoundary.length === inputs.length) {
-        if (boundary) {
-          for (const [p, t] of boundary.x.entries()) if (t !== nextBoundary[p]) t.dispose();
-        }
-        boundary = { block: starts[starts.length - 1]!, x: nextBoundary };
-      }
+      const correct = await sweep.run(group, signal);
+      if (correct === null) break;
       // Report lesion by lesion, letting a cancel arrive in between: it stops the study there,
       // and the rest of the group is not kept, as if it had not run.
       for (const [j, lesion] of group.entries()) {
@@ -500,62 +411,214 @@ export async function lesionStudy(options: {
     }
     return result();
   } finally {
-    for (const { x, labels } of inputs) {
-      x.dispose();
-      labels.dispose();
-    }
-    for (const t of boundary?.x ?? []) t.dispose();
+    sweep.dispose();
   }
 }
 
 /**
- * The lesion study dealt out to worker threads, one lesion at a time to each
- * replica as it comes free; each counts its lesion's correct answers over the
- * whole subset with whole forward passes (the replicas do not share the intact
- * prefix as lesionStudy does on one thread), so the errors are the same.
+ * The test images of a lesion study in passes, and the machinery that runs a
+ * group of lesions over them from each lesion's first changed block (see
+ * lesionStudy). The same object runs the study on one thread and a replica's
+ * share of it on a worker thread (landscape/pool.ts), so both compute the
+ * same tensors.
+ *
+ * Between groups it keeps the intact network's input of the last block a
+ * group started from, for every pass: a later group whose lesions all start
+ * at or after that block runs its intact pass from there, not from the image.
+ * A replica given the groups in plan order therefore computes the intact
+ * prefix once in all, as one thread does.
+ */
+export class LesionSweep {
+  private readonly model: Model;
+  private readonly params: TensorMap;
+  private readonly state: TensorMap;
+  /** Correct answers are counted over this many images. */
+  readonly count: number;
+  private readonly n: number;
+  private readonly inputs: { x: tf.Tensor; labels: tf.Tensor1D }[];
+  /** The intact network's activation at the input of one block, for every pass. */
+  private boundary: { block: number; x: tf.Tensor[] } | null = null;
+
+  constructor(options: {
+    model: Model;
+    params: TensorMap;
+    state: TensorMap;
+    data: Dataset;
+    batchSize: number;
+  }) {
+    const { model, data } = options;
+    if (model.spec.kind !== 'resnet') throw new Error('the lesion study needs a ResNet');
+    this.model = model;
+    this.params = options.params;
+    this.state = options.state;
+    this.count = data.count;
+    this.n = residualBlocks(model.spec).length;
+    // The test images as tensors once, reused by every lesion, in passes of at most
+    // EVALUATION_BATCH images: a pass holds its intermediate tensors until it ends.
+    const passSize = Math.max(1, Math.min(options.batchSize, EVALUATION_BATCH));
+    this.inputs = [...batches({ dataset: data, batchSize: passSize })].map((b) => ({
+      x: tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]),
+      labels: tf.tensor1d(b.y, 'int32'),
+    }));
+  }
+
+  private inputProbe(f: number): string {
+    return `${residualBlocks(this.model.spec)[f]!.name}.input`;
+  }
+
+  /**
+   * Images each lesion of the group gets right, over every pass; null when
+   * the signal fired before the group finished (nothing of it is kept).
+   */
+  async run(group: readonly Lesion[], signal?: AbortSignal): Promise<number[] | null> {
+    const { model, params, state, n, inputs } = this;
+    const firsts = group.map((l) => firstChangedBlock(l, n));
+    // The blocks whose intact inputs the group starts from, and whether it needs the logits.
+    const starts = [...new Set(firsts.filter((f) => f < n))].sort((a, b) => a - b);
+    const toLogits = firsts.includes(n);
+    const boundary = this.boundary;
+    const from = boundary !== null && boundary.block <= Math.min(...firsts) ? boundary : null;
+    const networks = group.map((lesion) => lesionedNetwork({ model, params, state, lesion }));
+    const correct = group.map(() => 0);
+    const nextBoundary: tf.Tensor[] = [];
+    let complete = true;
+    for (let p = 0; p < inputs.length; p++) {
+      if (p > 0) await yieldToEventLoop();
+      if (signal?.aborted) {
+        complete = false;
+        break;
+      }
+      const { x, labels } = inputs[p]!;
+      // The intact network, from the boundary or the image, up to the last block the group
+      // changes (or to the logits, for the baseline); its inputs there are what every lesion of
+      // the group computes too before its first change, bit for bit the same ops on the same
+      // tensors, so each lesion runs only from its first changed block on.
+      const intact = tf.tidy(() => {
+        const out = model.forward(params, state, x, {
+          training: false,
+          trace: true,
+          ...(from ? { from: { probe: this.inputProbe(from.block), x: from.x[p]! } } : {}),
+          ...(toLogits ? {} : { to: this.inputProbe(starts[starts.length - 1]!) }),
+        });
+        return {
+          at: starts.map((f) => out.trace![this.inputProbe(f)]!),
+          count: toLogits ? countCorrect(out.logits, labels) : tf.scalar(0, 'int32'),
+        };
+      });
+      // Each lesion in a scope of its own, so its intermediate tensors go before the next one
+      // runs; the counts are read together, one wait per pass.
+      const perLesion = group.map((_, j) => {
+        const f = firsts[j]!;
+        if (f === n) return intact.count;
+        const network = networks[j]!;
+        return tf.tidy(() => {
+          const { logits } = model.forward(network.params, network.state, x, {
+            ...network.forward,
+            from: { probe: this.inputProbe(f), x: intact.at[starts.indexOf(f)]! },
+          });
+          return countCorrect(logits, labels);
+        });
+      });
+      const counts = tf.stack(perLesion);
+      for (const c of perLesion) if (c !== intact.count) c.dispose();
+      const values = await counts.data();
+      counts.dispose();
+      values.forEach((v, j) => (correct[j]! += v));
+      intact.count.dispose();
+      // Keep the last start as this pass's boundary; the rest goes (but never the old boundary,
+      // which a start at the boundary's own block returns as is).
+      const last = intact.at[intact.at.length - 1];
+      if (last) nextBoundary.push(last);
+      for (const t of intact.at) {
+        if (t !== last && t !== from?.x[p]) t.dispose();
+      }
+    }
+    if (!complete) {
+      for (const [p, t] of nextBoundary.entries()) if (t !== from?.x[p]) t.dispose();
+      return null;
+    }
+    if (nextBoundary.length === inputs.length) {
+      if (boundary) {
+        for (const [p, t] of boundary.x.entries()) if (t !== nextBoundary[p]) t.dispose();
+      }
+      this.boundary = { block: starts[starts.length - 1]!, x: nextBoundary };
+    }
+    return correct;
+  }
+
+  /** Release the images and the kept boundary. */
+  dispose(): void {
+    for (const { x, labels } of this.inputs) {
+      x.dispose();
+      labels.dispose();
+    }
+    for (const t of this.boundary?.x ?? []) t.dispose();
+    this.boundary = null;
+  }
+}
+
+/**
+ * The lesion study on a pool of replicas (worker threads). The lesions to
+ * run are cut into groups as on one thread, but smaller (a replica's share
+ * of the budget), and the groups are dealt out in plan order to whichever
+ * replica is free. Each replica runs its groups with its own LesionSweep, so
+ * each shares its own intact prefix: the single deletions of n blocks cost
+ * about n(n + 1)/2 block evaluations in all, plus one intact prefix per
+ * replica (at most n blocks each), instead of n(n + 1) with whole passes.
+ * A lesion's correct answers are counted by one replica over the whole
+ * subset in the same passes as on one thread, so the errors are the same.
  */
 async function pooledLesions(options: {
   pool: { pool: PlanePool; origin: Origin };
   data: Dataset;
   batchSize: number;
+  n: number;
   plan: readonly Lesion[];
   errors: Map<string, number>;
   result: () => LesionResult;
-  signal?: AbortSignal;
-  onProgress?: (progress: LesionProgress) => void;
-  onPartial?: (result: LesionResult) => void | Promise<void>;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: LesionProgress) => void) | undefined;
+  onPartial?: ((result: LesionResult) => void | Promise<void>) | undefined;
 }): Promise<LesionResult> {
   const { pool, origin } = options.pool;
-  const { data, plan, errors, result, signal } = options;
+  const { data, plan, errors, result, signal, n } = options;
+  const todo = plan.filter((l) => !errors.has(lesionId(l)));
+  const groups = lesionGroups(todo, n, pooledGroupBudget(n, pool.replicas));
   const t0 = performance.now();
   let evaluated = 0;
   let next = 0;
   let failure: { error: unknown } | null = null;
-  // Partial results are handed on one at a time, in the order lesions finish.
+  // Partial results are handed on one at a time, in the order groups finish.
   let partials = Promise.resolve();
   const lane = async (index: number): Promise<void> => {
     while (failure === null) {
-      // Let a cancel (a worker message, a terminal's Ctrl-C) arrive between lesions.
+      // Let a cancel (a worker message, a terminal's Ctrl-C) arrive between groups.
       await yieldToEventLoop();
       if (signal?.aborted) return;
-      const lesion = plan[next++];
-      if (lesion === undefined) return;
-      const id = lesionId(lesion);
-      if (errors.has(id)) continue;
-      const correct = await pool.lesionCorrect(index, lesion);
-      errors.set(id, 1 - correct / data.count);
-      evaluated++;
-      options.onProgress?.({
-        done: plan.filter((l) => errors.has(lesionId(l))).length,
-        total: plan.length,
-        rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
-        last: id,
-      });
+      const group = groups[next++];
+      if (group === undefined) return;
+      const correct = await pool.lesionGroup(index, group);
+      // null: the replica was told to stop part-way (see below); its group is not kept.
+      if (correct === null) return;
+      for (const [j, lesion] of group.entries()) {
+        const id = lesionId(lesion);
+        errors.set(id, 1 - correct[j]! / data.count);
+        evaluated++;
+        options.onProgress?.({
+          done: plan.filter((l) => errors.has(lesionId(l))).length,
+          total: plan.length,
+          rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
+          last: id,
+        });
+      }
       const snapshot = result();
       partials = partials.then(() => options.onPartial?.(snapshot));
       await partials;
     }
   };
+  // A cancel stops the replicas within a pass of images, not at the end of their groups.
+  const stop = () => void pool.stopLesions().catch(() => undefined);
+  signal?.addEventListener('abort', stop);
   try {
     await pool.loadPlane({
       origin,
@@ -574,11 +637,21 @@ async function pooledLesions(options: {
     if (failure !== null) throw (failure as { error: unknown }).error;
     return result();
   } finally {
+    signal?.removeEventListener('abort', stop);
     // A pool that failed (a worker died) may not answer; its error is the one to report.
     await pool.releasePlane().catch((e: unknown) => {
       if (failure === null) throw e;
     });
   }
+}
+
+/**
+ * A pooled group's budget of block evaluations per image: one thread's budget
+ * shared among the replicas (at least one network's worth), so there are
+ * several groups per replica to balance the load with.
+ */
+export function pooledGroupBudget(n: number, replicas: number): number {
+  return Math.max(n, Math.floor((GROUP_BUDGET * n) / Math.max(1, replicas)));
 }
 
 /** Images per forward pass of the lesion study at most (see lesionStudy). */

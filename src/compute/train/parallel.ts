@@ -38,6 +38,7 @@ import type { HvpMethod } from '../landscape/hessian';
 import { batchAlignedShares, PlaneReplica, sliceDataset } from '../landscape/pool';
 import type { PlanePool, PlaneSetup } from '../landscape/pool';
 import type { Lesion } from '../paths/lesion';
+import type { PathSampleRequest } from '../paths/gradient';
 
 /** What the coordinator asks of a replica. */
 export type ReplicaRequest =
@@ -61,7 +62,15 @@ export type ReplicaRequest =
       hvp: HvpMethod;
       finiteDifferenceStep: number | undefined;
     }
-  | { type: 'lesion'; id: number; lesion: Lesion }
+  /** Run a group of lesions from their first changed blocks (paths/lesion.ts, LesionSweep). */
+  | { type: 'lesions'; id: number; lesions: Lesion[] }
+  /**
+   * Stop the group of lesions in progress within a pass, and every later one
+   * until the next plane: a cancel. Answered at once, not after the requests
+   * before it.
+   */
+  | { type: 'stopLesions'; id: number }
+  | { type: 'pathSample'; id: number; request: PathSampleRequest }
   | { type: 'releasePlane'; id: number }
   | { type: 'dispose'; id: number };
 
@@ -85,7 +94,9 @@ export type ReplicaReply =
   | { type: 'point'; id: number; loss: number; accuracy: number }
   /** Σ over the replica's images of ∇²ℓ_i v. */
   | { type: 'product'; id: number; hv: Float64Array }
-  | { type: 'lesion'; id: number; correct: number }
+  /** Correct answers per lesion of the group; null when stopped part-way. */
+  | { type: 'lesions'; id: number; correct: number[] | null }
+  | { type: 'pathSample'; id: number; value: number }
   | { type: 'disposed'; id: number; numTensors: number }
   | { type: 'error'; id: number; message: string };
 
@@ -150,6 +161,8 @@ export function serveReplica(options: {
   let engine: LocalEngine | null = null;
   let plane: PlaneReplica | null = null;
   let queue = Promise.resolve();
+  /** Aborted by stopLesions; a new one with each plane. */
+  let lesionStop = new AbortController();
   const needPlane = (): PlaneReplica => {
     if (!plane) throw new Error('replica: no plane loaded');
     return plane;
@@ -258,6 +271,7 @@ export function serveReplica(options: {
         plane?.dispose();
         plane = null;
         plane = new PlaneReplica(m, request.setup);
+        lesionStop = new AbortController();
         channel.send({ type: 'ok', id });
         return;
       }
@@ -271,9 +285,17 @@ export function serveReplica(options: {
         channel.send({ type: 'product', id, hv }, buffersOf(hv));
         return;
       }
-      case 'lesion': {
-        const correct = await needPlane().lesionCorrect(request.lesion);
-        channel.send({ type: 'lesion', id, correct });
+      case 'lesions': {
+        const correct = await needPlane().lesionGroup(request.lesions, lesionStop.signal);
+        channel.send({ type: 'lesions', id, correct });
+        return;
+      }
+      case 'stopLesions':
+        // Handled on arrival (see onMessage below); never queued.
+        return;
+      case 'pathSample': {
+        const value = await needPlane().pathSample(request.request);
+        channel.send({ type: 'pathSample', id, value });
         return;
       }
       case 'releasePlane':
@@ -292,6 +314,11 @@ export function serveReplica(options: {
     }
   };
   channel.onMessage((request) => {
+    if (request.type === 'stopLesions') {
+      lesionStop.abort();
+      channel.send({ type: 'ok', id: request.id });
+      return;
+    }
     queue = queue.then(() =>
       handle(request).catch((e: unknown) => {
         channel.send({
@@ -631,10 +658,20 @@ export class ParallelEngine implements TrainEngine, PlanePool {
     return sum;
   }
 
-  async lesionCorrect(replica: number, lesion: Lesion): Promise<number> {
+  async lesionGroup(replica: number, lesions: Lesion[]): Promise<number[] | null> {
     const client = this.planeClients[replica];
     if (!client) throw new Error(`no plane on replica ${replica}`);
-    return (await client.request({ type: 'lesion', lesion }, 'lesion')).correct;
+    return (await client.request({ type: 'lesions', lesions }, 'lesions')).correct;
+  }
+
+  async stopLesions(): Promise<void> {
+    await Promise.all(this.planeClients.map((c) => c.request({ type: 'stopLesions' }, 'ok')));
+  }
+
+  async pathSample(replica: number, request: PathSampleRequest): Promise<number> {
+    const client = this.planeClients[replica];
+    if (!client) throw new Error(`no plane on replica ${replica}`);
+    return (await client.request({ type: 'pathSample', request }, 'pathSample')).value;
   }
 
   async releasePlane(): Promise<void> {
