@@ -59,7 +59,7 @@ async function best(f: () => tf.Tensor): Promise<number> {
 async function compare(
   f: () => tf.Tensor,
   options: UseWinogradOptions = {},
-  tiles: UseWinogradOptions['tile'][] = ['auto'],
+  tiles: NonNullable<UseWinogradOptions['tile']>[] = ['auto'],
 ): Promise<{ tfjs: number; winograd: number; byTile: number[] }> {
   let tfjs = Infinity;
   const byTile = tiles.map(() => Infinity);
