@@ -194,21 +194,19 @@ function finite(v: number): number | null {
  * images per second of one responses job (both passes of blockResponses on
  * ResNet-56, WebAssembly) in one worker with a core to itself, and the
  * seconds to start (tfjs, the 7 MB checkpoint and the training images).
- * bench/responses-live.ts measured 2.7 images/s per worker in Chromium on the
- * 2-core AMD EPYC at a load average of 15–17, where each worker had about an
- * eighth of a core (so about 20 with a core of its own); `skipscape
- * responses` on wasm took 0.025 s of CPU time per image (40 images/s of CPU).
- * 15 is below both, so a reader's estimate errs long. The lead re-measures it
- * on a quiet machine (bench/README.md). Other backends have no reference:
- * their time is known once a batch is done.
+ * bench/responses-live.ts measured 20.2 images/s per worker and 2.7 s to
+ * start in Chromium on the 2-core AMD EPYC with nothing else running
+ * (2026-12-07, load average 2.6 with the benchmark; 4.2 s for 16 images, 15.3 s
+ * for 128; bench/README.md). Other backends have no reference: their time is
+ * known once a batch is done.
  */
 export const LIVE_REFERENCE: {
   imagesPerSecond: Partial<Record<BackendName, number>>;
   startupSeconds: number;
   measuredOn: string;
 } = {
-  imagesPerSecond: { wasm: 15 },
-  startupSeconds: 5,
+  imagesPerSecond: { wasm: 20 },
+  startupSeconds: 3,
   measuredOn: 'a reference for one core of a 2-core AMD EPYC',
 };
 
