@@ -44,5 +44,11 @@ export function logTicks(lo: number, hi: number, max = 7): number[] {
     return ticks;
   };
   const fine = within([1, 2, 5]);
-  return fine.length <= max ? fine : within([1]);
+  if (fine.length <= max) return fine;
+  const decades = within([1]);
+  if (decades.length <= max) return decades;
+  // Wider than `max` decades (a gradient over 20 of them): every step-th power of ten, the
+  // exponents multiples of step, so the labels stay apart and round.
+  const step = Math.ceil(decades.length / max);
+  return decades.filter((t) => Math.round(Math.log10(t)) % step === 0);
 }

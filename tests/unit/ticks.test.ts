@@ -50,6 +50,13 @@ describe('logTicks', () => {
     expect(logTicks(0.34, 800)).toEqual([1, 10, 100]);
   });
 
+  test('more decades than ticks: every step-th power of ten', () => {
+    // ResNet-110's gradient per path length: 1e-24 … 1e-3, 22 decades into 6 ticks.
+    const ticks = logTicks(1e-24, 1e-3, 6);
+    expect(ticks.length).toBeLessThanOrEqual(6);
+    expect(ticks.map((t) => Math.round(Math.log10(t)))).toEqual([-24, -20, -16, -12, -8, -4]);
+  });
+
   test('nothing for a range a log axis cannot show', () => {
     expect(logTicks(0, 10)).toEqual([]);
     expect(logTicks(10, 1)).toEqual([]);
