@@ -20,6 +20,11 @@
 # WORKERS=2 splits each training batch over two wasm instances: ResNet-110 at batch 128 does not
 # fit one instance's 4 GB heap (it aborts), so it trains with WORKERS=2 (BN statistics per 64-image half).
 #
+# The shipped runs were trained before the Winograd kernel (src/compute/winograd) existed: to
+# reproduce their checkpoints bit for bit (as the per-epoch responses of ResNet-56 were, 2026-12-07),
+# train with SKIPSCAPE_WINOGRAD=0; with the kernel the arithmetic differs by rounding and the runs
+# drift apart (same recipe, different weights).
+#
 # RUNS_DIR=.cache/runs scripts/make-artifacts.sh train bmenet32 trains into another folder, so
 # the site (which checks every shipped file's sha256) still builds while a run is under way;
 # copy the finished run into public/artifacts/runs/ before `make-manifest`.
