@@ -22,8 +22,8 @@
 #
 # The shipped runs were trained before the Winograd kernel (src/compute/winograd) existed: to
 # reproduce their checkpoints bit for bit (as the per-epoch responses of ResNet-56 were, 2026-12-07),
-# train with SKIPSCAPE_WINOGRAD=0; with the kernel the arithmetic differs by rounding and the runs
-# drift apart (same recipe, different weights).
+# train with SKIPSCAPE_WINOGRAD=0; the kernel rounds differently (within 1e-5 of tfjs), so with it
+# the same recipe gives other, not bit-identical, weights.
 #
 # RUNS_DIR=.cache/runs scripts/make-artifacts.sh train bmenet32 trains into another folder, so
 # the site (which checks every shipped file's sha256) still builds while a run is under way;
