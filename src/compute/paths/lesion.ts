@@ -368,6 +368,20 @@ export async function lesionStudy(options: {
   }
   const result = () =>
     lesionResult({ blocks, skip: spec.skip, images: data.count, draws, seed, plan, errors });
+  const t0 = performance.now();
+  let evaluated = 0;
+  /** One lesion's error from its count of correct answers, and the progress so far. */
+  const record = (lesion: Lesion, correct: number): void => {
+    const id = lesionId(lesion);
+    errors.set(id, 1 - correct / data.count);
+    evaluated++;
+    options.onProgress?.({
+      done: plan.filter((l) => errors.has(lesionId(l))).length,
+      total: plan.length,
+      rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
+      last: id,
+    });
+  };
   if (options.pool) {
     return pooledLesions({
       ...options,
@@ -376,13 +390,12 @@ export async function lesionStudy(options: {
       plan,
       errors,
       result,
+      record,
     });
   }
 
   const n = blocks.length;
   const sweep = new LesionSweep({ model, params, state, data, batchSize });
-  const t0 = performance.now();
-  let evaluated = 0;
   try {
     const todo = plan.filter((l) => !errors.has(lesionId(l)));
     for (const group of lesionGroups(todo, n, GROUP_BUDGET * n)) {
@@ -397,15 +410,7 @@ export async function lesionStudy(options: {
       for (const [j, lesion] of group.entries()) {
         if (j > 0) await yieldToEventLoop();
         if (j > 0 && signal?.aborted) break;
-        const id = lesionId(lesion);
-        errors.set(id, 1 - correct[j]! / data.count);
-        evaluated++;
-        options.onProgress?.({
-          done: plan.filter((l) => errors.has(lesionId(l))).length,
-          total: plan.length,
-          rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
-          last: id,
-        });
+        record(lesion, correct[j]!);
         await options.onPartial?.(result());
       }
     }
@@ -576,16 +581,15 @@ async function pooledLesions(options: {
   plan: readonly Lesion[];
   errors: Map<string, number>;
   result: () => LesionResult;
+  /** Keeps one lesion's count of correct answers and reports progress (lesionStudy's). */
+  record: (lesion: Lesion, correct: number) => void;
   signal?: AbortSignal | undefined;
-  onProgress?: ((progress: LesionProgress) => void) | undefined;
   onPartial?: ((result: LesionResult) => void | Promise<void>) | undefined;
 }): Promise<LesionResult> {
   const { pool, origin } = options.pool;
-  const { data, plan, errors, result, signal, n } = options;
+  const { data, plan, errors, result, record, signal, n } = options;
   const todo = plan.filter((l) => !errors.has(lesionId(l)));
   const groups = lesionGroups(todo, n, pooledGroupBudget(n, pool.replicas));
-  const t0 = performance.now();
-  let evaluated = 0;
   let next = 0;
   let failure: { error: unknown } | null = null;
   // Partial results are handed on one at a time, in the order groups finish.
@@ -600,17 +604,7 @@ async function pooledLesions(options: {
       const correct = await pool.lesionGroup(index, group);
       // null: the replica was told to stop part-way (see below); its group is not kept.
       if (correct === null) return;
-      for (const [j, lesion] of group.entries()) {
-        const id = lesionId(lesion);
-        errors.set(id, 1 - correct[j]! / data.count);
-        evaluated++;
-        options.onProgress?.({
-          done: plan.filter((l) => errors.has(lesionId(l))).length,
-          total: plan.length,
-          rate: (evaluated * data.count) / Math.max((performance.now() - t0) / 1000, 1e-9),
-          last: id,
-        });
-      }
+      for (const [j, lesion] of group.entries()) record(lesion, correct[j]!);
       const snapshot = result();
       partials = partials.then(() => options.onPartial?.(snapshot));
       await partials;
