@@ -30,6 +30,24 @@ export class ProgressBar {
 
   private readonly plainInterval: number;
 
+  /**
+   * An onProgress(done, total) for a pass over images that started now: the bar with images/s
+   * and the time left at that rate (eval, responses).
+   */
+  images(label: string): (done: number, total: number) => void {
+    const t0 = performance.now();
+    return (done, total) => {
+      const seconds = (performance.now() - t0) / 1000;
+      this.update({
+        done,
+        total,
+        label,
+        detail: `${(done / seconds).toFixed(0)} img/s`,
+        etaSeconds: ((total - done) * seconds) / done,
+      });
+    };
+  }
+
   /** Draw `done` of `total` with a label and details; throttled to 10 redraws a second. */
   update(options: {
     done: number;

@@ -83,21 +83,11 @@ export const evalCommand: Command = {
         ]),
       );
       await engine.load({ ...checkpoint.training, momentum });
-      const t0 = performance.now();
       const result = await evaluateDataset({
         engine,
         dataset: data,
         batchSize,
-        onProgress: (done, total) => {
-          const seconds = (performance.now() - t0) / 1000;
-          bar.update({
-            done,
-            total,
-            label: 'eval',
-            detail: `${(done / seconds).toFixed(0)} img/s`,
-            etaSeconds: ((total - done) * seconds) / done,
-          });
-        },
+        onProgress: bar.images('eval'),
       });
       bar.done();
       if (result === 'cancelled') return 130;

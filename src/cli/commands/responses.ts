@@ -89,7 +89,6 @@ export const responsesCommand: Command = {
     const started = await startNodeBackend(backend);
     const dataset = await loadDataset(parseDataset(NAME, datasetName), split, subset);
     const bar = new ProgressBar({ stream: io.progressStream });
-    const t0 = performance.now();
     const result = await measureResponses({
       model,
       weights: flags.initial
@@ -102,16 +101,7 @@ export const responsesCommand: Command = {
       dataset,
       bn,
       batchSize,
-      onProgress: (done, total) => {
-        const seconds = (performance.now() - t0) / 1000;
-        bar.update({
-          done,
-          total,
-          label: 'responses',
-          detail: `${(done / seconds).toFixed(0)} img/s`,
-          etaSeconds: ((total - done) * seconds) / done,
-        });
-      },
+      onProgress: bar.images('responses'),
     });
     bar.done();
     if (result === 'cancelled') return 130;
