@@ -356,7 +356,10 @@ async function pooledSamples(options: {
       }
       while (roundsHanded + 1 < options.samples && roundDone(roundsHanded + 1)) {
         roundsHanded++;
+        // A round's copy holds that round and those before it, as on one
+        // thread, even where a later round's sample is already in.
         const snapshot = structuredClone(out);
+        snapshot.samples = snapshot.samples.map((list) => list.slice(0, roundsHanded + 1));
         rounds = rounds.then(() => options.onRound?.(snapshot));
       }
       await rounds;
