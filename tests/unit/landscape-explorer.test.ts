@@ -7,7 +7,11 @@ import {
   readoutAt,
   type Panel,
 } from '../../src/components/landscape/explorer';
-import { describeSurfaceAxes, surfaceAxisTicks } from '../../src/components/landscape/surface-axes';
+import {
+  describeSurfaceAxes,
+  keepApart,
+  surfaceAxisTicks,
+} from '../../src/components/landscape/surface-axes';
 
 /** loss = 2 + α + β / 2 on an n × n grid over [-1, 1]², the last point not computed. */
 function plane(n: number): Surface {
@@ -86,6 +90,20 @@ describe('the 3-D axes', () => {
     expect(describeSurfaceAxes(log, { log: true, lo: 0.05, hi: 40 })).toBe(
       'Axes: α (ticks -1, -0.5, 0, 0.5, 1), β (ticks -1, -0.5, 0, 0.5, 1), and loss upwards on a log scale (ticks 0.1, 1, 10).',
     );
+  });
+
+  test('where labels meet at a corner, the first in rank order stays', () => {
+    const box = (left: number, top: number, w = 20, h = 14) => ({
+      left,
+      top,
+      right: left + w,
+      bottom: top + h,
+    });
+    // A loss tick; α's -1 over it; α's -0.5 clear of both; β's -1 over α's -0.5 only;
+    // a box one gap away from the loss tick stays, one touching it does not.
+    const boxes = [box(0, 0), box(10, 5), box(40, 0), box(45, 10), box(0, 15), box(20, 0, 5)];
+    expect(keepApart(boxes, 1)).toEqual([true, false, true, false, true, false]);
+    expect(keepApart([])).toEqual([]);
   });
 });
 

@@ -24,7 +24,7 @@ const TITLE_PX = 16;
 const TEXTURE_PX = 72;
 /** Length of a tick mark and the gap from it to its label, in world units (α and β span 2). */
 const TICK_LENGTH = 0.06;
-const TITLE_OFFSET = 0.3;
+const TITLE_OFFSET = 0.4;
 
 /** Values at which each axis is ticked and labelled. */
 export interface SurfaceAxisTicks {
@@ -81,6 +81,40 @@ interface Label {
    * α or β label), or up ('up').
    */
   extend: 'away' | 'side' | 'up';
+  /**
+   * Which label stays where two would overlap on screen (lower first): the
+   * axis names, then the loss ticks, then α's, then β's. At the box's
+   * corners the end ticks of two axes meet (α's −1 beside the lowest loss
+   * tick, α's 1 beside β's −1).
+   */
+  rank: number;
+}
+
+/** A label's box on screen, in CSS pixels, y downwards. */
+export interface ScreenBox {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/**
+ * Which boxes to show, taken in the order given: each one that overlaps
+ * none already shown (`gap` pixels apart) is shown, any other hidden.
+ */
+export function keepApart(boxes: readonly ScreenBox[], gap = 3): boolean[] {
+  const shown: ScreenBox[] = [];
+  return boxes.map((b) => {
+    const clear = shown.every(
+      (s) =>
+        b.left >= s.right + gap ||
+        s.left >= b.right + gap ||
+        b.top >= s.bottom + gap ||
+        s.top >= b.bottom + gap,
+    );
+    if (clear) shown.push(b);
+    return clear;
+  });
 }
 
 /** The box's edges that carry the axes, for the camera's current side. */
@@ -104,6 +138,8 @@ export class SurfaceAxes {
   private font = 'system-ui, sans-serif';
   /** World units per CSS pixel at depth 1, from the view's height and field of view. */
   private pixelScale = 0.002;
+  /** The view's height in CSS pixels (labels' overlaps are judged there). */
+  private heightPx = 300;
   private toX: (alpha: number) => number = (a) => a;
   private toZ: (beta: number) => number = (b) => -b;
   private toY: (loss: number) => number = () => 0;
@@ -141,12 +177,27 @@ export class SurfaceAxes {
     this.disposeLabels();
     const V = this.THREE.Vector3;
     const out = TICK_LENGTH * 1.6;
+    this.addLabel('α', TITLE_PX, 600, 'away', 0, (f) => new V(0, 0, f.alphaZ * (1 + TITLE_OFFSET)));
+    this.addLabel('β', TITLE_PX, 600, 'away', 0, (f) => new V(f.betaX * (1 + TITLE_OFFSET), 0, 0));
+    this.addLabel(
+      scale.log ? 'loss (log)' : 'loss',
+      TITLE_PX,
+      600,
+      'up',
+      0,
+      (f) => new V(f.lossX, this.top + 0.04, f.lossZ),
+    );
+    for (const l of ticks.loss) {
+      const y = this.toY(l);
+      this.addLabel(formatNumber(l), TICK_PX, 400, 'side', 1, (f) => cornerOut(V, f, y, out));
+    }
     for (const a of ticks.alpha) {
       this.addLabel(
         formatNumber(a),
         TICK_PX,
         400,
         'away',
+        2,
         (f) => new V(toX(a), 0, f.alphaZ * (1 + out)),
       );
     }
@@ -156,22 +207,10 @@ export class SurfaceAxes {
         TICK_PX,
         400,
         'away',
+        3,
         (f) => new V(f.betaX * (1 + out), 0, toZ(b)),
       );
     }
-    for (const l of ticks.loss) {
-      const y = this.toY(l);
-      this.addLabel(formatNumber(l), TICK_PX, 400, 'side', (f) => cornerOut(V, f, y, out));
-    }
-    this.addLabel('α', TITLE_PX, 600, 'away', (f) => new V(0, 0, f.alphaZ * (1 + TITLE_OFFSET)));
-    this.addLabel('β', TITLE_PX, 600, 'away', (f) => new V(f.betaX * (1 + TITLE_OFFSET), 0, 0));
-    this.addLabel(
-      scale.log ? 'loss (log)' : 'loss',
-      TITLE_PX,
-      600,
-      'up',
-      (f) => new V(f.lossX, this.top + 0.04, f.lossZ),
-    );
   }
 
   private addLabel(
@@ -179,6 +218,7 @@ export class SurfaceAxes {
     px: number,
     weight: number,
     extend: Label['extend'],
+    rank: number,
     anchor: (frame: AxisFrame) => Three.Vector3,
   ): void {
     const { THREE } = this;
@@ -202,6 +242,7 @@ export class SurfaceAxes {
       aspect: 1,
       anchor,
       extend,
+      rank,
     };
     this.drawLabel(label);
     this.labels.push(label);
@@ -257,7 +298,8 @@ export class SurfaceAxes {
    * depth 1, which projects to scale / (2 tan(fov / 2)) of the view's height.
    */
   setViewHeight(heightPx: number, fovDeg: number): void {
-    this.pixelScale = (2 * Math.tan((fovDeg * Math.PI) / 360)) / Math.max(1, heightPx);
+    this.heightPx = Math.max(1, heightPx);
+    this.pixelScale = (2 * Math.tan((fovDeg * Math.PI) / 360)) / this.heightPx;
     for (const label of this.labels) this.sizeLabel(label);
   }
 
@@ -298,6 +340,7 @@ export class SurfaceAxes {
 
     camera.updateMatrixWorld();
     const aspect = camera.aspect;
+    const boxes: ScreenBox[] = [];
     for (const label of this.labels) {
       const anchor = label.anchor(frame);
       label.sprite.position.copy(anchor);
@@ -309,7 +352,35 @@ export class SurfaceAxes {
       if (label.extend === 'up') [dx, dy] = [0, 1];
       const n = Math.max(Math.abs(dx), Math.abs(dy)) || 1;
       label.sprite.center.set(0.5 - (0.5 * dx) / n, 0.5 - (0.5 * dy) / n);
+      boxes.push(this.screenBox(label, a, aspect));
     }
+    // The labels are in rank order (setAxes adds them so), so the first of two that overlap stays.
+    keepApart(boxes).forEach((shown, i) => {
+      this.labels[i]!.sprite.visible = shown;
+    });
+  }
+
+  /**
+   * Where a label's text lies on screen, in CSS pixels: its sprite is
+   * px × 1.3 tall with `center` at the projected anchor `ndc`, in a view
+   * `aspect` times as wide as it is tall. The texture's margins are left out:
+   * 0.15 px at each side, and about 0.28 px above and below the digits (the
+   * texture is 1.3 px tall; digits are about 0.72 px).
+   */
+  private screenBox(label: Label, ndc: Three.Vector3, aspect: number): ScreenBox {
+    const H = this.heightPx;
+    const W = H * aspect;
+    const x = ((ndc.x + 1) / 2) * W;
+    const y = ((1 - ndc.y) / 2) * H;
+    const h = label.px * 1.3;
+    const w = h * label.aspect;
+    const { x: cx, y: cy } = label.sprite.center;
+    const side = label.px * 0.15;
+    const above = label.px * 0.28;
+    // center.y counts up from the sprite's bottom; screen y counts down.
+    const left = x - cx * w;
+    const top = y - (1 - cy) * h;
+    return { left: left + side, top: top + above, right: left + w - side, bottom: top + h - above };
   }
 
   private disposeLabels(): void {
