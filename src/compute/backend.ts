@@ -84,6 +84,20 @@ export function winogradWanted(option: boolean | undefined): boolean {
   return v === undefined || !['0', 'false', 'off', 'no'].includes(v.toLowerCase());
 }
 
+/** Whether the last wasm start put our Winograd kernel in (kept here so reading it loads nothing). */
+let winogradStarted = false;
+
+/**
+ * The active backend as a result file records it: "wasm (Winograd)" where
+ * initBackend put our 3×3 kernel in, whose sums round differently from
+ * tfjs's own convolution (within 1e-5 relative), so a number can be traced to
+ * the arithmetic that made it.
+ */
+export function backendLabel(): string {
+  const name = tf.getBackend();
+  return name === 'wasm' && winogradStarted ? `${name} (Winograd)` : name;
+}
+
 /** Node, a browser page, or a (module) worker: by what the global scope offers. */
 export function detectRuntime(): Runtime {
   const proc = (globalThis as { process?: NodeProcessLike }).process;
@@ -163,11 +177,13 @@ async function tryStart(
       if (paths !== undefined) wasm.setWasmPaths(paths);
       installWasmKernelFixes();
       if (winogradWanted(options.winograd)) {
-        const { useWinograd } = await import('./winograd');
+        const { useWinograd, winogradInUse } = await import('./winograd');
         await useWinograd();
+        winogradStarted = winogradInUse();
       } else {
         const { stopWinograd } = await import('./winograd');
         stopWinograd();
+        winogradStarted = false;
       }
       break;
     }

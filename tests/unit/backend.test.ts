@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  backendLabel,
   defaultBackendOrder,
   detectRuntime,
   initBackend,
@@ -33,6 +34,7 @@ describe('initBackend in Node', () => {
     const off = await initBackend({ prefer: 'wasm', winograd: false });
     expect(off.wasm?.winograd).toBe(false);
     expect(winogradInUse()).toBe(false);
+    expect(backendLabel()).toBe('wasm');
     const saved = process.env['SKIPSCAPE_WINOGRAD'];
     process.env['SKIPSCAPE_WINOGRAD'] = '0';
     try {
@@ -44,6 +46,10 @@ describe('initBackend in Node', () => {
     const on = await initBackend({ prefer: 'wasm' });
     expect(on.wasm?.winograd).toBe(true);
     expect(winogradInUse()).toBe(true);
+    // Result files say which arithmetic made their numbers.
+    expect(backendLabel()).toBe('wasm (Winograd)');
+    await initBackend({ prefer: 'cpu' });
+    expect(backendLabel()).toBe('cpu');
   });
 
   it('shares buffers in wasm clones (the tensors saved for gradients) instead of copying them', async () => {

@@ -19,6 +19,7 @@
  *   · · · · ·                 0 · 1 · 0                    0 · · · 0
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendLabel } from '../backend';
 import type { Model, TensorMap } from '../models/types';
 import { countCorrect, sumCrossEntropy } from '../train/engine';
 import { disposeMap, toTensorMap } from '../train/state';
@@ -476,7 +477,7 @@ export async function computeSurface(options: SurfaceOptions): Promise<Surface> 
   const meta: SurfaceMeta = {
     ...options.meta,
     subset: data.count,
-    backend: tf.getBackend(),
+    backend: backendLabel(),
     seconds: 0,
     written: new Date().toISOString(),
   };

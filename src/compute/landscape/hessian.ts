@@ -21,6 +21,7 @@
  * (Li et al.'s code evaluates its Hessian with net.eval() likewise).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendLabel } from '../backend';
 import type { Model, TensorMap } from '../models/types';
 import { createRng, deriveSeed, normalArray } from '../random';
 import { registerSecondOrderGradients } from '../tfjs-fixes/second-order';
@@ -564,7 +565,7 @@ export async function computeHessianMap(options: HessianMapOptions): Promise<Hes
       meta: {
         ...options.meta,
         subset: data.count,
-        backend: tf.getBackend(),
+        backend: backendLabel(),
         seconds: 0,
         written: new Date().toISOString(),
       },
