@@ -203,7 +203,7 @@ case "${1:-train}" in
   paths)
     # scripts/make-artifacts.sh paths [resnet56] [resnet110]: Veit et al.'s studies of each run's last
     # checkpoint. The gradient per path length (the network with skips only: a plain network has one
-    # path) from 16 samples per length, each a batch of 16 of the first 1,000 test images; the lesion
+    # path) from 64 samples per length, each a batch of 16 of the first 1,000 test images; the lesion
     # studies of both networks over the first 500 test images, 2 draws per number deleted and per
     # number of swaps. Both resume from their partial files.
     shift
@@ -215,7 +215,7 @@ case "${1:-train}" in
       if [[ " $VARIANTS " == *" skip "* ]]; then
         out=$A/paths/$model-skip.json
         # shellcheck disable=SC2046
-        sk paths --checkpoint "$(ckpt "$model-skip")" --samples 16 --subset 1000 --batch 16 --seed 0 \
+        sk paths --checkpoint "$(ckpt "$model-skip")" --samples 64 --subset 1000 --batch 16 --seed 0 \
           --out "$out" $(resume_flag "$out") &
       fi
       for v in $VARIANTS; do
