@@ -27,10 +27,11 @@ export { WinogradKernel, tilesPerBlock, type Conv3x3Options, type WinogradTile }
  * FusedConv2D + bias + ReLU, CPU time, best of 20, session 6): since
  * F(4×4)'s transforms go through a small buffer in L1 instead of twice
  * through its 36 planes, F(4×4) takes 0.69× F(2×2)'s time at 28×28×16 → 16,
- * 0.82× at 14×14×32 → 32 and 0.62× at 7×7×64 → 64 (before: 0.90×, 1.0×,
+ * 0.82× at 14×14×32 → 32 and 0.62× at 7×7×64 → 64 (before: 0.81×, 0.93×,
  * 0.65×, when F(4×4) was kept to ≥ 48 channels). Below 16 channels, which
- * the models only have in narrow widths, F(2×2) stays: the transforms,
- * which F(4×4) makes dearer per tile, weigh more there against the products.
+ * the models only have in narrow widths, F(2×2) stays (not re-measured):
+ * there the transforms, dearer per tile in F(4×4), weigh more against the
+ * products it saves.
  *
  * That is for inference (FusedConv2D, `fused`). Conv2D, which runs under a
  * gradient tape (training, Hessian-vector products), keeps F(4×4) to ≥ 48
