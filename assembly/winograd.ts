@@ -453,7 +453,7 @@ export function conv3x3(
 
 /** Floats of scratch for V (cols = Cp) or M (cols = Kp) of F(4×4, 3×3). */
 export function scratchFloats36(Tb: i32, cols: i32): i32 {
-  return 36 * (Tb * cols + 16);
+  return 36 * (Tb * cols + 16) + 36 * 4; // the planes, then the transforms' 36-vector buffer
 }
 
 /** U = G g Gᵀ (6×6) for every (c, o) pair, in float64, stored as float32. */
@@ -516,9 +516,12 @@ function loadIf(inside: bool, p: usize, c: i32, C: i32): v128 {
 }
 
 /**
- * Bᵀ d B for the tiles [t0, t0 + nt) into v, in two passes through the 36
- * planes: each patch row's transform (d B) into planes 6r…6r+5, then each
- * column of that, transformed in place (Bᵀ ·).
+ * Bᵀ d B for the tiles [t0, t0 + nt) into v, in two passes: each patch
+ * row's transform (d B) into a small buffer of 36 vectors (576 bytes, past
+ * v's 36 planes, so it stays in L1), then each column of that (Bᵀ ·) into the
+ * planes. The planes are each written once; transforming in place in them
+ * wrote them twice and read them once, and that traffic made F(4×4)'s input
+ * transform cost as much as its products at 16 channels (measured).
  */
 function inputTransform4(
   x: usize, H: i32, W: i32, C: i32, Cp: i32,
@@ -526,15 +529,15 @@ function inputTransform4(
   t0: i32, nt: i32, v: usize, Tb: i32,
 ): void {
   const plane = planeBytes(Tb, Cp);
+  const tmp = v + 36 * plane;
   const rowBytes = <usize>(W * C) << 2;
   const cs = <usize>C << 2;
   const whole = (C & 3) == 0;
+  // The first tile's place; later tiles step through it (no divisions per tile).
+  let n = t0 / (TH * TW);
+  let ty = (t0 - n * TH * TW) / TW;
+  let tx = t0 - n * TH * TW - ty * TW;
   for (let tl = 0; tl < nt; tl++) {
-    const t = t0 + tl;
-    const n = t / (TH * TW);
-    const r = t - n * TH * TW;
-    const ty = r / TW;
-    const tx = r - ty * TW;
     const y0 = 4 * ty - padTop;
     const x0 = 4 * tx - padLeft;
     // Bit i set: patch row (column) i lies inside the image.
@@ -550,29 +553,41 @@ function inputTransform4(
     for (let c = 0; c < Cp; c += 4) {
       const pc = p00 + (<usize>c << 2);
       const q = out + (<usize>c << 2);
-      for (let i = 0; i < 6; i++) {
-        const pr = pc + <usize>i * rowBytes;
-        const qr = q + <usize>(6 * i) * plane;
-        if (inside) {
-          inputLine6(qr, plane,
+      if (inside) {
+        for (let i = 0; i < 6; i++) {
+          const pr = pc + <usize>i * rowBytes;
+          inputLine6(tmp + <usize>(96 * i), 16,
             v128.load(pr), v128.load(pr + cs), v128.load(pr + 2 * cs),
             v128.load(pr + 3 * cs), v128.load(pr + 4 * cs), v128.load(pr + 5 * cs));
-        } else if ((rows >> i) & 1) {
-          inputLine6(qr, plane,
-            loadIf((cols & 1) != 0, pr, c, C), loadIf((cols & 2) != 0, pr + cs, c, C),
-            loadIf((cols & 4) != 0, pr + 2 * cs, c, C), loadIf((cols & 8) != 0, pr + 3 * cs, c, C),
-            loadIf((cols & 16) != 0, pr + 4 * cs, c, C), loadIf((cols & 32) != 0, pr + 5 * cs, c, C));
-        } else {
-          const zero = f32x4.splat(0);
-          for (let j = 0; j < 6; j++) v128.store(qr + <usize>j * plane, zero);
+        }
+      } else {
+        for (let i = 0; i < 6; i++) {
+          const pr = pc + <usize>i * rowBytes;
+          const qr = tmp + <usize>(96 * i);
+          if ((rows >> i) & 1) {
+            inputLine6(qr, 16,
+              loadIf((cols & 1) != 0, pr, c, C), loadIf((cols & 2) != 0, pr + cs, c, C),
+              loadIf((cols & 4) != 0, pr + 2 * cs, c, C), loadIf((cols & 8) != 0, pr + 3 * cs, c, C),
+              loadIf((cols & 16) != 0, pr + 4 * cs, c, C), loadIf((cols & 32) != 0, pr + 5 * cs, c, C));
+          } else {
+            const zero = f32x4.splat(0);
+            for (let j = 0; j < 6; j++) v128.store(qr + <usize>(16 * j), zero);
+          }
         }
       }
       const step: usize = 6 * plane;
       for (let j = 0; j < 6; j++) {
-        const qc = q + <usize>j * plane;
-        inputLine6(qc, step,
-          v128.load(qc), v128.load(qc + step), v128.load(qc + 2 * step),
-          v128.load(qc + 3 * step), v128.load(qc + 4 * step), v128.load(qc + 5 * step));
+        const tc = tmp + <usize>(16 * j);
+        inputLine6(q + <usize>j * plane, step,
+          v128.load(tc), v128.load(tc, 96), v128.load(tc, 192),
+          v128.load(tc, 288), v128.load(tc, 384), v128.load(tc, 480));
+      }
+    }
+    if (++tx == TW) {
+      tx = 0;
+      if (++ty == TH) {
+        ty = 0;
+        n++;
       }
     }
   }
@@ -580,8 +595,8 @@ function inputTransform4(
 
 /**
  * Y = Aᵀ M A (+ bias, relu) for the block's tiles, written where inside the
- * output: first Aᵀ · over each of the 6 columns (in place, into planes
- * 6i + j, i < 4), then · A along each of the 4 rows.
+ * output: first Aᵀ · over each of the 6 columns into a buffer of 24 vectors
+ * past m's 36 planes (rows i < 4), then · A along each of the 4 rows.
  */
 function outputTransform4(
   m: usize, K: i32, Kp: i32, bias: usize, relu: bool,
@@ -589,16 +604,15 @@ function outputTransform4(
   t0: i32, nt: i32, Tb: i32,
 ): void {
   const plane = planeBytes(Tb, Kp);
+  const tmp = m + 36 * plane;
   const zero = f32x4.splat(0);
   const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
   const pixel = <usize>K << 2;
   const step: usize = 6 * plane;
+  let n = t0 / (TH * TW);
+  let ty = (t0 - n * TH * TW) / TW;
+  let tx = t0 - n * TH * TW - ty * TW;
   for (let tl = 0; tl < nt; tl++) {
-    const t = t0 + tl;
-    const n = t / (TH * TW);
-    const r = t - n * TH * TW;
-    const ty = r / TW;
-    const tx = r - ty * TW;
     const oy = 4 * ty;
     const ox = 4 * tx;
     const rows = min(4, OH - oy);
@@ -613,16 +627,17 @@ function outputTransform4(
         const m3 = v128.load(qc + 3 * step), m4 = v128.load(qc + 4 * step), m5 = v128.load(qc + 5 * step);
         const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2);
         const e = f32x4.add(m3, m4), f = f32x4.sub(m3, m4);
-        v128.store(qc, f32x4.add(f32x4.add(m0, a), e));
-        v128.store(qc + step, f32x4.add(b, f32x4.mul(two, f)));
-        v128.store(qc + 2 * step, f32x4.add(a, f32x4.mul(four, e)));
-        v128.store(qc + 3 * step, f32x4.add(f32x4.add(b, f32x4.mul(eight, f)), m5));
+        const tc = tmp + <usize>(16 * j);
+        v128.store(tc, f32x4.add(f32x4.add(m0, a), e));
+        v128.store(tc, f32x4.add(b, f32x4.mul(two, f)), 96);
+        v128.store(tc, f32x4.add(a, f32x4.mul(four, e)), 192);
+        v128.store(tc, f32x4.add(f32x4.add(b, f32x4.mul(eight, f)), m5), 288);
       }
       const bv = bias != 0 ? loadChannels(bias + (<usize>o << 2), o, K) : zero;
       for (let i = 0; i < rows; i++) {
-        const qr = q + <usize>i * step;
-        const m0 = v128.load(qr), m1 = v128.load(qr + plane), m2 = v128.load(qr + 2 * plane);
-        const m3 = v128.load(qr + 3 * plane), m4 = v128.load(qr + 4 * plane), m5 = v128.load(qr + 5 * plane);
+        const qr = tmp + <usize>(96 * i);
+        const m0 = v128.load(qr), m1 = v128.load(qr, 16), m2 = v128.load(qr, 32);
+        const m3 = v128.load(qr, 48), m4 = v128.load(qr, 64), m5 = v128.load(qr, 80);
         const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2);
         const e = f32x4.add(m3, m4), f = f32x4.sub(m3, m4);
         let y0 = f32x4.add(f32x4.add(f32x4.add(m0, a), e), bv);
@@ -640,6 +655,13 @@ function outputTransform4(
         if (cols > 1) storeChannels(po + pixel, y1, o, K);
         if (cols > 2) storeChannels(po + 2 * pixel, y2, o, K);
         if (cols > 3) storeChannels(po + 3 * pixel, y3, o, K);
+      }
+    }
+    if (++tx == TW) {
+      tx = 0;
+      if (++ty == TH) {
+        ty = 0;
+        n++;
       }
     }
   }

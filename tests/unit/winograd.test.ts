@@ -133,6 +133,13 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
     });
   }
 
+  it('picks F(4×4) from 16 channels for inference and from 48 under a gradient tape', () => {
+    expect([8, 16, 32, 64].map((c) => tileFor(c, c))).toEqual([2, 4, 4, 4]);
+    expect([8, 16, 32, 64].map((c) => tileFor(c, c, false))).toEqual([2, 2, 2, 4]);
+    expect(tileFor(16, 32)).toBe(4);
+    expect(tileFor(12, 64)).toBe(2);
+  });
+
   it('leaves convolutions with fewer than 4 input channels to tfjs by default', async () => {
     const x = tf.randomNormal([1, 6, 6, 3], 0, 1, 'float32', 15);
     const f = tf.randomNormal([3, 3, 3, 8], 0, 1, 'float32', 16);

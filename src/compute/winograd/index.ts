@@ -24,13 +24,24 @@ export { WinogradKernel, tilesPerBlock, type Conv3x3Options, type WinogradTile }
 /**
  * F(2×2, 3×3) or F(4×4, 3×3) for a convolution with C input and K output
  * channels, as measured on one core of the 2-core AMD EPYC (batch 128,
- * FusedConv2D + bias + ReLU, best of 10): F(4×4) is 0.70× F(2×2)'s speed
- * at 28×28×16 → 16, 1.00× at 14×14×32 → 32 and 1.91× at 7×7×64 → 64. With
- * few channels the transforms, which F(4×4) makes dearer per tile, outweigh
- * the products it saves; with many the products dominate.
+ * FusedConv2D + bias + ReLU, CPU time, best of 20, session 6): since
+ * F(4×4)'s transforms go through a small buffer in L1 instead of twice
+ * through its 36 planes, F(4×4) takes 0.69× F(2×2)'s time at 28×28×16 → 16,
+ * 0.82× at 14×14×32 → 32 and 0.62× at 7×7×64 → 64 (before: 0.81×, 0.93×,
+ * 0.65×, when F(4×4) was kept to ≥ 48 channels). Below 16 channels, which
+ * the models only have in narrow widths, F(2×2) stays (not re-measured):
+ * there the transforms, dearer per tile in F(4×4), weigh more against the
+ * products it saves.
+ *
+ * That is for inference (FusedConv2D, `fused`). Conv2D, which runs under a
+ * gradient tape (training, Hessian-vector products), keeps F(4×4) to ≥ 48
+ * channels as before: F(4×4) rounds a few times more than F(2×2), and a
+ * ResNet-20's input gradient in training mode, which a ReLU at its kink can
+ * move by percents (see tests/unit/winograd.test.ts), moved by 3 % against
+ * tfjs's with F(4×4) at 16 and 32 channels (1e-5 with F(2×2) there).
  */
-export function tileFor(C: number, K: number): WinogradTile {
-  return Math.min(C, K) >= 48 ? 4 : 2;
+export function tileFor(C: number, K: number, fused = true): WinogradTile {
+  return Math.min(C, K) >= (fused ? 16 : 48) ? 4 : 2;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
@@ -100,9 +111,10 @@ function run(
   filter: tf.TensorInfo,
   bias: tf.TensorInfo | null,
   relu: boolean,
+  fused: boolean,
 ): tf.TensorInfo {
   const out = backend.makeOutput(info.outShape as number[], 'float32');
-  const chosenTile = tile === 'auto' ? tileFor(info.inChannels, info.outChannels) : tile;
+  const chosenTile = tile === 'auto' ? tileFor(info.inChannels, info.outChannels, fused) : tile;
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   const inPlace =
     memory !== undefined &&
@@ -159,7 +171,7 @@ const conv2dConfig = (saved: tf.KernelConfig): tf.KernelConfig => ({
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const info = kernel ? covered(x, filter, args.attrs as unknown as ConvAttrs) : null;
     if (!info) return original(tf.Conv2D).kernelFunc(args);
-    return run(args.backend as unknown as WasmBackendLike, info, x, filter, null, false);
+    return run(args.backend as unknown as WasmBackendLike, info, x, filter, null, false, false);
   },
 });
 
@@ -187,7 +199,7 @@ const fusedConv2dConfig = (saved: tf.KernelConfig): tf.KernelConfig => ({
       return original(tf.FusedConv2D).kernelFunc(args);
     }
     const backend = args.backend as unknown as WasmBackendLike;
-    return run(backend, info, inputs.x, inputs.filter, bias, activation === 'relu');
+    return run(backend, info, inputs.x, inputs.filter, bias, activation === 'relu', true);
   },
 });
 
