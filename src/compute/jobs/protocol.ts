@@ -17,7 +17,7 @@
  * add a kind, add a line there and a loader to JOB_TABLE (table.ts).
  */
 import type { BackendName } from '../backend';
-import type { GscJobTypes } from './gsc-job';
+import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
 import type { ResponsesJobTypes } from './responses-job';
 import type { SignalsJobTypes } from './signals-job';
@@ -34,6 +34,8 @@ export interface JobKinds {
   landscape: LandscapeJobTypes;
   /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
   gsc: GscJobTypes;
+  /** A slice of a GSC run's weight draws (the command line's worker threads). */
+  'gsc-draws': GscDrawsJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
   signals: SignalsJobTypes;
   /** Veit et al.'s lesion study of a shipped checkpoint ("Residual networks as ensembles of short paths"). */

@@ -11,6 +11,7 @@ export const JOB_TABLE: JobTable = {
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
   gsc: async () => (await import('./gsc-job')).runGscJob,
+  'gsc-draws': async () => (await import('./gsc-job')).runGscDrawsJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
   lesion: async () => (await import('./paths-job')).runLesionJob,
   'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,

@@ -1,0 +1,141 @@
+/**
+ * A signal run and GSC runs dealt out to lanes (lanes.ts: the command line's
+ * worker threads), with the same result as one thread.
+ *
+ * Both split over weight draws: a draw's weights, inputs and top gradients
+ * (or projections) come from the run's seed and the draw's index alone, so a
+ * draw measures the same on any thread, and the draws are merged in index
+ * order (summariseSignals, combineGscDraws) whoever measured them. The
+ * result is therefore the one-thread result bit for bit, with the same
+ * arithmetic in the same order; only the timings differ.
+ */
+import { combineGscDraws, gscPassesPerDraw, type GscDraw, type GscResult } from '../signals/gsc';
+import type { SignalNetwork } from '../signals/network';
+import {
+  signalLayout,
+  splitDraws,
+  summariseSignals,
+  type SignalDraw,
+  type SignalOptions,
+  type SignalStatistics,
+} from '../signals/statistics';
+import type { JobLanes } from './lanes';
+
+/**
+ * measureSignals on lanes: each lane measures a contiguous slice of the
+ * draws (splitDraws, as the signal figures split them over web workers).
+ * Resolves with the draws finished when `signal` aborts, as measureSignals
+ * does; the histograms have the signals job's defaults.
+ */
+export async function pooledSignals(
+  options: Omit<SignalOptions, 'histogramBins' | 'histogramInputs' | 'histogramLayers'>,
+  lanes: JobLanes,
+): Promise<SignalStatistics> {
+  const start = performance.now();
+  const { network, batch, draws, seed, signal } = options;
+  const layout = signalLayout({ network, batch, draws, seed });
+  const measured: SignalDraw[] = [];
+  let lastPartial = performance.now();
+  await Promise.all(
+    splitDraws(draws, lanes.lanes).map(([from, to], lane) =>
+      lanes.run(
+        lane,
+        'signals',
+        { network, batch, draws, seed, from, to },
+        {
+          ...(signal ? { signal } : {}),
+          onPartial: (draw) => {
+            measured.push(draw);
+            options.onProgress?.({
+              drawsDone: measured.length,
+              draws,
+              elapsedMs: performance.now() - start,
+            });
+            // As measureSignals: after the first draw, then at most once a second.
+            if (
+              measured.length < draws &&
+              options.onPartial &&
+              (measured.length === 1 || performance.now() - lastPartial > 1000)
+            ) {
+              lastPartial = performance.now();
+              options.onPartial(summariseSignals(layout, measured, lastPartial - start));
+            }
+          },
+        },
+      ),
+    ),
+  );
+  return summariseSignals(layout, measured, performance.now() - start);
+}
+
+/** One GSC run: gradientScaleCoefficients' options without parameters of its own. */
+export interface GscRun {
+  network: SignalNetwork;
+  seed: number;
+  inputs: number;
+  projections: number;
+  draws: number;
+  pairs: boolean;
+}
+
+/**
+ * gradientScaleCoefficients for each run, on lanes: every run's draws are cut
+ * into slices (splitDraws, one per lane) and the slices of all runs are dealt
+ * out in order to whichever lane is free, so lanes stay busy across runs of
+ * different cost. `onRun` gets each run's result once its last draw is in;
+ * progress counts backward passes over all runs. 'cancelled' when `signal`
+ * aborts before every run is done (the runs finished went to onRun).
+ */
+export async function pooledGsc(
+  runs: readonly GscRun[],
+  lanes: JobLanes,
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    onRun?: (index: number, result: GscResult) => void;
+  } = {},
+): Promise<GscResult[] | 'cancelled'> {
+  const { signal } = options;
+  const tasks = runs.flatMap((run, index) =>
+    splitDraws(run.draws, lanes.lanes).map(([from, to]) => ({ index, from, to })),
+  );
+  const total = runs.reduce((s, r) => s + r.draws * gscPassesPerDraw(r.network, r.pairs), 0);
+  const passes = new Map<(typeof tasks)[number], number>();
+  const measured: GscDraw[][] = runs.map(() => []);
+  const results: GscResult[] = [];
+  let cancelled = false;
+  let next = 0;
+  const lane = async (k: number) => {
+    while (next < tasks.length && !signal?.aborted) {
+      const task = tasks[next++]!;
+      const run = runs[task.index]!;
+      const outcome = await lanes.run(
+        k,
+        'gsc-draws',
+        { ...run, from: task.from, to: task.to },
+        {
+          ...(signal ? { signal } : {}),
+          onProgress: (p) => {
+            passes.set(task, p.done);
+            let done = 0;
+            for (const v of passes.values()) done += v;
+            options.onProgress?.(done, total);
+          },
+          onPartial: (draw) => {
+            const into = measured[task.index]!;
+            into.push(draw);
+            if (into.length === run.draws) {
+              const result = combineGscDraws(run, into);
+              results[task.index] = result;
+              options.onRun?.(task.index, result);
+            }
+          },
+        },
+      );
+      cancelled ||= outcome.cancelled;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes.lanes, tasks.length) }, (_, k) => lane(k)));
+  const complete = runs.every((_, i) => results[i] !== undefined);
+  return cancelled || signal?.aborted || !complete ? 'cancelled' : results;
+}
