@@ -14,6 +14,7 @@ const COMPUTE_COMMANDS = new Set([
   'paths',
   'signals',
   'gsc',
+  'effective-depth',
 ]);
 
 export function onThisThread(argv: readonly string[]): string[] {

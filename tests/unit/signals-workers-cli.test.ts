@@ -1,5 +1,5 @@
 /**
- * `skipscape signals` and `skipscape gsc` on real worker threads (the esbuild
+ * `skipscape signals`, `gsc` and `effective-depth` on real worker threads (the esbuild
  * bundle, one job runner and wasm instance per thread): --workers 2 prints
  * what --workers 1 prints, bit for bit but for the timings; Ctrl-C keeps
  * every draw finished, each equal to the one-thread run's; no thread leaves
@@ -50,7 +50,7 @@ interface SignalsJson {
   backwardVarianceDraws: (number | null)[][];
 }
 
-describe('signals and gsc on worker threads', () => {
+describe('signals, gsc and effective-depth on worker threads', () => {
   const signalsArgs = ['signals', '--depth', '20', '--width', '24', '--batch', '16'];
 
   it('signals --workers 2 equals --workers 1 (5 draws, residual with BN)', async () => {
@@ -76,6 +76,24 @@ describe('signals and gsc on worker threads', () => {
     expect(two.err).not.toMatch(LEAK);
     expect(JSON.parse(two.out).networks).toHaveLength(24);
     expect(two.out).toBe(one.out);
+  }, 300_000);
+
+  it('effective-depth --workers 2 (a network per thread) equals --workers 1 but for timings', async () => {
+    const args = ['effective-depth', '--depth', '3', '--width', '8', '--epochs', '1'];
+    const more = ['--limit', '192', '--images', '32', '--json'];
+    const one = await skipscape(...args, ...more, '--workers', '1');
+    const two = await skipscape(...args, ...more, '--workers', '2');
+    expect(one.code, one.err).toBe(0);
+    expect(two.code, two.err).toBe(0);
+    expect(two.err).not.toMatch(LEAK);
+    type Report = { networks: { history: { seconds: number; imagesPerSecond: number }[] }[] };
+    const untimed = (text: string) => {
+      const r = JSON.parse(text) as Report;
+      for (const n of r.networks) for (const h of n.history) h.seconds = h.imagesPerSecond = 0;
+      return r;
+    };
+    expect(untimed(two.out).networks).toHaveLength(2);
+    expect(untimed(two.out)).toEqual(untimed(one.out));
   }, 300_000);
 
   it('Ctrl-C keeps every draw finished, each equal to the one-thread run', async () => {

@@ -1,15 +1,18 @@
 /**
- * A signal run and GSC runs dealt out to lanes (lanes.ts: the command line's
- * worker threads), with the same result as one thread.
+ * A signal run, GSC runs and the effective-depth experiment dealt out to lanes
+ * (lanes.ts: the command line's worker threads), with the same result as one
+ * thread.
  *
- * Both split over weight draws: a draw's weights, inputs and top gradients
+ * signals and gsc split over weight draws: a draw's weights, inputs and top gradients
  * (or projections) come from the run's seed and the draw's index alone, so a
  * draw measures the same on any thread, and the draws are merged in index
  * order (summariseSignals, combineGscDraws) whoever measured them. The
  * result is therefore the one-thread result bit for bit, with the same
- * arithmetic in the same order; only the timings differ.
+ * arithmetic in the same order; only the timings differ. The effective-depth
+ * experiment's networks are independent: each is trained on a lane of its own.
  */
 import { combineGscDraws, gscPassesPerDraw, type GscDraw, type GscResult } from '../signals/gsc';
+import type { EffectiveDepthNetwork, EffectiveDepthOptions } from '../signals/effective-depth';
 import type { SignalNetwork } from '../signals/network';
 import {
   signalLayout,
@@ -138,4 +141,41 @@ export async function pooledGsc(
   await Promise.all(Array.from({ length: Math.min(lanes.lanes, tasks.length) }, (_, k) => lane(k)));
   const complete = runs.every((_, i) => results[i] !== undefined);
   return cancelled || signal?.aborted || !complete ? 'cancelled' : results;
+}
+
+/**
+ * effectiveDepthExperiment on lanes: each network is trained and measured on
+ * a lane of its own (whichever is free, in order), exactly as one thread does
+ * it for each in turn, so the networks are the one-thread networks bit for
+ * bit but for the training's timings. 'cancelled' when `signal` aborts first.
+ */
+export async function pooledEffectiveDepth(
+  options: Omit<EffectiveDepthOptions, 'lr' | 'batchSize' | 'seed' | 'images'> & {
+    lr: number;
+    batchSize: number;
+    seed: number;
+    images: number;
+  },
+  lanes: JobLanes,
+): Promise<EffectiveDepthNetwork[] | 'cancelled'> {
+  const { specs, signal, onProgress, ...rest } = options;
+  const results: (EffectiveDepthNetwork | null)[] = specs.map(() => null);
+  let next = 0;
+  const lane = async (k: number) => {
+    while (next < specs.length && !signal?.aborted) {
+      const network = next++;
+      const outcome = await lanes.run(
+        k,
+        'effective-depth',
+        { ...rest, spec: specs[network]! },
+        {
+          ...(signal ? { signal } : {}),
+          onProgress: (p) => onProgress?.({ network, ...p }),
+        },
+      );
+      results[network] = outcome.result;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes.lanes, specs.length) }, (_, k) => lane(k)));
+  return results.every((r) => r !== null) ? results : 'cancelled';
 }

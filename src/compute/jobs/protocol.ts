@@ -17,6 +17,7 @@
  * add a kind, add a line there and a loader to JOB_TABLE (table.ts).
  */
 import type { BackendName } from '../backend';
+import type { EffectiveDepthJobTypes } from './effective-depth-job';
 import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
 import type { ResponsesJobTypes } from './responses-job';
@@ -38,6 +39,8 @@ export interface JobKinds {
   'gsc-draws': GscDrawsJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
   signals: SignalsJobTypes;
+  /** One network of the effective-depth experiment, trained and Taylor-expanded (the command line's worker threads). */
+  'effective-depth': EffectiveDepthJobTypes;
   /** Veit et al.'s lesion study of a shipped checkpoint ("Residual networks as ensembles of short paths"). */
   lesion: LesionJobTypes;
   /** A sampled gradient magnitude per path length of a shipped checkpoint (the same article). */
