@@ -85,8 +85,10 @@ export const effectiveDepthCommand: Command = {
     // One thread per network: the plain and the residual one train at once.
     const workers = Math.min(2, workersFlag(NAME, flags.workers, backend));
     const threads = workers > 1 ? startJobThreads({ workers, backend }) : null;
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
     const [started, dataset] = await Promise.all([
-      startNodeBackend(backend),
+      threads ? { backend } : startNodeBackend(backend),
       loadDataset(parseDataset(NAME, 'fashion-mnist'), 'train', limit),
     ]).catch(async (e: unknown) => {
       await threads?.close(io.err, NAME);

@@ -118,12 +118,10 @@ export const gscCommand: Command = {
     }));
     // No more threads than draws to deal out.
     const workers = Math.min(networks.length * draws, workersFlag(NAME, flags.workers, backend));
-    // The threads load while this one starts its backend.
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
     const threads = workers > 1 ? startJobThreads({ workers, backend }) : null;
-    const started = await startNodeBackend(backend).catch(async (e: unknown) => {
-      await threads?.close(io.err, NAME);
-      throw e;
-    });
+    const started = threads ? { backend } : await startNodeBackend(backend);
     const bar = new ProgressBar({ stream: io.progressStream });
     const t0 = performance.now();
     const label = (n: SignalNetwork) =>

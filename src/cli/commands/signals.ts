@@ -156,12 +156,10 @@ export const signalsCommand: Command = {
     // No more threads than draws: a draw is the unit dealt out.
     const workers = Math.min(draws, workersFlag(NAME, flags.workers, backendName));
 
-    // The threads load while this one starts its backend.
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
     const threads = workers > 1 ? startJobThreads({ workers, backend: backendName }) : null;
-    const { backend } = await startNodeBackend(backendName).catch(async (e: unknown) => {
-      await threads?.close(io.err, NAME);
-      throw e;
-    });
+    const { backend } = threads ? { backend: backendName } : await startNodeBackend(backendName);
     // A progress bar only once a run has taken more than a second.
     const bar = new ProgressBar({ stream: io.progressStream });
     let barShown = false;
