@@ -80,9 +80,8 @@ const net = (o: Partial<SignalNetwork> = {}): SignalNetwork => ({
 });
 
 /** Everything but the timings, which differ from run to run. */
-function untimed(s: SignalStatistics): Omit<SignalStatistics, 'elapsedMs' | 'timing'> {
-  const { elapsedMs: _e, timing: _t, ...rest } = s;
-  return rest;
+function untimed(s: SignalStatistics): SignalStatistics {
+  return { ...s, elapsedMs: 0, timing: { weightsMs: 0, passMs: 0, readMs: 0, statsMs: 0 } };
 }
 
 describe('signals on lanes', () => {
