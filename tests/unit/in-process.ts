@@ -15,6 +15,7 @@ const COMPUTE_COMMANDS = new Set([
   'signals',
   'gsc',
   'effective-depth',
+  'responses',
 ]);
 
 export function onThisThread(argv: readonly string[]): string[] {

@@ -1,5 +1,5 @@
 /**
- * `skipscape signals`, `gsc` and `effective-depth` on real worker threads (the esbuild
+ * `skipscape signals`, `gsc`, `effective-depth` and `responses` on real worker threads (the esbuild
  * bundle, one job runner and wasm instance per thread): --workers 2 prints
  * what --workers 1 prints, bit for bit but for the timings; Ctrl-C keeps
  * every draw finished, each equal to the one-thread run's; no thread leaves
@@ -50,7 +50,7 @@ interface SignalsJson {
   backwardVarianceDraws: (number | null)[][];
 }
 
-describe('signals, gsc and effective-depth on worker threads', () => {
+describe('signals, gsc, effective-depth and responses on worker threads', () => {
   const signalsArgs = ['signals', '--depth', '20', '--width', '24', '--batch', '16'];
 
   it('signals --workers 2 equals --workers 1 (5 draws, residual with BN)', async () => {
@@ -94,6 +94,25 @@ describe('signals, gsc and effective-depth on worker threads', () => {
     };
     expect(untimed(two.out).networks).toHaveLength(2);
     expect(untimed(two.out)).toEqual(untimed(one.out));
+  }, 300_000);
+
+  it('responses --workers 2 (batches dealt out) equals --workers 1', async () => {
+    const checkpoint = join(
+      ROOT,
+      'public',
+      'artifacts',
+      'runs',
+      'resnet20-skip',
+      'epoch-016.safetensors',
+    );
+    const args = ['responses', '--checkpoint', checkpoint, '--subset', '40', '--batch', '16'];
+    const one = await skipscape(...args, '--json', '--workers', '1');
+    const two = await skipscape(...args, '--json', '--workers', '2');
+    expect(one.code, one.err).toBe(0);
+    expect(two.code, two.err).toBe(0);
+    expect(two.err).not.toMatch(LEAK);
+    expect(JSON.parse(two.out).images).toBe(40);
+    expect(two.out).toBe(one.out);
   }, 300_000);
 
   it('Ctrl-C keeps every draw finished, each equal to the one-thread run', async () => {

@@ -1,8 +1,8 @@
 /**
- * `signals` and `gsc` dealt out to lanes (src/compute/jobs/pooled.ts), the
+ * `signals`, `gsc` and `responses` dealt out to lanes (src/compute/jobs/pooled.ts), the
  * code of the command line's worker threads, with the job runners served on
  * this thread over MessageChannels: two lanes give the one-thread result bit
- * for bit (draws split unevenly, several networks, pairs); a cancel keeps
+ * for bit (draws split unevenly, several networks, pairs; batches of images); a cancel keeps
  * exactly the draws (signals) or networks (gsc) finished, each equal to its
  * one-thread value; no tensor is left behind. The threads themselves run in
  * signals-workers-cli.test.ts.
@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelLanes } from '../../src/compute/jobs/lanes';
 import type { JobLanes } from '../../src/compute/jobs/lanes';
-import { pooledGsc, pooledSignals } from '../../src/compute/jobs/pooled';
+import { pooledGsc, pooledResponses, pooledSignals } from '../../src/compute/jobs/pooled';
 import type { GscRun } from '../../src/compute/jobs/pooled';
 import type { FromWorker, ToWorker } from '../../src/compute/jobs/protocol';
 import { createJobRunner } from '../../src/compute/jobs/runner';
@@ -28,6 +28,12 @@ import {
 import { gradientScaleCoefficients } from '../../src/compute/signals/gsc';
 import type { GscResult } from '../../src/compute/signals/gsc';
 import { messagePortChannel } from '../../src/compute/train/parallel';
+import type { Dataset } from '../../src/compute/data/dataset';
+import { createModel } from '../../src/compute/models';
+import type { ResNetSpec } from '../../src/compute/models';
+import { createRng } from '../../src/compute/random';
+import { measureResponses } from '../../src/compute/signals/responses';
+import { toArrayMap } from '../../src/compute/train/state';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -202,5 +208,77 @@ describe('gsc on lanes', () => {
     expect(finished.size).toBeGreaterThanOrEqual(1);
     expect(finished.size).toBeLessThan(runs.length);
     for (const [i, r] of finished) expect(r).toEqual(one[i]);
+  });
+});
+
+describe('responses on lanes', () => {
+  const spec: ResNetSpec = {
+    kind: 'resnet',
+    depth: 8,
+    shortcut: 'B',
+    skip: true,
+    residualScale: 1,
+    inputShape: [1, 8, 8],
+    classes: 3,
+  };
+  const count = 22;
+  const rng = createRng(11);
+  const dataset: Dataset = {
+    name: 'synthetic',
+    split: 'train',
+    images: Uint8Array.from({ length: count * 64 }, () => Math.floor(rng.uniform() * 256)),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 3),
+    count,
+    height: 8,
+    width: 8,
+    channels: 1,
+    classes: 3,
+    classNames: ['a', 'b', 'c'],
+  };
+
+  it.each(['batch', 'running'] as const)(
+    'two and three lanes equal one thread bit for bit (BN %s, 20 images in batches of 6)',
+    async (bn) => {
+      const model = createModel(spec);
+      const init = model.init(3);
+      const weights = {
+        kind: 'trained' as const,
+        params: await toArrayMap(init.params),
+        state: await toArrayMap(init.state),
+      };
+      Object.values(init.params).forEach((t) => t.dispose());
+      Object.values(init.state).forEach((t) => t.dispose());
+      const options = { weights, dataset, images: 20, bn, batchSize: 6 };
+      const before = tf.memory().numTensors;
+      let images = 0;
+      const two = await pooledResponses(
+        { ...options, spec, onProgress: (done) => void (images = done) },
+        inProcessLanes(2),
+      );
+      const three = await pooledResponses({ ...options, spec }, inProcessLanes(3));
+      const one = await measureResponses({ ...options, model });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(images).toBe(20);
+      expect(two).toEqual(one);
+      expect(three).toEqual(one);
+    },
+  );
+
+  it('a cancel ends it as one thread does', async () => {
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const r = await pooledResponses(
+      {
+        spec,
+        weights: { kind: 'initial', seed: 1 },
+        dataset,
+        batchSize: 4,
+        signal: controller.signal,
+        onProgress: () => controller.abort(),
+      },
+      inProcessLanes(2),
+    );
+    expect(r).toBe('cancelled');
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A signal run, GSC runs and the effective-depth experiment dealt out to lanes
+ * A signal run, GSC runs, block responses and the effective-depth experiment dealt out to lanes
  * (lanes.ts: the command line's worker threads), with the same result as one
  * thread.
  *
@@ -10,10 +10,22 @@
  * result is therefore the one-thread result bit for bit, with the same
  * arithmetic in the same order; only the timings differ. The effective-depth
  * experiment's networks are independent: each is trained on a lane of its own.
+ * Block responses split over batches of images, pooled in batch order.
  */
 import { combineGscDraws, gscPassesPerDraw, type GscDraw, type GscResult } from '../signals/gsc';
 import type { EffectiveDepthNetwork, EffectiveDepthOptions } from '../signals/effective-depth';
 import type { SignalNetwork } from '../signals/network';
+import {
+  combineResponseBatches,
+  responseImages,
+  responseSummary,
+  type BlockResponses,
+  type ResponseBatch,
+  type ResponseSummary,
+  type ResponseWeights,
+} from '../signals/responses';
+import type { Dataset } from '../data/dataset';
+import type { ResNetSpec } from '../models/types';
 import {
   signalLayout,
   splitDraws,
@@ -178,4 +190,70 @@ export async function pooledEffectiveDepth(
   };
   await Promise.all(Array.from({ length: Math.min(lanes.lanes, specs.length) }, (_, k) => lane(k)));
   return results.every((r) => r !== null) ? results : 'cancelled';
+}
+
+/**
+ * measureResponses on lanes: the batches of the first `images` images (cut
+ * as blockResponses cuts them) in one contiguous slice per lane, pooled in
+ * batch order (combineResponseBatches), so the result is one thread's bit for
+ * bit. With BN in batch mode a batch's images are coupled, but batches are
+ * not: each is a pass of its own either way. 'cancelled' when `signal` aborts
+ * first, as measureResponses.
+ */
+export async function pooledResponses(
+  options: {
+    spec: ResNetSpec;
+    weights: ResponseWeights;
+    dataset: Dataset;
+    images?: number;
+    bn?: 'batch' | 'running';
+    batchSize?: number;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  },
+  lanes: JobLanes,
+): Promise<(BlockResponses & { summary: ResponseSummary }) | 'cancelled'> {
+  const { spec, weights, signal } = options;
+  const bn = options.bn ?? 'batch';
+  const batchSize = options.batchSize ?? 128;
+  if (weights.kind === 'initial' && bn === 'running')
+    throw new Error(
+      'the initial state has no running statistics yet; measure it with BN in batch mode',
+    );
+  const images = responseImages(options);
+  const d = options.dataset;
+  const size = d.height * d.width * d.channels;
+  // Only the images measured travel to the threads.
+  const dataset: Dataset = {
+    ...d,
+    count: images,
+    images: d.images.slice(0, images * size),
+    labels: d.labels.slice(0, images),
+  };
+  const measured: ResponseBatch[] = [];
+  const done = new Map<number, number>();
+  let cancelled = false;
+  await Promise.all(
+    splitDraws(Math.ceil(images / batchSize), lanes.lanes).map(async ([from, to], lane) => {
+      const outcome = await lanes.run(
+        lane,
+        'response-batches',
+        { spec, weights, dataset, bn, batchSize, from, to },
+        {
+          ...(signal ? { signal } : {}),
+          onPartial: (batch) => {
+            measured.push(batch);
+            done.set(lane, (done.get(lane) ?? 0) + batch.size);
+            let all = 0;
+            for (const v of done.values()) all += v;
+            options.onProgress?.(all, images);
+          },
+        },
+      );
+      cancelled ||= outcome.cancelled;
+    }),
+  );
+  if (cancelled || signal?.aborted) return 'cancelled';
+  const result = combineResponseBatches(measured, { bn, batchSize });
+  return { ...result, summary: responseSummary(result) };
 }

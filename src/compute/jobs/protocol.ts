@@ -20,7 +20,7 @@ import type { BackendName } from '../backend';
 import type { EffectiveDepthJobTypes } from './effective-depth-job';
 import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
-import type { ResponsesJobTypes } from './responses-job';
+import type { ResponseBatchesJobTypes, ResponsesJobTypes } from './responses-job';
 import type { SignalsJobTypes } from './signals-job';
 import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
 import type { TrainJobTypes } from './train-job';
@@ -47,6 +47,8 @@ export interface JobKinds {
   'path-gradient': PathGradientJobTypes;
   /** He et al.'s per-block signals of a shipped ResNet, initial and trained ("It is not vanishing gradients"). */
   responses: ResponsesJobTypes;
+  /** A slice of a block-responses measurement's batches (the command line's worker threads). */
+  'response-batches': ResponseBatchesJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

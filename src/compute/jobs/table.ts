@@ -17,4 +17,5 @@ export const JOB_TABLE: JobTable = {
   lesion: async () => (await import('./paths-job')).runLesionJob,
   'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,
   responses: async () => (await import('./responses-job')).runResponsesJob,
+  'response-batches': async () => (await import('./responses-job')).runResponseBatchesJob,
 };
