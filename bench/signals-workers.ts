@@ -1,5 +1,5 @@
 /**
- * `skipscape signals` and `skipscape gsc` on one worker thread and on several,
+ * `skipscape signals`, `gsc` and `responses` on one worker thread and on several,
  * in one run, interleaved (the order alternates each repeat), so a loaded
  * machine weighs on every variant alike. Each run is timed by the wall clock
  * (the whole command: Node's start, the threads' start, the work) and by its
@@ -12,7 +12,8 @@
  *
  * The defaults are the commands' own (signals: T = 50, d = 100, N = 256, 8
  * draws; gsc: one ReLU network, T = 50, d = 100, 256 inputs, 4 projections,
- * 4 draws); --gsc-all adds `gsc --all` (24 networks).
+ * 4 draws); --gsc-all adds `gsc --all` (24 networks); responses: ResNet-56 with
+ * skips, its shipped checkpoint, the first 256 training images in batches of 128.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,7 +29,12 @@ const { values: flags } = parseArgs({
     'signals-draws': { type: 'string', default: '8' },
     'gsc-draws': { type: 'string', default: '4' },
     'gsc-all': { type: 'boolean', default: false },
-    only: { type: 'string', default: 'signals,gsc' },
+    only: { type: 'string', default: 'signals,gsc,responses' },
+    checkpoint: {
+      type: 'string',
+      default: 'public/artifacts/runs/resnet56-skip/epoch-016.safetensors',
+    },
+    'responses-subset': { type: 'string', default: '256' },
     out: { type: 'string' },
   },
 });
@@ -55,6 +61,18 @@ if (only.has('gsc')) {
       args: ['gsc', '--all', '--draws', flags['gsc-draws'], '--json'],
     });
 }
+if (only.has('responses'))
+  commands.push({
+    command: 'responses',
+    args: [
+      'responses',
+      '--checkpoint',
+      join(process.cwd(), flags.checkpoint),
+      '--subset',
+      flags['responses-subset'],
+      '--json',
+    ],
+  });
 const variants: Variant[] = commands.flatMap(({ command, args }) =>
   ['1', flags.workers].map((w) => ({
     name: `${command} --workers ${w}`,
