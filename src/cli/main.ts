@@ -1,11 +1,14 @@
 /**
  * `skipscape <command>`: the entry of the bundled command line
  * (.cache/skipscape/cli.mjs, built by bin/skipscape.mjs). The same bundle runs
- * as a data-parallel replica when started as a worker thread (replicas.ts).
+ * as a data-parallel replica (replicas.ts) or a compute job runner
+ * (job-threads.ts) when started as a worker thread.
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import { oneLineMessage, runCli } from './cli';
 import type { CommandIo } from './commands/types';
+import { runJobWorker } from './job-threads';
+import type { JobWorkerData } from './job-threads';
 import { runReplicaWorker } from './replicas';
 import type { ReplicaWorkerData } from './replicas';
 
@@ -26,8 +29,11 @@ if (isMainThread) {
   process.on('uncaughtException', fatal);
 }
 
-if (!isMainThread && (workerData as ReplicaWorkerData | null)?.role === 'replica') {
+const role = isMainThread ? null : (workerData as ReplicaWorkerData | JobWorkerData | null)?.role;
+if (role === 'replica') {
   await runReplicaWorker(workerData as ReplicaWorkerData);
+} else if (role === 'jobs') {
+  runJobWorker(workerData as JobWorkerData);
 } else {
   process.exitCode = await runCli(process.argv.slice(2), processIo);
 }

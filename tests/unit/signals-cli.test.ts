@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli';
+import { onThisThread } from './in-process';
 import type { CommandIo } from '../../src/cli/commands/types';
 import {
   inverseSqrtAlpha,
@@ -24,7 +25,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     err: (t) => void (err += t),
     progressStream: process.stderr,
   };
-  const code = await runCli(argv, io);
+  const code = await runCli(onThisThread(argv), io);
   return { code, out, err };
 }
 

@@ -6,6 +6,7 @@ import { createModel } from '../../src/compute/models';
 import type { Activation, MlpSpec } from '../../src/compute/models';
 import { createRng } from '../../src/compute/random';
 import { runCli } from '../../src/cli/cli';
+import { onThisThread } from './in-process';
 import type { CommandIo } from '../../src/cli/commands/types';
 import { loadDataset, parseDataset } from '../../src/cli/data';
 import {
@@ -96,7 +97,7 @@ describe('skipscape effective-depth', () => {
     };
     const argv = ['--depth', '3', '--width', '8', '--epochs', '1', '--limit', '64'];
     const code = await runCli(
-      ['effective-depth', ...argv, '--images', '16', '--backend', 'cpu', '--json'],
+      onThisThread(['effective-depth', ...argv, '--images', '16', '--backend', 'cpu', '--json']),
       io,
     );
     expect(code).toBe(0);

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli';
+import { onThisThread } from './in-process';
 import type { CommandIo } from '../../src/cli/commands/types';
 import type { FromWorker } from '../../src/compute/jobs/protocol';
 import { createJobRunner } from '../../src/compute/jobs/runner';
@@ -218,7 +219,7 @@ describe('skipscape gsc', () => {
     };
     const argv = ['gsc', '--activation', 'tanh', '--depth', '5', '--width', '6', '--inputs', '16'];
     const more = ['--projections', '2', '--draws', '2', '--backend', 'cpu', '--json'];
-    expect(await runCli([...argv, ...more], io)).toBe(0);
+    expect(await runCli(onThisThread([...argv, ...more]), io)).toBe(0);
     const json = JSON.parse(out);
     const direct = await gradientScaleCoefficients({
       network: net({ activation: 'tanh', depth: 5, width: 6 }),

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli';
+import { onThisThread } from './in-process';
 import { loadDataset, parseDataset } from '../../src/cli/data';
 import type { CommandIo } from '../../src/cli/commands/types';
 import { batches } from '../../src/compute/data/batches';
@@ -253,7 +254,16 @@ describe('skipscape responses', () => {
       };
       const code = await (async () =>
         runCli(
-          ['responses', '--checkpoint', file, '--subset', '8', '--backend', 'cpu', '--json'],
+          onThisThread([
+            'responses',
+            '--checkpoint',
+            file,
+            '--subset',
+            '8',
+            '--backend',
+            'cpu',
+            '--json',
+          ]),
           io,
         ))();
       expect(code).toBe(0);

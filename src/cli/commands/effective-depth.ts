@@ -5,13 +5,17 @@
  * (src/compute/signals/effective-depth.ts; Philipp et al., seed 000).
  */
 import type { Activation, MlpSpec } from '../../compute/models/types';
+import { pooledEffectiveDepth } from '../../compute/jobs/pooled';
 import { effectiveDepthExperiment } from '../../compute/signals/effective-depth';
 import { helpText, integer, oneOf, parseFlags, positive } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
 import { writeFileAtomic } from '../files';
+import { startJobThreads } from '../job-threads';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
+import { WORKERS_FLAG, workersFlag } from '../replicas';
+import { interruptSignal } from './landscape';
 import type { Command } from './types';
 
 const NAME = 'effective-depth';
@@ -34,6 +38,7 @@ const FLAGS = {
   lr: { type: 'string', value: 'η', help: 'learning rate (default 0.1, cosine)' },
   seed: { type: 'string', value: 'S', help: 'seed (default 0)' },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE', help: 'also write the JSON to FILE' },
   json: { type: 'boolean', help: 'print JSON' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -46,12 +51,14 @@ export const effectiveDepthCommand: Command = {
     helpText({
       usage:
         'skipscape effective-depth [--depth 50] [--width 100] [--activation relu] [--no-batch-norm]\n' +
-        '       [--alpha 1] [--epochs 4] [--limit 6000] [--images 1000] [--lr 0.1] [--seed 0] [--out FILE] [--json]',
+        '       [--alpha 1] [--epochs 4] [--limit 6000] [--images 1000] [--lr 0.1] [--seed 0] [--workers N] [--out FILE] [--json]',
       summary:
         'Trains a plain and a residual MLP (same depth, width, activation, Kaiming init) on the\n' +
         'Fashion-MNIST subset with SGD (Nesterov, cosine, no augmentation), then, for r = 0 … L,\n' +
         'replaces the last r layers by their first-order Taylor expansion around the batch mean and\n' +
-        'reports the training error on the batch (Philipp, Song & Carbonell, effective depth).',
+        'reports the training error on the batch (Philipp, Song & Carbonell, effective depth).\n' +
+        'With --workers 2 or more (default: one per core) the two networks train at once, one worker\n' +
+        'thread each, exactly as one thread trains them one after the other.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -75,8 +82,18 @@ export const effectiveDepthCommand: Command = {
     const lr = flags.lr !== undefined ? positive(NAME, 'lr', flags.lr) : 0.1;
     const seed = flags.seed !== undefined ? integer(NAME, 'seed', flags.seed, 0, 2 ** 32 - 1) : 0;
     const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
-    const started = await startNodeBackend(backend);
-    const dataset = await loadDataset(parseDataset(NAME, 'fashion-mnist'), 'train', limit);
+    // One thread per network: the plain and the residual one train at once.
+    const workers = Math.min(2, workersFlag(NAME, flags.workers, backend));
+    const threads = workers > 1 ? startJobThreads({ workers, backend }) : null;
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
+    const [started, dataset] = await Promise.all([
+      threads ? { backend } : startNodeBackend(backend),
+      loadDataset(parseDataset(NAME, 'fashion-mnist'), 'train', limit),
+    ]).catch(async (e: unknown) => {
+      await threads?.close(io.err, NAME);
+      throw e;
+    });
     const base: MlpSpec = {
       kind: 'mlp',
       width,
@@ -91,27 +108,55 @@ export const effectiveDepthCommand: Command = {
     };
     const specs = [base, { ...base, residualAlpha: alpha }];
     const bar = new ProgressBar({ stream: io.progressStream });
-    const current = { phase: '', t0: performance.now() };
-    const networks = await effectiveDepthExperiment({
-      specs,
-      train: dataset,
-      epochs,
-      lr,
-      seed,
-      images,
-      onProgress: (p) => {
-        const phase = `${p.network === 0 ? 'plain' : 'residual'} ${p.phase}`;
-        if (phase !== current.phase) Object.assign(current, { phase, t0: performance.now() });
-        const seconds = (performance.now() - current.t0) / 1000;
+    const phases = specs.map((_, i) => ({
+      phase: i === 0 ? 'plain' : 'residual',
+      t0: performance.now(),
+      done: 0,
+      total: 1,
+    }));
+    const onProgress = (p: {
+      network: number;
+      phase: 'train' | 'taylor';
+      done: number;
+      total: number;
+    }) => {
+      const current = phases[p.network]!;
+      const phase = `${p.network === 0 ? 'plain' : 'residual'} ${p.phase}`;
+      if (phase !== current.phase) Object.assign(current, { phase, t0: performance.now() });
+      Object.assign(current, { done: p.done, total: p.total });
+      if (threads) {
+        // Both networks at once: the bar sums their phases' steps.
+        const done = phases.reduce((a, c) => a + c.done, 0);
+        const total = phases.reduce((a, c) => a + c.total, 0);
         bar.update({
-          done: p.done,
-          total: p.total,
-          label: phase,
-          detail: '',
-          etaSeconds: ((p.total - p.done) * seconds) / Math.max(1, p.done),
+          done,
+          total,
+          label: NAME,
+          detail: phases.map((c) => `${c.phase} ${c.done}/${c.total}`).join(', '),
+          etaSeconds: Number.NaN,
         });
-      },
-    });
+        return;
+      }
+      const seconds = (performance.now() - current.t0) / 1000;
+      bar.update({
+        done: p.done,
+        total: p.total,
+        label: phase,
+        detail: '',
+        etaSeconds: ((p.total - p.done) * seconds) / Math.max(1, p.done),
+      });
+    };
+    const options = { specs, train: dataset, epochs, lr, batchSize: 128, seed, images, onProgress };
+    const interrupt = interruptSignal(io, NAME, 'stopping after the step in progress');
+    let networks: Awaited<ReturnType<typeof effectiveDepthExperiment>>;
+    try {
+      networks = threads
+        ? await pooledEffectiveDepth({ ...options, signal: interrupt.signal }, threads)
+        : await effectiveDepthExperiment({ ...options, signal: interrupt.signal });
+    } finally {
+      interrupt.release();
+      await threads?.close(io.err, NAME);
+    }
     bar.done();
     if (networks === 'cancelled') return 130;
     const report = {

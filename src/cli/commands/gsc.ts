@@ -9,14 +9,19 @@ import {
   depthLabNetworks,
   labNetwork,
 } from '../../compute/signals/depth-lab';
-import { gradientScaleCoefficients } from '../../compute/signals/gsc';
+import { pooledGsc } from '../../compute/jobs/pooled';
+import type { GscRun } from '../../compute/jobs/pooled';
+import { gradientScaleCoefficients, gscPassesPerDraw } from '../../compute/signals/gsc';
 import type { GscResult } from '../../compute/signals/gsc';
 import type { SignalNetwork } from '../../compute/signals/network';
 import { helpText, integer, oneOf, parseFlags } from '../args';
 import type { FlagSpecs } from '../args';
 import { writeFileAtomic } from '../files';
+import { startJobThreads } from '../job-threads';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
+import { WORKERS_FLAG, workersFlag } from '../replicas';
+import { interruptSignal } from './landscape';
 import type { Command } from './types';
 
 const NAME = 'gsc';
@@ -42,6 +47,7 @@ const FLAGS = {
     help: 'every lab network: ReLU, tanh, SELU × plain/BN × plain/residual × Gaussian/orthogonal',
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE', help: 'also write the JSON to FILE' },
   json: { type: 'boolean', help: 'print JSON {networks: [{gscToTop, preActivationStd, …}]}' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -56,11 +62,14 @@ export const gscCommand: Command = {
         'skipscape gsc [--activation relu|tanh|selu|linear] [--init gaussian|orthogonal] [--batch-norm]\n' +
         '       [--residual] [--depth 50] [--width 100] [--inputs 256] [--projections 4] [--draws 4]\n' +
         '       [--seed 0]' +
-        '       [--pairs] [--all] [--backend wasm|cpu] [--out FILE] [--json]',
+        '       [--pairs] [--all] [--backend wasm|cpu] [--workers N] [--out FILE] [--json]',
       summary:
         'GSC(k, L) = ‖∂h_L/∂h_k‖_qm · ‖h_k‖/‖h_L‖ for every layer k of an MLP at initialisation\n' +
         '(‖J‖_qm from seeded random projections), with each layer’s pre-activation std and sign\n' +
-        'diversity min(P, N)/(P + N), on d-dimensional Gaussian inputs, BN with batch statistics.',
+        'diversity min(P, N)/(P + N), on d-dimensional Gaussian inputs, BN with batch statistics.\n' +
+        'The weight draws (of every network, with --all) are dealt out to --workers threads (one per\n' +
+        'core by default); each draw is seeded by its index alone and the draws are averaged in index\n' +
+        'order, so the result is the same for any --workers. Ctrl-C stops after the draws in progress.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -98,31 +107,81 @@ export const gscCommand: Command = {
             width,
           }),
         ];
-    const started = await startNodeBackend(backend);
+    const pairs = flags.pairs ?? false;
+    const runs: GscRun[] = networks.map((network) => ({
+      network,
+      seed,
+      inputs,
+      projections,
+      draws,
+      pairs,
+    }));
+    // No more threads than draws to deal out.
+    const workers = Math.min(networks.length * draws, workersFlag(NAME, flags.workers, backend));
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
+    const threads = workers > 1 ? startJobThreads({ workers, backend }) : null;
+    const started = threads ? { backend } : await startNodeBackend(backend);
     const bar = new ProgressBar({ stream: io.progressStream });
-    const results: GscResult[] = [];
     const t0 = performance.now();
-    for (const [i, network] of networks.entries()) {
-      const r = await gradientScaleCoefficients({
-        network,
-        seed,
-        inputs,
-        projections,
-        draws,
-        pairs: flags.pairs ?? false,
-      });
-      if (r === 'cancelled') return 130;
-      results.push(r);
+    const label = (n: SignalNetwork) =>
+      `${n.activation}${n.batchNorm ? '+BN' : ''}${n.residualAlpha === null ? '' : ' residual'} ${n.init}`;
+    // Progress in backward passes over every network (one per draw, more with --pairs).
+    const progress = (done: number, total: number, detail: string) => {
       const seconds = (performance.now() - t0) / 1000;
       bar.update({
-        done: i + 1,
-        total: networks.length,
+        done,
+        total,
         label: 'gsc',
-        detail: `${network.activation}${network.batchNorm ? '+BN' : ''}${network.residualAlpha === null ? '' : ' residual'} ${network.init}`,
-        etaSeconds: ((networks.length - i - 1) * seconds) / (i + 1),
+        detail,
+        etaSeconds: ((total - done) * seconds) / Math.max(1, done),
       });
+    };
+    const interrupt = interruptSignal(
+      io,
+      NAME,
+      'stopping after the draws in progress; the networks finished will be reported',
+    );
+    // By network; on Ctrl-C the networks finished are reported (exit code 130).
+    const done: GscResult[] = [];
+    try {
+      if (threads) {
+        let finished = 0;
+        await pooledGsc(runs, threads, {
+          signal: interrupt.signal,
+          onRun: (index, result) => {
+            done[index] = result;
+            finished++;
+          },
+          onProgress: (done, total) =>
+            progress(
+              done,
+              total,
+              `passes, ${finished}/${networks.length} networks, ${workers} workers`,
+            ),
+        });
+      } else {
+        const total = runs.reduce((s, r) => s + r.draws * gscPassesPerDraw(r.network, pairs), 0);
+        let before = 0;
+        for (const run of runs) {
+          const r = await gradientScaleCoefficients({
+            ...run,
+            signal: interrupt.signal,
+            onProgress: (done) => progress(before + done, total, label(run.network)),
+          });
+          if (r === 'cancelled') break;
+          before += run.draws * gscPassesPerDraw(run.network, pairs);
+          done.push(r);
+        }
+      }
+    } finally {
+      interrupt.release();
+      await threads?.close(io.err, NAME);
     }
     bar.done();
+    const results = done.filter((r) => r !== undefined);
+    const interrupted = interrupt.signal.aborted;
+    if (interrupted && results.length === 0) return 130;
     const json = `${JSON.stringify({ backend: started.backend, networks: results })}\n`;
     if (flags.out) await writeFileAtomic(flags.out, json);
     if (flags.json) io.out(json);
@@ -138,6 +197,6 @@ export const gscCommand: Command = {
         );
       }
     }
-    return 0;
+    return interrupted ? 130 : 0;
   },
 };

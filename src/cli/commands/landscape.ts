@@ -124,12 +124,11 @@ export function gridProgressBar(io: CommandIo, label: string): (p: GridProgress)
 export function interruptSignal(
   io: CommandIo,
   what: string,
+  message = 'stopping after the points in progress; the partial result will be written',
 ): { signal: AbortSignal; stop: () => void; release: () => void } {
   const controller = new AbortController();
   const onSignal = () => {
-    io.err(
-      `\n${what}: stopping after the points in progress; the partial result will be written\n`,
-    );
+    io.err(`\n${what}: ${message}\n`);
     controller.abort();
   };
   process.once('SIGINT', onSignal);

@@ -6,13 +6,17 @@
  * `train` starts with).
  */
 import { createModel } from '../../compute/models';
+import { pooledResponses } from '../../compute/jobs/pooled';
 import { measureResponses } from '../../compute/signals/responses';
 import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
 import { readCheckpoint, writeFileAtomic } from '../files';
+import { startJobThreads } from '../job-threads';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
+import { WORKERS_FLAG, workersFlag } from '../replicas';
+import { interruptSignal } from './landscape';
 import { modelName } from './params';
 import type { Command } from './types';
 
@@ -42,6 +46,7 @@ const FLAGS = {
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE', help: 'also write the JSON to FILE' },
   json: { type: 'boolean', help: 'print JSON (blocks: block, stage, outputStd, gradientNorm, …)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -54,12 +59,14 @@ export const responsesCommand: Command = {
     helpText({
       usage:
         'skipscape responses --checkpoint FILE [--initial] [--subset M] [--split train|test]\n' +
-        '       [--bn batch|running] [--batch B] [--backend wasm|cpu|webgpu] [--out FILE] [--json]',
+        '       [--bn batch|running] [--batch B] [--backend wasm|cpu|webgpu] [--workers N] [--out FILE] [--json]',
       summary:
         'For every residual block: the std of its output, the root-mean-square per-image norm of the\n' +
         'loss gradient at its output, and the std of its response α·BN(conv2(·)) before the addition\n' +
         "(He et al. 2016, fig. 7). --initial measures the state the checkpoint's run began from\n" +
-        '(epoch 0: the same seeded initialisation as `skipscape train`).',
+        '(epoch 0: the same seeded initialisation as `skipscape train`). The batches are dealt out to\n' +
+        '--workers threads (one per core by default) and pooled in batch order, so the result is the\n' +
+        'same for any --workers. Ctrl-C stops between batches and writes nothing.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -86,23 +93,49 @@ export const responsesCommand: Command = {
       );
     }
     const model = createModel(checkpoint.meta.spec);
-    const started = await startNodeBackend(backend);
-    const dataset = await loadDataset(parseDataset(NAME, datasetName), split, subset);
-    const bar = new ProgressBar({ stream: io.progressStream });
-    const result = await measureResponses({
-      model,
-      weights: flags.initial
-        ? { kind: 'initial', seed: checkpoint.meta.config.seed }
-        : {
-            kind: 'trained',
-            params: checkpoint.training.params,
-            state: checkpoint.training.state,
-          },
-      dataset,
-      bn,
-      batchSize,
-      onProgress: bar.images('responses'),
+    const spec = checkpoint.meta.spec;
+    // No more threads than batches: a batch is the unit dealt out.
+    const workers = Math.min(
+      Math.ceil(subset / batchSize),
+      workersFlag(NAME, flags.workers, backend),
+    );
+    const threads = workers > 1 ? startJobThreads({ workers, backend }) : null;
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
+    const [started, dataset] = await Promise.all([
+      threads ? { backend } : startNodeBackend(backend),
+      loadDataset(parseDataset(NAME, datasetName), split, subset),
+    ]).catch(async (e: unknown) => {
+      await threads?.close(io.err, NAME);
+      throw e;
     });
+    const bar = new ProgressBar({ stream: io.progressStream });
+    const weights = flags.initial
+      ? ({ kind: 'initial', seed: checkpoint.meta.config.seed } as const)
+      : ({
+          kind: 'trained',
+          params: checkpoint.training.params,
+          state: checkpoint.training.state,
+        } as const);
+    const interrupt = interruptSignal(io, NAME, 'stopping after the batches in progress');
+    let result: Awaited<ReturnType<typeof measureResponses>>;
+    try {
+      const options = {
+        weights,
+        dataset,
+        bn,
+        batchSize,
+        signal: interrupt.signal,
+        onProgress: bar.images('responses'),
+      };
+      result =
+        threads && spec.kind === 'resnet'
+          ? await pooledResponses({ ...options, spec }, threads)
+          : await measureResponses({ ...options, model });
+    } finally {
+      interrupt.release();
+      await threads?.close(io.err, NAME);
+    }
     bar.done();
     if (result === 'cancelled') return 130;
     const report = {

@@ -13,13 +13,23 @@ import {
   signalLayerRows,
   weightGain,
 } from '../../compute/signals';
-import type { ChainResult, SignalNetwork, SignalsFile } from '../../compute/signals';
+import type {
+  ChainResult,
+  SignalNetwork,
+  SignalProgress,
+  SignalsFile,
+  SignalStatistics,
+} from '../../compute/signals';
 import { helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
+import { pooledSignals } from '../../compute/jobs/pooled';
+import { startJobThreads } from '../job-threads';
 import { writeJsonFile } from '../landscape-io';
 import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { formatDuration, ProgressBar } from '../progress';
+import { WORKERS_FLAG, workersFlag } from '../replicas';
+import { interruptSignal } from './landscape';
 import type { Command } from './types';
 
 const NAME = 'signals';
@@ -69,6 +79,7 @@ const FLAGS = {
     help: 'write the full result (a signals file, for public/artifacts)',
   },
   backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  workers: WORKERS_FLAG,
   json: {
     type: 'boolean',
     help: 'print JSON {network, …, layers: [{t, forwardVariance, backwardVariance, theoryForward, theoryBackward, …}]}',
@@ -114,12 +125,15 @@ export const signalsCommand: Command = {
   help: () =>
     helpText({
       usage:
-        'skipscape signals --depth T --width d --activation relu --init kaiming|glorot|gaussian|orthogonal [--sigma-w2 X] [--residual] [--alpha 1|invsqrt|X] [--bn] [--batch N] [--draws K] [--seed S] [--json]',
+        'skipscape signals --depth T --width d --activation relu --init kaiming|glorot|gaussian|orthogonal [--sigma-w2 X] [--residual] [--alpha 1|invsqrt|X] [--bn] [--batch N] [--draws K] [--seed S] [--workers N] [--json]',
       summary:
         'Pushes N inputs x ~ N(0, I) through K seeded draws of the network and backpropagates a\n' +
         'Gaussian top gradient: per layer t, Var[h_t] and E[h_t²] (plain: the pre-activation s^t;\n' +
         'residual: the stream x_t) and Var[∂L/∂h_t], beside the mean-field theory (Glorot & Bengio;\n' +
-        'Hayou: (1 + α²γ²/2)^t for the residual ReLU network).',
+        'Hayou: (1 + α²γ²/2)^t for the residual ReLU network).\n' +
+        'The draws are dealt out to --workers threads (one per core by default), each draw seeded by\n' +
+        'its index alone and the draws summed in index order, so the result is the same for any\n' +
+        '--workers. Ctrl-C stops after the draws in progress and reports those finished.',
       specs: FLAGS,
     }),
   async run(argv, io) {
@@ -139,31 +153,52 @@ export const signalsCommand: Command = {
     const gamma2 =
       flags.gamma2 === undefined ? weightGain(network) : positive(NAME, 'gamma2', flags.gamma2);
 
-    const { backend } = await startNodeBackend(backendName);
+    // No more threads than draws: a draw is the unit dealt out.
+    const workers = Math.min(draws, workersFlag(NAME, flags.workers, backendName));
+
+    // With threads this one computes nothing and starts no tfjs of its own (a
+    // named backend is the only one tried, so the threads run the one named).
+    const threads = workers > 1 ? startJobThreads({ workers, backend: backendName }) : null;
+    const { backend } = threads ? { backend: backendName } : await startNodeBackend(backendName);
     // A progress bar only once a run has taken more than a second.
     const bar = new ProgressBar({ stream: io.progressStream });
     let barShown = false;
-    const statistics = await measureSignals({
-      network,
-      batch,
-      draws,
-      seed,
-      onProgress: (p) => {
-        if (p.elapsedMs < 1000 && !barShown) return;
-        barShown = true;
-        const eta = ((p.draws - p.drawsDone) * p.elapsedMs) / p.drawsDone / 1000;
-        bar.update({
-          done: p.drawsDone,
-          total: p.draws,
-          label: 'signals',
-          detail: `draws, ${formatDuration(p.elapsedMs / 1000)} so far`,
-          etaSeconds: eta,
-        });
-      },
-    });
+    const interrupt = interruptSignal(
+      io,
+      NAME,
+      'stopping after the draws in progress; the draws finished will be reported',
+    );
+    let statistics: SignalStatistics;
+    try {
+      const options = {
+        network,
+        batch,
+        draws,
+        seed,
+        signal: interrupt.signal,
+        onProgress: (p: SignalProgress) => {
+          if (p.elapsedMs < 1000 && !barShown) return;
+          barShown = true;
+          const eta = ((p.draws - p.drawsDone) * p.elapsedMs) / p.drawsDone / 1000;
+          bar.update({
+            done: p.drawsDone,
+            total: p.draws,
+            label: 'signals',
+            detail: `draws, ${formatDuration(p.elapsedMs / 1000)} so far${threads ? `, ${workers} workers` : ''}`,
+            etaSeconds: eta,
+          });
+        },
+      };
+      statistics = threads ? await pooledSignals(options, threads) : await measureSignals(options);
+    } finally {
+      interrupt.release();
+      await threads?.close(io.err, NAME);
+    }
     if (barShown) bar.done();
+    const interrupted = interrupt.signal.aborted;
+    if (interrupted && statistics.draws === 0) return 130;
     const chain: ChainResult | null =
-      chains === null
+      chains === null || interrupted
         ? null
         : sampleChain({
             gamma2,
@@ -218,7 +253,7 @@ export const signalsCommand: Command = {
           2,
         )}\n`,
       );
-      return 0;
+      return interrupted ? 130 : 0;
     }
     const out = [
       `MLP width ${network.width}, depth ${network.depth}, ${network.activation}, ${network.init}` +
@@ -242,6 +277,6 @@ export const signalsCommand: Command = {
       );
     }
     io.out(`${out.join('\n')}\n`);
-    return 0;
+    return interrupted ? 130 : 0;
   },
 };

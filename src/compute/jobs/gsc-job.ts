@@ -4,8 +4,8 @@
  * partial results: one estimate is a forward and a backward pass per
  * projection, a few seconds; the job leaves the tensor count where it was.
  */
-import { gradientScaleCoefficients } from '../signals/gsc';
-import type { GscResult } from '../signals/gsc';
+import { gradientScaleCoefficients, measureGscDraws } from '../signals/gsc';
+import type { GscDraw, GscResult } from '../signals/gsc';
 import type { SignalNetwork } from '../signals/network';
 import type { JobHandler } from './protocol';
 
@@ -32,4 +32,42 @@ export const runGscJob: JobHandler<'gsc'> = async (params, context) => {
     onProgress: (done, total) => context.progress({ done, total }),
   });
   return result === 'cancelled' ? { result: null, cancelled: true } : { result, cancelled: false };
+};
+
+export interface GscDrawsJobParams extends GscJobParams {
+  /** Also GSC(k, l) for every pair of layers. */
+  pairs: boolean;
+  /** This job measures draws [from, to) of the run's `draws`. */
+  from: number;
+  to: number;
+}
+
+export interface GscDrawsJobTypes {
+  params: GscDrawsJobParams;
+  /** Passes done of this job's slice. */
+  progress: { done: number; total: number };
+  /** One measured draw, as soon as it is done. */
+  partial: GscDraw;
+  /** How many draws of the slice were measured (all of them unless cancelled). */
+  result: { draws: number };
+}
+
+/**
+ * The `gsc-draws` job: draws [from, to) of a GSC run (measureGscDraws), each
+ * sent back as a partial result; the caller merges every slice's draws with
+ * combineGscDraws. The command line deals a run's draws out to its worker
+ * threads with this (src/compute/jobs/pooled.ts).
+ */
+export const runGscDrawsJob: JobHandler<'gsc-draws'> = async (params, context) => {
+  let done = 0;
+  const measured = await measureGscDraws({
+    ...params,
+    signal: context.signal,
+    onProgress: (passes, total) => context.progress({ done: passes, total }),
+    onDraw: (draw) => {
+      done++;
+      context.partial(draw);
+    },
+  });
+  return { result: { draws: done }, cancelled: measured === 'cancelled' };
 };

@@ -17,9 +17,10 @@
  * add a kind, add a line there and a loader to JOB_TABLE (table.ts).
  */
 import type { BackendName } from '../backend';
-import type { GscJobTypes } from './gsc-job';
+import type { EffectiveDepthJobTypes } from './effective-depth-job';
+import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
-import type { ResponsesJobTypes } from './responses-job';
+import type { ResponseBatchesJobTypes, ResponsesJobTypes } from './responses-job';
 import type { SignalsJobTypes } from './signals-job';
 import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
 import type { TrainJobTypes } from './train-job';
@@ -34,14 +35,20 @@ export interface JobKinds {
   landscape: LandscapeJobTypes;
   /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
   gsc: GscJobTypes;
+  /** A slice of a GSC run's weight draws (the command line's worker threads). */
+  'gsc-draws': GscDrawsJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
   signals: SignalsJobTypes;
+  /** One network of the effective-depth experiment, trained and Taylor-expanded (the command line's worker threads). */
+  'effective-depth': EffectiveDepthJobTypes;
   /** Veit et al.'s lesion study of a shipped checkpoint ("Residual networks as ensembles of short paths"). */
   lesion: LesionJobTypes;
   /** A sampled gradient magnitude per path length of a shipped checkpoint (the same article). */
   'path-gradient': PathGradientJobTypes;
   /** He et al.'s per-block signals of a shipped ResNet, initial and trained ("It is not vanishing gradients"). */
   responses: ResponsesJobTypes;
+  /** A slice of a block-responses measurement's batches (the command line's worker threads). */
+  'response-batches': ResponseBatchesJobTypes;
 }
 
 export type JobKind = keyof JobKinds;

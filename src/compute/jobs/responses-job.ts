@@ -11,8 +11,17 @@
  *         ─▶ initial: batches … ─▶ partial ─▶ final: batches … ─▶ partial ─▶ done
  */
 import { loadFashionMnist } from '../data/dataset';
-import { measureResponses } from '../signals/responses';
-import type { BlockResponses, ResponseSummary } from '../signals/responses';
+import type { Dataset } from '../data/dataset';
+import { createModel } from '../models';
+import type { ResNetSpec } from '../models/types';
+import { measureResponseBatches, measureResponses } from '../signals/responses';
+import type {
+  BlockResponses,
+  ResponseBatch,
+  ResponseSummary,
+  ResponseWeights,
+} from '../signals/responses';
+import { disposeMap, toTensorMap } from '../train/state';
 import type { JobHandler } from './protocol';
 import { readShippedCheckpoint } from './shipped';
 
@@ -124,4 +133,65 @@ export const runResponsesJob: JobHandler<'responses'> = async (params, context) 
     context.partial(report);
   }
   return { result: reports, cancelled: context.signal.aborted };
+};
+
+export interface ResponseBatchesJobParams {
+  spec: ResNetSpec;
+  weights: ResponseWeights;
+  /** The images measured (the first `images` of the split); batches are cut from them in order. */
+  dataset: Dataset;
+  bn: 'batch' | 'running';
+  batchSize: number;
+  /** This job measures batches [from, to). */
+  from: number;
+  to: number;
+}
+
+export interface ResponseBatchesJobTypes {
+  params: ResponseBatchesJobParams;
+  /** Images done of this job's slice. */
+  progress: { done: number; total: number };
+  /** One measured batch, as soon as it is done. */
+  partial: ResponseBatch;
+  /** How many batches of the slice were measured (all of them unless cancelled). */
+  result: { batches: number };
+}
+
+/**
+ * The `response-batches` job: batches [from, to) of a block-responses
+ * measurement (measureResponseBatches), each sent back as a partial result;
+ * the caller pools every slice's batches with combineResponseBatches. The
+ * command line deals `skipscape responses`'s batches out to its worker
+ * threads with this (src/compute/jobs/pooled.ts).
+ */
+export const runResponseBatchesJob: JobHandler<'response-batches'> = async (params, context) => {
+  const model = createModel(params.spec);
+  const w = params.weights;
+  const { params: p, state } =
+    w.kind === 'initial'
+      ? model.init(w.seed)
+      : { params: toTensorMap(w.params), state: toTensorMap(w.state) };
+  let done = 0;
+  try {
+    const measured = await measureResponseBatches({
+      model,
+      params: p,
+      state,
+      dataset: params.dataset,
+      bn: params.bn,
+      batchSize: params.batchSize,
+      from: params.from,
+      to: params.to,
+      signal: context.signal,
+      onProgress: (images, total) => context.progress({ done: images, total }),
+      onBatch: (batch) => {
+        done++;
+        context.partial(batch);
+      },
+    });
+    return { result: { batches: done }, cancelled: measured === 'cancelled' };
+  } finally {
+    disposeMap(p);
+    disposeMap(state);
+  }
 };

@@ -21,9 +21,10 @@ export interface JobRunnerOptions {
   /** Send a message to the island. */
   post(message: FromWorker, transfer?: Transferable[]): void;
   jobs: JobTable;
-  /** Start (or keep) a backend; resolves to the one running and why. */
+  /** Start (or keep) a backend for a job of `kind`; resolves to the one running and why. */
   startBackend(
     prefer?: BackendName | BackendName[],
+    kind?: JobKind,
   ): Promise<{ name: BackendName; reason: string }>;
   /** How jobs read data files; default fetch. */
   readBytes?: (path: string) => Promise<Uint8Array>;
@@ -66,7 +67,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       options.post({ ...message, jobId, kind } as unknown as FromWorker, transfer);
     try {
       if (!(kind in options.jobs)) throw new Error(`unknown job kind '${kind}'`);
-      const backend = await options.startBackend(prefer);
+      const backend = await options.startBackend(prefer, kind);
       post({ type: 'started', backend: backend.name, reason: backend.reason });
       const handler = (await options.jobs[kind]()) as JobHandler<K>;
       const context: JobContext<K> = {

@@ -11,8 +11,11 @@ export const JOB_TABLE: JobTable = {
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
   gsc: async () => (await import('./gsc-job')).runGscJob,
+  'gsc-draws': async () => (await import('./gsc-job')).runGscDrawsJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
+  'effective-depth': async () => (await import('./effective-depth-job')).runEffectiveDepthJob,
   lesion: async () => (await import('./paths-job')).runLesionJob,
   'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,
   responses: async () => (await import('./responses-job')).runResponsesJob,
+  'response-batches': async () => (await import('./responses-job')).runResponseBatchesJob,
 };

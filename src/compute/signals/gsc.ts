@@ -184,13 +184,40 @@ async function projectedJacobianSquares(options: {
 export async function gradientScaleCoefficients(
   options: GscOptions,
 ): Promise<GscResult | 'cancelled'> {
-  const { network, seed, signal, onProgress } = options;
+  const draws = options.draws ?? 1;
+  const perDraw = await measureGscDraws({ ...options, from: 0, to: draws });
+  if (perDraw === 'cancelled') return 'cancelled';
+  return combineGscDraws(options, perDraw);
+}
+
+/**
+ * Passes per draw: one to the top, and with `pairs` one more per layer above
+ * the first (the progress of gradientScaleCoefficients counts these).
+ */
+export function gscPassesPerDraw(network: SignalNetwork, pairs: boolean): number {
+  return 1 + (pairs ? depthLayers(network).layers.length - 1 : 0);
+}
+
+/**
+ * Measure weight draws [from, to) of a GSC run, one at a time, each sent to
+ * `onDraw` when done. Draws are independent (their weights, inputs and
+ * projections come from the seed and the draw's index alone), so workers can
+ * each measure a slice and combineGscDraws merges them in draw order, the
+ * same bit for bit as one thread measuring all of them. Leaves
+ * tf.memory().numTensors as it found it.
+ */
+export async function measureGscDraws(
+  options: GscOptions & { from: number; to: number; onDraw?: (draw: GscDraw) => void },
+): Promise<GscDraw[] | 'cancelled'> {
+  const { network, seed, signal, onProgress, from, to } = options;
   validateNetwork(network);
   const inputs = options.inputs ?? 256;
   const projections = options.projections ?? 4;
   const draws = options.draws ?? 1;
   if (inputs < 2) throw new Error('need at least 2 inputs');
   if (!Number.isInteger(draws) || draws < 1) throw new Error('draws must be a whole number ≥ 1');
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= draws))
+    throw new Error(`draws [${from}, ${to}) are not a slice of 0 … ${draws}`);
   if (options.params && draws !== 1) throw new Error('given parameters are one draw: draws = 1');
   const spec = mlpSpec(network);
   const model = createModel(spec);
@@ -199,13 +226,12 @@ export async function gradientScaleCoefficients(
     normalArray(inputs * network.width, createRng(deriveSeed(seed, 'gsc/inputs'))),
     [inputs, network.width],
   );
-  const passesPerDraw = 1 + (options.pairs ? layers.length - 1 : 0);
-  const total = draws * passesPerDraw;
+  const total = (to - from) * gscPassesPerDraw(network, options.pairs ?? false);
   let done = 0;
   const step = () => onProgress?.(++done, total);
-  const perDraw: DrawMeasures[] = [];
+  const perDraw: GscDraw[] = [];
   try {
-    for (let draw = 0; draw < draws; draw++) {
+    for (let draw = from; draw < to; draw++) {
       if (signal?.aborted) return 'cancelled';
       const initial = model.init(drawSeed(seed, draw));
       try {
@@ -224,7 +250,9 @@ export async function gradientScaleCoefficients(
           step,
         });
         if (m === 'cancelled') return 'cancelled';
-        perDraw.push(m);
+        const measured: GscDraw = { draw, ...m };
+        perDraw.push(measured);
+        options.onDraw?.(measured);
       } finally {
         for (const t of Object.values(initial.params)) t.dispose();
         for (const t of Object.values(initial.state)) t.dispose();
@@ -233,6 +261,25 @@ export async function gradientScaleCoefficients(
   } finally {
     x.dispose();
   }
+  return perDraw;
+}
+
+/**
+ * The result of a run from every one of its draws' measures (any order: they
+ * are taken in draw order, so the means are summed in one fixed order).
+ */
+export function combineGscDraws(
+  options: Pick<GscOptions, 'network' | 'seed' | 'inputs' | 'projections' | 'draws' | 'pairs'>,
+  measured: readonly GscDraw[],
+): GscResult {
+  const { network, seed } = options;
+  const inputs = options.inputs ?? 256;
+  const projections = options.projections ?? 4;
+  const draws = options.draws ?? 1;
+  const perDraw = [...measured].sort((a, b) => a.draw - b.draw);
+  if (perDraw.length !== draws || perDraw.some((m, k) => m.draw !== k))
+    throw new Error(`combineGscDraws: draws 0 … ${draws - 1} expected, each once`);
+  const { layers, top } = depthLayers(network);
   const average = (pick: (m: DrawMeasures) => number[]) =>
     layers.map((_, k) => mean(perDraw.map((m) => pick(m)[k]!)));
   const result: GscResult = {
@@ -261,7 +308,12 @@ export async function gradientScaleCoefficients(
   return result;
 }
 
-/** What one weight draw gives. */
+/** What one weight draw gives (its arrays are plain numbers: a worker posts it back as it is). */
+export interface GscDraw extends DrawMeasures {
+  /** k: its weights are the signal labs' draw k. */
+  draw: number;
+}
+
 interface DrawMeasures {
   /** GSC(k, L), mean over projections, and the std of the per-projection values. */
   gscToTop: number[];

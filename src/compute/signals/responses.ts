@@ -92,12 +92,66 @@ function pooledStd(m: Moments): number {
 export async function blockResponses(
   options: BlockResponsesOptions,
 ): Promise<BlockResponses | 'cancelled'> {
-  const { model, params, state, dataset, signal, onProgress } = options;
+  const batchSize = options.batchSize ?? 128;
+  const images = responseImages(options);
+  const measured = await measureResponseBatches({
+    ...options,
+    from: 0,
+    to: Math.ceil(images / batchSize),
+  });
+  if (measured === 'cancelled') return 'cancelled';
+  return combineResponseBatches(measured, { bn: options.bn ?? 'batch', batchSize });
+}
+
+/** How many images a measurement takes: the first `images` of the dataset (at least 2). */
+export function responseImages(options: Pick<BlockResponsesOptions, 'dataset' | 'images'>): number {
+  const { dataset } = options;
+  const images = Math.min(options.images ?? dataset.count, dataset.count);
+  if (!Number.isInteger(images) || images < 2) throw new Error('need at least 2 images');
+  return images;
+}
+
+/**
+ * One batch's sums, before they are pooled over batches: what blockResponses
+ * adds up, and what a worker measuring a slice of the batches sends back.
+ * (Plain numbers, the float32 values the backend summed, so pooling them in
+ * batch order anywhere gives the same doubles bit for bit.)
+ */
+export interface ResponseBatch {
+  /** Index of the batch: images [batch·batchSize, …). */
+  batch: number;
+  size: number;
+  /** The blocks' parameter prefixes, in forward order. */
+  names: string[];
+  /** Per block: the element counts of its output and of its response. */
+  sizes: number[];
+  /** Per block Σo, Σo², Σr, Σr²; then the batch's summed cross-entropy and its correct count. */
+  forward: number[];
+  /** Per block: Σ over the batch of ‖∂(Σ_i ℓ_i)/∂x_b‖². */
+  gradientSquares: number[];
+}
+
+/**
+ * Measure batches [from, to) of a blockResponses run, one at a time, each
+ * sent to `onBatch` when done; 'cancelled' when the signal fires between
+ * batches. Batches are cut from the first `images` images as blockResponses
+ * cuts them, so any split of them measures the same batches.
+ */
+export async function measureResponseBatches(
+  options: BlockResponsesOptions & {
+    from: number;
+    to: number;
+    onBatch?: (batch: ResponseBatch) => void;
+  },
+): Promise<ResponseBatch[] | 'cancelled'> {
+  const { model, params, state, dataset, signal, onProgress, from, to } = options;
   if (model.spec.kind !== 'resnet') throw new Error('block responses need a ResNet');
   const bn = options.bn ?? 'batch';
   const batchSize = options.batchSize ?? 128;
-  const images = Math.min(options.images ?? dataset.count, dataset.count);
-  if (!Number.isInteger(images) || images < 2) throw new Error('need at least 2 images');
+  const images = responseImages(options);
+  const total = Math.ceil(images / batchSize);
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= total))
+    throw new Error(`batches [${from}, ${to}) are not a slice of 0 … ${total}`);
   const subset: Dataset = {
     ...dataset,
     count: images,
@@ -105,16 +159,11 @@ export async function blockResponses(
     labels: dataset.labels.subarray(0, images),
   };
   const training = bn === 'batch';
-
-  let blocks: string[] | null = null;
-  let outputs: Moments[] = [];
-  let responses: Moments[] = [];
-  let gradientSquares: number[] = [];
-  let lossSum = 0;
-  let correct = 0;
+  const measured: ResponseBatch[] = [];
   let seen = 0;
-
-  for (const b of batches({ dataset: subset, batchSize })) {
+  let index = from;
+  for (const b of batches({ dataset: subset, batchSize, firstBatch: from })) {
+    if (index >= to) break;
     if (signal?.aborted) return 'cancelled';
     const x = tf.tensor4d(b.x, [b.size, dataset.height, dataset.width, dataset.channels]);
     const labels = tf.tensor1d(b.y, 'int32');
@@ -142,26 +191,9 @@ export async function blockResponses(
       });
       const v = await forward.values.data();
       forward.values.dispose();
-      if (blocks === null) {
-        blocks = forward.names;
-        const zero = (): Moments => ({ count: 0, sum: 0, sumSquares: 0 });
-        outputs = blocks.map(zero);
-        responses = blocks.map(zero);
-        gradientSquares = blocks.map(() => 0);
-      }
-      blocks.forEach((_, i) => {
-        outputs[i]!.count += forward.sizes[2 * i]!;
-        outputs[i]!.sum += v[4 * i]!;
-        outputs[i]!.sumSquares += v[4 * i + 1]!;
-        responses[i]!.count += forward.sizes[2 * i + 1]!;
-        responses[i]!.sum += v[4 * i + 2]!;
-        responses[i]!.sumSquares += v[4 * i + 3]!;
-      });
-      lossSum += v[4 * blocks.length]!;
-      correct += v[4 * blocks.length + 1]!;
 
       // Pass 2: ∂(Σ_i ℓ_i)/∂x_b through zero perturbations at the block outputs.
-      const names = blocks;
+      const names = forward.names;
       const squares = tf.tidy(() => {
         const epsilons = forward.shapes.map((s) => tf.zeros(s));
         const where = new Map(names.map((n, i) => [n + OUTPUT, i]));
@@ -180,16 +212,58 @@ export async function blockResponses(
       });
       const g = await squares.data();
       squares.dispose();
-      names.forEach((_, i) => (gradientSquares[i]! += g[i]!));
+      const batch: ResponseBatch = {
+        batch: index,
+        size: b.size,
+        names,
+        sizes: forward.sizes,
+        forward: Array.from(v),
+        gradientSquares: Array.from(g),
+      };
+      measured.push(batch);
+      options.onBatch?.(batch);
     } finally {
       x.dispose();
       labels.dispose();
     }
+    index++;
     seen += b.size;
     onProgress?.(seen, images);
   }
+  return measured;
+}
 
-  const names = blocks ?? [];
+/** The statistics of a run from all its batches (any order: they are pooled in batch order). */
+export function combineResponseBatches(
+  measured: readonly ResponseBatch[],
+  options: { bn: 'batch' | 'running'; batchSize: number },
+): BlockResponses {
+  const ordered = [...measured].sort((a, b) => a.batch - b.batch);
+  if (ordered.some((b, k) => b.batch !== k))
+    throw new Error('combineResponseBatches: batches 0 … n − 1 expected, each once');
+  const names = ordered[0]?.names ?? [];
+  const zero = (): Moments => ({ count: 0, sum: 0, sumSquares: 0 });
+  const outputs = names.map(zero);
+  const responses = names.map(zero);
+  const gradientSquares = names.map(() => 0);
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  for (const b of ordered) {
+    const v = b.forward;
+    names.forEach((_, i) => {
+      outputs[i]!.count += b.sizes[2 * i]!;
+      outputs[i]!.sum += v[4 * i]!;
+      outputs[i]!.sumSquares += v[4 * i + 1]!;
+      responses[i]!.count += b.sizes[2 * i + 1]!;
+      responses[i]!.sum += v[4 * i + 2]!;
+      responses[i]!.sumSquares += v[4 * i + 3]!;
+      gradientSquares[i]! += b.gradientSquares[i]!;
+    });
+    lossSum += v[4 * names.length]!;
+    correct += v[4 * names.length + 1]!;
+    seen += b.size;
+  }
   return {
     blocks: names.map((block, index) => ({
       block,
@@ -200,8 +274,8 @@ export async function blockResponses(
       responseStd: pooledStd(responses[index]!),
     })),
     images: seen,
-    bn,
-    batchSize,
+    bn: options.bn,
+    batchSize: options.batchSize,
     loss: lossSum / seen,
     accuracy: correct / seen,
   };

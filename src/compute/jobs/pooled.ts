@@ -1,0 +1,259 @@
+/**
+ * A signal run, GSC runs, block responses and the effective-depth experiment dealt out to lanes
+ * (lanes.ts: the command line's worker threads), with the same result as one
+ * thread.
+ *
+ * signals and gsc split over weight draws: a draw's weights, inputs and top gradients
+ * (or projections) come from the run's seed and the draw's index alone, so a
+ * draw measures the same on any thread, and the draws are merged in index
+ * order (summariseSignals, combineGscDraws) whoever measured them. The
+ * result is therefore the one-thread result bit for bit, with the same
+ * arithmetic in the same order; only the timings differ. The effective-depth
+ * experiment's networks are independent: each is trained on a lane of its own.
+ * Block responses split over batches of images, pooled in batch order.
+ */
+import { combineGscDraws, gscPassesPerDraw, type GscDraw, type GscResult } from '../signals/gsc';
+import type { EffectiveDepthNetwork, EffectiveDepthOptions } from '../signals/effective-depth';
+import type { SignalNetwork } from '../signals/network';
+import {
+  combineResponseBatches,
+  responseImages,
+  responseSummary,
+  type BlockResponses,
+  type ResponseBatch,
+  type ResponseSummary,
+  type ResponseWeights,
+} from '../signals/responses';
+import type { Dataset } from '../data/dataset';
+import type { ResNetSpec } from '../models/types';
+import {
+  signalLayout,
+  splitDraws,
+  summariseSignals,
+  type SignalDraw,
+  type SignalOptions,
+  type SignalStatistics,
+} from '../signals/statistics';
+import type { JobLanes } from './lanes';
+
+/**
+ * measureSignals on lanes: each lane measures a contiguous slice of the
+ * draws (splitDraws, as the signal figures split them over web workers).
+ * Resolves with the draws finished when `signal` aborts, as measureSignals
+ * does; the histograms have the signals job's defaults.
+ */
+export async function pooledSignals(
+  options: Omit<SignalOptions, 'histogramBins' | 'histogramInputs' | 'histogramLayers'>,
+  lanes: JobLanes,
+): Promise<SignalStatistics> {
+  const start = performance.now();
+  const { network, batch, draws, seed, signal } = options;
+  const layout = signalLayout({ network, batch, draws, seed });
+  const measured: SignalDraw[] = [];
+  let lastPartial = performance.now();
+  await Promise.all(
+    splitDraws(draws, lanes.lanes).map(([from, to], lane) =>
+      lanes.run(
+        lane,
+        'signals',
+        { network, batch, draws, seed, from, to },
+        {
+          ...(signal ? { signal } : {}),
+          onPartial: (draw) => {
+            measured.push(draw);
+            options.onProgress?.({
+              drawsDone: measured.length,
+              draws,
+              elapsedMs: performance.now() - start,
+            });
+            // As measureSignals: after the first draw, then at most once a second.
+            if (
+              measured.length < draws &&
+              options.onPartial &&
+              (measured.length === 1 || performance.now() - lastPartial > 1000)
+            ) {
+              lastPartial = performance.now();
+              options.onPartial(summariseSignals(layout, measured, lastPartial - start));
+            }
+          },
+        },
+      ),
+    ),
+  );
+  return summariseSignals(layout, measured, performance.now() - start);
+}
+
+/** One GSC run: gradientScaleCoefficients' options without parameters of its own. */
+export interface GscRun {
+  network: SignalNetwork;
+  seed: number;
+  inputs: number;
+  projections: number;
+  draws: number;
+  pairs: boolean;
+}
+
+/**
+ * gradientScaleCoefficients for each run, on lanes: every run's draws are cut
+ * into slices (splitDraws, one per lane) and the slices of all runs are dealt
+ * out in order to whichever lane is free, so lanes stay busy across runs of
+ * different cost. `onRun` gets each run's result once its last draw is in;
+ * progress counts backward passes over all runs. 'cancelled' when `signal`
+ * aborts before every run is done (the runs finished went to onRun).
+ */
+export async function pooledGsc(
+  runs: readonly GscRun[],
+  lanes: JobLanes,
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    onRun?: (index: number, result: GscResult) => void;
+  } = {},
+): Promise<GscResult[] | 'cancelled'> {
+  const { signal } = options;
+  const tasks = runs.flatMap((run, index) =>
+    splitDraws(run.draws, lanes.lanes).map(([from, to]) => ({ index, from, to })),
+  );
+  const total = runs.reduce((s, r) => s + r.draws * gscPassesPerDraw(r.network, r.pairs), 0);
+  const passes = new Map<(typeof tasks)[number], number>();
+  const measured: GscDraw[][] = runs.map(() => []);
+  const results: GscResult[] = [];
+  let cancelled = false;
+  let next = 0;
+  const lane = async (k: number) => {
+    while (next < tasks.length && !signal?.aborted) {
+      const task = tasks[next++]!;
+      const run = runs[task.index]!;
+      const outcome = await lanes.run(
+        k,
+        'gsc-draws',
+        { ...run, from: task.from, to: task.to },
+        {
+          ...(signal ? { signal } : {}),
+          onProgress: (p) => {
+            passes.set(task, p.done);
+            let done = 0;
+            for (const v of passes.values()) done += v;
+            options.onProgress?.(done, total);
+          },
+          onPartial: (draw) => {
+            const into = measured[task.index]!;
+            into.push(draw);
+            if (into.length === run.draws) {
+              const result = combineGscDraws(run, into);
+              results[task.index] = result;
+              options.onRun?.(task.index, result);
+            }
+          },
+        },
+      );
+      cancelled ||= outcome.cancelled;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes.lanes, tasks.length) }, (_, k) => lane(k)));
+  const complete = runs.every((_, i) => results[i] !== undefined);
+  return cancelled || signal?.aborted || !complete ? 'cancelled' : results;
+}
+
+/**
+ * effectiveDepthExperiment on lanes: each network is trained and measured on
+ * a lane of its own (whichever is free, in order), exactly as one thread does
+ * it for each in turn, so the networks are the one-thread networks bit for
+ * bit but for the training's timings. 'cancelled' when `signal` aborts first.
+ */
+export async function pooledEffectiveDepth(
+  options: Omit<EffectiveDepthOptions, 'lr' | 'batchSize' | 'seed' | 'images'> & {
+    lr: number;
+    batchSize: number;
+    seed: number;
+    images: number;
+  },
+  lanes: JobLanes,
+): Promise<EffectiveDepthNetwork[] | 'cancelled'> {
+  const { specs, signal, onProgress, ...rest } = options;
+  const results: (EffectiveDepthNetwork | null)[] = specs.map(() => null);
+  let next = 0;
+  const lane = async (k: number) => {
+    while (next < specs.length && !signal?.aborted) {
+      const network = next++;
+      const outcome = await lanes.run(
+        k,
+        'effective-depth',
+        { ...rest, spec: specs[network]! },
+        {
+          ...(signal ? { signal } : {}),
+          onProgress: (p) => onProgress?.({ network, ...p }),
+        },
+      );
+      results[network] = outcome.result;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes.lanes, specs.length) }, (_, k) => lane(k)));
+  return results.every((r) => r !== null) ? results : 'cancelled';
+}
+
+/**
+ * measureResponses on lanes: the batches of the first `images` images (cut
+ * as blockResponses cuts them) in one contiguous slice per lane, pooled in
+ * batch order (combineResponseBatches), so the result is one thread's bit for
+ * bit. With BN in batch mode a batch's images are coupled, but batches are
+ * not: each is a pass of its own either way. 'cancelled' when `signal` aborts
+ * first, as measureResponses.
+ */
+export async function pooledResponses(
+  options: {
+    spec: ResNetSpec;
+    weights: ResponseWeights;
+    dataset: Dataset;
+    images?: number;
+    bn?: 'batch' | 'running';
+    batchSize?: number;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  },
+  lanes: JobLanes,
+): Promise<(BlockResponses & { summary: ResponseSummary }) | 'cancelled'> {
+  const { spec, weights, signal } = options;
+  const bn = options.bn ?? 'batch';
+  const batchSize = options.batchSize ?? 128;
+  if (weights.kind === 'initial' && bn === 'running')
+    throw new Error(
+      'the initial state has no running statistics yet; measure it with BN in batch mode',
+    );
+  const images = responseImages(options);
+  const d = options.dataset;
+  const size = d.height * d.width * d.channels;
+  // Only the images measured travel to the threads.
+  const dataset: Dataset = {
+    ...d,
+    count: images,
+    images: d.images.slice(0, images * size),
+    labels: d.labels.slice(0, images),
+  };
+  const measured: ResponseBatch[] = [];
+  const done = new Map<number, number>();
+  let cancelled = false;
+  await Promise.all(
+    splitDraws(Math.ceil(images / batchSize), lanes.lanes).map(async ([from, to], lane) => {
+      const outcome = await lanes.run(
+        lane,
+        'response-batches',
+        { spec, weights, dataset, bn, batchSize, from, to },
+        {
+          ...(signal ? { signal } : {}),
+          onPartial: (batch) => {
+            measured.push(batch);
+            done.set(lane, (done.get(lane) ?? 0) + batch.size);
+            let all = 0;
+            for (const v of done.values()) all += v;
+            options.onProgress?.(all, images);
+          },
+        },
+      );
+      cancelled ||= outcome.cancelled;
+    }),
+  );
+  if (cancelled || signal?.aborted) return 'cancelled';
+  const result = combineResponseBatches(measured, { bn, batchSize });
+  return { ...result, summary: responseSummary(result) };
+}
