@@ -20,7 +20,7 @@ import type { BackendName } from '../backend';
 import type { GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
 import type { ResponsesJobTypes } from './responses-job';
-import type { SignalsJobTypes } from './signals-job';
+import type { SignalsBinsJobTypes, SignalsJobTypes } from './signals-job';
 import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
@@ -36,6 +36,8 @@ export interface JobKinds {
   gsc: GscJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
   signals: SignalsJobTypes;
+  /** The histogram counts of a `signals` run's draws this worker measured (signals-job.ts). */
+  'signals-bins': SignalsBinsJobTypes;
   /** Veit et al.'s lesion study of a shipped checkpoint ("Residual networks as ensembles of short paths"). */
   lesion: LesionJobTypes;
   /** A sampled gradient magnitude per path length of a shipped checkpoint (the same article). */

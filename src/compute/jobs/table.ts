@@ -12,6 +12,7 @@ export const JOB_TABLE: JobTable = {
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
   gsc: async () => (await import('./gsc-job')).runGscJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
+  'signals-bins': async () => (await import('./signals-job')).runSignalsBinsJob,
   lesion: async () => (await import('./paths-job')).runLesionJob,
   'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,
   responses: async () => (await import('./responses-job')).runResponsesJob,
