@@ -101,14 +101,15 @@ const held = {
   draws: new Map<number, SignalDraw>(),
   spare: [] as Float32Array[],
 };
-/** Spare buffers kept at most (a run at the largest settings holds more, then lets them go). */
-const MAX_SPARE = 16;
+/** Bytes of spare buffers kept at most (a run at the largest settings holds more, then lets them go). */
+const MAX_SPARE_BYTES = 64 * 1024 ** 2;
+const spareBytes = () => held.spare.reduce((sum, b) => sum + b.byteLength, 0);
 
 function holdRun(run: string): void {
   if (held.run === run) return;
   for (const d of held.draws.values()) {
     const buffer = d.signal[0] ?? d.gradient[0] ?? d.activation[0];
-    if (buffer && held.spare.length < MAX_SPARE)
+    if (buffer && spareBytes() + buffer.buffer.byteLength <= MAX_SPARE_BYTES)
       held.spare.push(new Float32Array(buffer.buffer, 0, buffer.buffer.byteLength / 4));
   }
   held.draws.clear();
@@ -117,8 +118,10 @@ function holdRun(run: string): void {
 
 function sampleBuffer(length: number): Float32Array {
   const i = held.spare.findIndex((b) => b.length >= length);
-  if (i < 0) return new Float32Array(length);
-  return held.spare.splice(i, 1)[0]!;
+  if (i >= 0) return held.spare.splice(i, 1)[0]!;
+  // None fits: the settings grew, and the smaller buffers are let go.
+  held.spare = [];
+  return new Float32Array(length);
 }
 
 export const runSignalsJob: JobHandler<'signals'> = async (params, context) => {
