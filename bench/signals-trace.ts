@@ -53,7 +53,9 @@ try {
   await page.waitForTimeout(500);
   const cdp = await page.context().newCDPSession(page);
   const events: TraceEvent[] = [];
-  cdp.on('Tracing.dataCollected', (e: { value: TraceEvent[] }) => events.push(...e.value));
+  cdp.on('Tracing.dataCollected', (e) => {
+    events.push(...(e.value as unknown as TraceEvent[]));
+  });
   const complete = new Promise<void>((done) => cdp.on('Tracing.tracingComplete', () => done()));
   await cdp.send('Tracing.start', {
     categories: [

@@ -54,7 +54,7 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '5' },
     out: { type: 'string' },
     note: { type: 'string', default: '' },
-    'drag-steps': { type: 'string', default: '20' },
+    'drag-steps': { type: 'string', default: '40' },
     'drag-interval': { type: 'string', default: '16' },
   },
 });
