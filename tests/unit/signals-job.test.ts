@@ -178,6 +178,10 @@ describe('signals job', () => {
     h.send({ type: 'start', jobId: 'a', kind: 'signals', params: { ...PARAMS, run: 'a' } });
     h.send({ type: 'start', jobId: 'b', kind: 'signals', params: { ...PARAMS, run: 'b', to: 2 } });
     await h.runner.idle();
+    // Runs c, d and e: with b, four after a, and a worker keeps the samples of its last four.
+    for (const run of ['c', 'd', 'e'])
+      h.send({ type: 'start', jobId: run, kind: 'signals', params: { ...PARAMS, run, to: 1 } });
+    await h.runner.idle();
     const layout = signalLayout(PARAMS);
     const ranges = {
       signal: { lo: -1, hi: 1 },
@@ -194,7 +198,7 @@ describe('signals job', () => {
       await h.runner.idle();
       return h.messages.at(-1)!;
     };
-    // Run 'b' started last: run 'a's samples were let go.
+    // Runs b … e started after it: run 'a's samples were let go.
     const old = await ask('a', [0]);
     expect(old.type === 'error' && old.message).toMatch(/run 'a' is not held/);
     const missing = await ask('b', [1, 2]);

@@ -38,7 +38,7 @@ export interface SignalsJobParams {
   to?: number;
   /**
    * Names the run whose samples the worker keeps for `signals-bins` (default
-   * ''); a job with another name lets the previous run's go.
+   * ''); it keeps those of its last few runs.
    */
   run?: string;
 }
@@ -92,35 +92,56 @@ export function checkSignalsJobParams(p: SignalsJobParams): void {
 }
 
 /**
- * This worker's latest run's draws with their samples, and spare sample
- * buffers from the runs before it: reused, since allocating a 1.8 MB
- * ArrayBuffer per draw cost Chromium as much as the copy into it.
+ * The draws, with their samples, of this worker's latest runs (a figure's run
+ * is counted just after it ends, but a page may hold more than one figure, and
+ * a superseded run's counts are not needed), oldest first; and spare sample
+ * buffers from the runs let go: reused, since allocating a 1.8 MB ArrayBuffer
+ * per draw cost Chromium as much as the copy into it.
  */
-const held = {
-  run: null as string | null,
-  draws: new Map<number, SignalDraw>(),
-  spare: [] as Float32Array[],
-};
-/** Bytes of spare buffers kept at most (a run at the largest settings holds more, then lets them go). */
+const held = new Map<string, Map<number, SignalDraw>>();
+let spare: Float32Array[] = [];
+/** Runs held at most, and bytes of samples (the newest run is always held whole). */
+const KEEP_RUNS = 4;
+const MAX_HELD_BYTES = 256 * 1024 ** 2;
+/** Bytes of spare buffers kept at most. */
 const MAX_SPARE_BYTES = 64 * 1024 ** 2;
-const spareBytes = () => held.spare.reduce((sum, b) => sum + b.byteLength, 0);
+
+const bufferOf = (d: SignalDraw): ArrayBufferLike | undefined =>
+  (d.signal[0] ?? d.gradient[0] ?? d.activation[0])?.buffer;
+const bytes = (buffers: (ArrayBufferLike | undefined)[]) =>
+  buffers.reduce((sum, b) => sum + (b?.byteLength ?? 0), 0);
+
+/** Let the oldest run go, its buffers kept as spares while they fit. */
+function releaseOldest(): void {
+  const [run, draws] = held.entries().next().value ?? [];
+  if (run === undefined || !draws) return;
+  held.delete(run);
+  for (const d of draws.values()) {
+    const buffer = bufferOf(d);
+    if (buffer && bytes(spare.map((b) => b.buffer)) + buffer.byteLength <= MAX_SPARE_BYTES)
+      spare.push(new Float32Array(buffer, 0, buffer.byteLength / 4));
+  }
+}
 
 function holdRun(run: string): void {
-  if (held.run === run) return;
-  for (const d of held.draws.values()) {
-    const buffer = d.signal[0] ?? d.gradient[0] ?? d.activation[0];
-    if (buffer && spareBytes() + buffer.buffer.byteLength <= MAX_SPARE_BYTES)
-      held.spare.push(new Float32Array(buffer.buffer, 0, buffer.buffer.byteLength / 4));
-  }
-  held.draws.clear();
-  held.run = run;
+  if (held.has(run)) return;
+  held.set(run, new Map());
+  while (held.size > KEEP_RUNS) releaseOldest();
+}
+
+function keepDraw(run: string, draw: SignalDraw): void {
+  const draws = held.get(run);
+  if (!draws) return;
+  draws.set(draw.draw, draw);
+  const heldBytes = () => bytes([...held.values()].flatMap((ds) => [...ds.values()].map(bufferOf)));
+  while (held.size > 1 && heldBytes() > MAX_HELD_BYTES) releaseOldest();
 }
 
 function sampleBuffer(length: number): Float32Array {
-  const i = held.spare.findIndex((b) => b.length >= length);
-  if (i >= 0) return held.spare.splice(i, 1)[0]!;
+  const i = spare.findIndex((b) => b.length >= length);
+  if (i >= 0) return spare.splice(i, 1)[0]!;
   // None fits: the settings grew, and the smaller buffers are let go.
-  held.spare = [];
+  spare = [];
   return new Float32Array(length);
 }
 
@@ -143,12 +164,12 @@ export const runSignalsJob: JobHandler<'signals'> = async (params, context) => {
     from,
     to,
     signal: context.signal,
-    // Pooled buffers only while this run is the one held (a cancelled run
-    // still finishing its draw must not write into the next run's).
-    samples: () => (held.run === run ? sampleBuffer(length) : new Float32Array(length)),
+    // Pooled buffers only while this run is held (a run let go that is
+    // still finishing its draw must not take a buffer it cannot give back).
+    samples: () => (held.has(run) ? sampleBuffer(length) : new Float32Array(length)),
     onDraw: (draw) => {
       done++;
-      if (held.run === run) held.draws.set(draw.draw, draw);
+      keepDraw(run, draw);
       context.progress({ drawsDone: done, draws: to - from, elapsedMs: performance.now() - start });
       context.partial(drawSums(draw));
     },
@@ -158,10 +179,13 @@ export const runSignalsJob: JobHandler<'signals'> = async (params, context) => {
 
 export const runSignalsBinsJob: JobHandler<'signals-bins'> = async (params) => {
   const start = performance.now();
-  if (held.run !== params.run)
-    throw new Error(`signals-bins: run '${params.run}' is not held here (now '${held.run}')`);
+  const heldDraws = held.get(params.run);
+  if (!heldDraws)
+    throw new Error(
+      `signals-bins: run '${params.run}' is not held here (only ${[...held.keys()].map((r) => `'${r}'`).join(', ') || 'none'})`,
+    );
   const draws = params.draws.map((k) => {
-    const d = held.draws.get(k);
+    const d = heldDraws.get(k);
     if (!d) throw new Error(`signals-bins: draw ${k} of run '${params.run}' is not held here`);
     return d;
   });
