@@ -83,7 +83,10 @@ export interface SignalTiming {
   passMs: number;
   /** Copying the weights and inputs into the kernel and the histogram samples out. */
   readMs: number;
-  /** Assembling the draw's measurements in JavaScript. */
+  /**
+   * Assembling the draw's measurements in JavaScript, and counting its
+   * histogram samples (binSamples, in the worker).
+   */
   statsMs: number;
 }
 
