@@ -10,12 +10,20 @@
  *     animation frames): scheduling, the workers' runs, the statistics and
  *     histograms on the page, and drawing the charts
  *   elapsed: the run alone, from its start to its statistics
- *     (SignalStatistics.elapsedMs), with the workers' own split of it
+ *     (SignalStatistics.elapsedMs: since the histograms are counted in the
+ *     workers, up to their counts received; builds before that stopped the
+ *     clock at the last draw received, before binning on the page), with the
+ *     workers' own split of it
  *     (.timing, summed over draws: CPU time, since the workers run at once),
  *     exposed on the figure as data-elapsed-ms and data-timing
  *
  *   cold: a new seed each time, so every weight is sampled afresh
  *   warm: the activation toggled (ReLU ↔ tanh), so the weights come from the cache
+ *   drag: after the init is set to Gaussian σ_w²/fan-in, the σ_w² slider
+ *     dragged from 2 down in steps of 0.05, one input event every
+ *     --drag-interval ms (--drag-steps of them; the weights stay cached):
+ *     how many new results were painted during the drag, and the time from
+ *     the last input event to the result for the last value painted (settle)
  *
  *   npm run build
  *   node bench/signals.ts --runs 5 --out bench/results/<date>-signals-<machine>.json
@@ -46,6 +54,8 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '5' },
     out: { type: 'string' },
     note: { type: 'string', default: '' },
+    'drag-steps': { type: 'string', default: '40' },
+    'drag-interval': { type: 'string', default: '16' },
   },
 });
 
@@ -65,7 +75,22 @@ interface Run {
   loadAverage: number;
 }
 
+/** A slider dragged: results painted during the drag, and the last input to its result painted. */
+interface Drag {
+  steps: number;
+  intervalMs: number;
+  /** From the first input event to the last. */
+  durationMs: number;
+  /** New live results painted while the drag went on (after its first input, up to its last). */
+  paintsDuring: number;
+  /** From the last input event to the result for its value painted. */
+  settleMs: number;
+  loadAverage: number;
+}
+
 const runs = Number(flags.runs);
+const dragSteps = Number(flags['drag-steps']);
+const dragInterval = Number(flags['drag-interval']);
 const rounds = Number(flags.rounds);
 const builds: { label: string; dist: string }[] = [
   { label: 'this build', dist: flags.dist },
@@ -150,10 +175,74 @@ async function change(
   return { ...(await result(page, label, previous)), updateMs };
 }
 
-/** One page of one build: the first run, `runs` cold and `runs` warm ones. */
+/**
+ * Drag the σ_w² slider (Gaussian init, weights cached): `steps` input events
+ * `interval` ms apart, from 2 − 0.05 downwards.
+ */
+async function drag(page: Page, steps: number, interval: number): Promise<Drag> {
+  const measured = await page.evaluate(
+    ({ steps, interval }) =>
+      new Promise<Omit<Drag, 'loadAverage'>>((resolve, reject) => {
+        const root = document.querySelector('#signals .signals')!;
+        const slider = root.querySelector('input[data-setting="sigmaW2"]') as HTMLInputElement;
+        const status = () =>
+          root.querySelector('[data-testid="signals-status"]')?.textContent ?? '';
+        const timeout = setTimeout(() => reject(new Error('no result in 300 s')), 300_000);
+        let paints = 0;
+        let lastInput = 0;
+        let dragging = true;
+        let timing = root.getAttribute('data-timing');
+        const start = performance.now();
+        const observer = new MutationObserver(() => {
+          // A new live result drawn, for whatever value it was computed
+          // (the slider has usually moved on: the figure shows it as stale).
+          const now = root.getAttribute('data-timing');
+          if (now !== timing && now !== null && dragging) paints++;
+          timing = now;
+          // After the last input: the result for its value (the status says
+          // computed only when the live result is for the settings shown).
+          if (!dragging && status().includes('Computed in this browser')) {
+            observer.disconnect();
+            clearTimeout(timeout);
+            requestAnimationFrame(() =>
+              requestAnimationFrame(() =>
+                resolve({
+                  steps,
+                  intervalMs: interval,
+                  durationMs: lastInput - start,
+                  paintsDuring: paints,
+                  settleMs: performance.now() - lastInput,
+                }),
+              ),
+            );
+          }
+        });
+        observer.observe(root, {
+          attributes: true,
+          childList: true,
+          subtree: true,
+          characterData: true,
+        });
+        let i = 0;
+        const step = () => {
+          i++;
+          slider.value = (2 - 0.05 * i).toFixed(2);
+          lastInput = performance.now();
+          slider.dispatchEvent(new Event('input', { bubbles: true }));
+          if (i < steps) setTimeout(step, interval);
+          else dragging = false;
+        };
+        step();
+      }),
+    { steps, interval },
+  );
+  return { ...measured, loadAverage: Math.round(loadavg()[0]! * 100) / 100 };
+}
+
+/** One page of one build: the first run, `runs` cold and `runs` warm ones, and a drag. */
 async function session(
   url: string,
-): Promise<{ first: Run; cold: Run[]; warm: Run[]; backend: string }> {
+): Promise<{ first: Run; cold: Run[]; warm: Run[]; drag: Drag | null; backend: string }> {
   const page = await browser.newPage();
   try {
     await page.goto(
@@ -189,7 +278,19 @@ async function session(
       );
       warm.push(last);
     }
-    return { first, cold, warm, backend };
+    let dragged: Drag | null = null;
+    if (dragSteps > 0) {
+      // Gaussian σ_w²/fan-in (σ_w² = 2, as Kaiming): one run, then the slider is live.
+      last = await change(
+        page,
+        ['select[data-setting="init"]', 0],
+        'gaussian',
+        'gaussian',
+        JSON.stringify(last.timing),
+      );
+      dragged = await drag(page, dragSteps, dragInterval);
+    }
+    return { first, cold, warm, drag: dragged, backend };
   } finally {
     await page.close();
   }
@@ -197,7 +298,12 @@ async function session(
 
 const times = (list: Run[]) =>
   list.map((x) => `${Math.round(x.updateMs ?? NaN)} (${Math.round(x.elapsedMs)})`).join(' ');
-const measured = builds.map(() => ({ first: [] as Run[], cold: [] as Run[], warm: [] as Run[] }));
+const measured = builds.map(() => ({
+  first: [] as Run[],
+  cold: [] as Run[],
+  warm: [] as Run[],
+  drag: [] as Drag[],
+}));
 let backend = '';
 try {
   for (let r = 0; r < rounds; r++) {
@@ -210,8 +316,12 @@ try {
       measured[i]!.first.push(s.first);
       measured[i]!.cold.push(...s.cold);
       measured[i]!.warm.push(...s.warm);
+      if (s.drag) measured[i]!.drag.push(s.drag);
+      const dragged = s.drag
+        ? `; drag ${s.drag.steps} steps in ${Math.round(s.drag.durationMs)} ms: ${s.drag.paintsDuring} painted during, settled ${Math.round(s.drag.settleMs)} ms after`
+        : '';
       process.stderr.write(
-        `round ${r + 1} ${builds[i]!.label}: update (run) cold ${times(s.cold)}, warm ${times(s.warm)} ms, load ${loadavg()[0]!.toFixed(2)}\n`,
+        `round ${r + 1} ${builds[i]!.label}: update (run) cold ${times(s.cold)}, warm ${times(s.warm)} ms${dragged}, load ${loadavg()[0]!.toFixed(2)}\n`,
       );
     }
   }
@@ -256,6 +366,14 @@ const record = {
     dist: b.dist,
     cold: summary(measured[i]!.cold),
     warm: summary(measured[i]!.warm),
+    drag:
+      measured[i]!.drag.length > 0
+        ? {
+            medianPaintsDuring: median(measured[i]!.drag.map((d) => d.paintsDuring)),
+            medianSettleMs: Math.round(median(measured[i]!.drag.map((d) => d.settleMs))),
+            medianDurationMs: Math.round(median(measured[i]!.drag.map((d) => d.durationMs))),
+          }
+        : null,
     runs: measured[i],
   })),
 };

@@ -29,7 +29,7 @@ export interface JobWorkerData {
  * Jobs that run no tfjs: the signal pass is a WebAssembly kernel of its own
  * (compute/signals/pass.ts) and the rest plain JavaScript.
  */
-const WITHOUT_TFJS: ReadonlySet<JobKind> = new Set<JobKind>(['signals']);
+const WITHOUT_TFJS: ReadonlySet<JobKind> = new Set<JobKind>(['signals', 'signals-bins']);
 
 /** Outside the job protocol: a thread's tfjs tensor count when it started and now. */
 type TensorsQuery = { type: 'tensors' };

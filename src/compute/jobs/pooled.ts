@@ -6,7 +6,7 @@
  * signals and gsc split over weight draws: a draw's weights, inputs and top gradients
  * (or projections) come from the run's seed and the draw's index alone, so a
  * draw measures the same on any thread, and the draws are merged in index
- * order (summariseSignals, combineGscDraws) whoever measured them. The
+ * order (assembleSignals, combineGscDraws) whoever measured them. The
  * result is therefore the one-thread result bit for bit, with the same
  * arithmetic in the same order; only the timings differ. The effective-depth
  * experiment's networks are independent: each is trained on a lane of its own.
@@ -27,60 +27,77 @@ import {
 import type { Dataset } from '../data/dataset';
 import type { ResNetSpec } from '../models/types';
 import {
+  addBins,
+  assembleSignals,
+  histogramRanges,
   signalLayout,
   splitDraws,
-  summariseSignals,
-  type SignalDraw,
+  type SignalDrawSums,
   type SignalOptions,
   type SignalStatistics,
 } from '../signals/statistics';
 import type { JobLanes } from './lanes';
 
+/** Names each pooled signal run, whose samples its lanes hold for their `signals-bins` jobs. */
+let pooledRuns = 0;
+
 /**
  * measureSignals on lanes: each lane measures a contiguous slice of the
- * draws (splitDraws, as the signal figures split them over web workers).
- * Resolves with the draws finished when `signal` aborts, as measureSignals
- * does; the histograms have the signals job's defaults.
+ * draws (splitDraws, as the signal figures split them over web workers) and
+ * sends their sums; the histogram samples stay on the lanes, which count
+ * their own draws over the ranges of all of them (`signals-bins`), and the
+ * counts add up exactly (summary.ts), so the result is summariseSignals' of
+ * one thread. Resolves with the draws finished when `signal` aborts, as
+ * measureSignals does; the histograms have the signals job's defaults. No
+ * partial summaries (the command line prints the whole run).
  */
 export async function pooledSignals(
-  options: Omit<SignalOptions, 'histogramBins' | 'histogramInputs' | 'histogramLayers'>,
+  options: Omit<
+    SignalOptions,
+    'histogramBins' | 'histogramInputs' | 'histogramLayers' | 'onPartial'
+  >,
   lanes: JobLanes,
 ): Promise<SignalStatistics> {
   const start = performance.now();
   const { network, batch, draws, seed, signal } = options;
   const layout = signalLayout({ network, batch, draws, seed });
-  const measured: SignalDraw[] = [];
-  let lastPartial = performance.now();
+  const run = `pooled-${++pooledRuns}`;
+  const measured: SignalDrawSums[] = [];
+  const slices = splitDraws(draws, lanes.lanes);
+  const laneDraws: number[][] = slices.map(() => []);
   await Promise.all(
-    splitDraws(draws, lanes.lanes).map(([from, to], lane) =>
+    slices.map(([from, to], lane) =>
       lanes.run(
         lane,
         'signals',
-        { network, batch, draws, seed, from, to },
+        { network, batch, draws, seed, from, to, run },
         {
           ...(signal ? { signal } : {}),
           onPartial: (draw) => {
             measured.push(draw);
+            laneDraws[lane]!.push(draw.draw);
             options.onProgress?.({
               drawsDone: measured.length,
               draws,
               elapsedMs: performance.now() - start,
             });
-            // As measureSignals: after the first draw, then at most once a second.
-            if (
-              measured.length < draws &&
-              options.onPartial &&
-              (measured.length === 1 || performance.now() - lastPartial > 1000)
-            ) {
-              lastPartial = performance.now();
-              options.onPartial(summariseSignals(layout, measured, lastPartial - start));
-            }
           },
         },
       ),
     ),
   );
-  return summariseSignals(layout, measured, performance.now() - start);
+  // Counted after a cancel too: the draws finished are the result.
+  const ranges = histogramRanges(layout, measured);
+  const counted = await Promise.all(
+    laneDraws.flatMap((own, lane) =>
+      own.length > 0
+        ? [lanes.run(lane, 'signals-bins', { run, draws: own, ranges, bins: layout.histogramBins })]
+        : [],
+    ),
+  );
+  const bins = addBins(counted.map((c) => c.result.bins));
+  const binMs = counted.reduce((sum, c) => sum + c.result.binMs, 0);
+  return assembleSignals(layout, measured, ranges, bins, performance.now() - start, binMs);
 }
 
 /** One GSC run: gradientScaleCoefficients' options without parameters of its own. */

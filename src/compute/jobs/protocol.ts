@@ -21,7 +21,7 @@ import type { EffectiveDepthJobTypes } from './effective-depth-job';
 import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
 import type { ResponseBatchesJobTypes, ResponsesJobTypes } from './responses-job';
-import type { SignalsJobTypes } from './signals-job';
+import type { SignalsBinsJobTypes, SignalsJobTypes } from './signals-job';
 import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
 import type { TrainJobTypes } from './train-job';
 import type { TrainingComparisonJobTypes } from './training-comparison';
@@ -39,6 +39,8 @@ export interface JobKinds {
   'gsc-draws': GscDrawsJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
   signals: SignalsJobTypes;
+  /** The histogram counts of a `signals` run's draws this worker measured (signals-job.ts). */
+  'signals-bins': SignalsBinsJobTypes;
   /** One network of the effective-depth experiment, trained and Taylor-expanded (the command line's worker threads). */
   'effective-depth': EffectiveDepthJobTypes;
   /** Veit et al.'s lesion study of a shipped checkpoint ("Residual networks as ensembles of short paths"). */

@@ -13,6 +13,7 @@ export const JOB_TABLE: JobTable = {
   gsc: async () => (await import('./gsc-job')).runGscJob,
   'gsc-draws': async () => (await import('./gsc-job')).runGscDrawsJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
+  'signals-bins': async () => (await import('./signals-job')).runSignalsBinsJob,
   'effective-depth': async () => (await import('./effective-depth-job')).runEffectiveDepthJob,
   lesion: async () => (await import('./paths-job')).runLesionJob,
   'path-gradient': async () => (await import('./paths-job')).runPathGradientJob,

@@ -89,6 +89,11 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** Floats of one draw's histogram samples: h_t, f(h_t) and ∂L/∂h_t of each histogram layer. */
+export function signalSampleLength(layers: number, inputs: number, width: number): number {
+  return 3 * layers * inputs * width;
+}
+
 let kernel: Promise<SignalsExports> | null = null;
 
 /** Compile and instantiate the module once (async: browsers refuse large sync compiles). */
@@ -120,6 +125,11 @@ export async function signalPass(options: {
   batch: number;
   histogramLayers: readonly number[];
   histogramInputs: number;
+  /**
+   * Where the samples go, at least signalSampleLength floats (a worker
+   * reuses one per draw); default a new array.
+   */
+  samples?: Float32Array;
 }): Promise<SignalPassResult> {
   const wasm = await signalsKernel();
   const { network, weights, batch: N, histogramInputs } = options;
@@ -208,7 +218,12 @@ export async function signalPass(options: {
   // into it: Chromium allocates an ArrayBuffer slowly (0.4–2 ms for 100 kB
   // when loaded), and 18 per draw cost as much as the pass.
   const sampleSize = histogramInputs * d;
-  const samples = new Float32Array(3 * histogramSlot.size * sampleSize);
+  const sampleLength = signalSampleLength(histogramSlot.size, histogramInputs, d);
+  if (options.samples && options.samples.length < sampleLength)
+    throw new RangeError(
+      `signalPass: ${sampleLength} samples do not fit in ${options.samples.length}`,
+    );
+  const samples = options.samples ?? new Float32Array(sampleLength);
   let nextSample = 0;
   /** The first histogramInputs rows and d columns of the layer at byte offset p. */
   const take2d = (p: number): Float32Array => {

@@ -24,6 +24,7 @@ import { createRng, deriveSeed, normalArray } from '../random';
 import { drawWeights, validateNetwork, type SignalNetwork } from './network';
 import { signalPass } from './pass';
 import {
+  sampleMoments,
   signalLayout,
   summariseSignals,
   type SignalDraw,
@@ -84,6 +85,8 @@ export async function measureSignalDraw(options: {
   draw: number;
   /** The run's inputs (signalInputs), if the caller keeps them between draws. */
   input?: Float32Array;
+  /** Where the histogram samples go (signalSampleLength floats; a worker reuses it), else a new array. */
+  samples?: Float32Array;
 }): Promise<SignalDraw> {
   const { layout, draw } = options;
   const { network, batch, seed, histogramLayers, histogramInputs } = layout;
@@ -109,6 +112,7 @@ export async function measureSignalDraw(options: {
     batch,
     histogramLayers,
     histogramInputs,
+    ...(options.samples ? { samples: options.samples } : {}),
   });
   lap('passMs');
   timing.passMs -= pass.copyMs;
@@ -119,6 +123,7 @@ export async function measureSignalDraw(options: {
     forwardSumSq: pass.forwardSumSq,
     backwardSum: pass.backwardSum,
     backwardSumSq: pass.backwardSumSq,
+    activationMoments: sampleMoments(pass.activation),
     signal: pass.signal,
     gradient: pass.gradient,
     activation: pass.activation,
@@ -139,6 +144,8 @@ export async function measureSignalDraws(options: {
   to: number;
   signal?: AbortSignal;
   onDraw?: (draw: SignalDraw) => void;
+  /** Where draw k's histogram samples go (a worker reuses its buffers), else new arrays. */
+  samples?: (draw: number) => Float32Array;
 }): Promise<SignalDraw[]> {
   const { layout, from, to, signal } = options;
   validateRun(layout);
@@ -152,8 +159,18 @@ export async function measureSignalDraws(options: {
     throw new Error(`draws [${from}, ${to}) are not a slice of 0 … ${layout.draws}`);
   const input = signalInputs(layout);
   const done: SignalDraw[] = [];
+  // A macrotask first, so a worker sees a cancel sent right after the start
+  // (a slider dragged supersedes runs faster than one draw takes) before it
+  // begins a draw it would have to finish.
+  if (signal) await new Promise((resolve) => setTimeout(resolve, 0));
   for (let k = from; k < to && !signal?.aborted; k++) {
-    const draw = await measureSignalDraw({ layout, draw: k, input });
+    const samples = options.samples?.(k);
+    const draw = await measureSignalDraw({
+      layout,
+      draw: k,
+      input,
+      ...(samples ? { samples } : {}),
+    });
     done.push(draw);
     options.onDraw?.(draw);
     // A macrotask between draws, so a worker sees a cancel that arrived meanwhile
