@@ -20,6 +20,7 @@ import {
   responseImages,
   responseSummary,
   type BlockResponses,
+  type BlockResponsesOptions,
   type ResponseBatch,
   type ResponseSummary,
   type ResponseWeights,
@@ -218,15 +219,9 @@ export async function pooledEffectiveDepth(
  * first, as measureResponses.
  */
 export async function pooledResponses(
-  options: {
+  options: Omit<BlockResponsesOptions, 'model' | 'params' | 'state'> & {
     spec: ResNetSpec;
     weights: ResponseWeights;
-    dataset: Dataset;
-    images?: number;
-    bn?: 'batch' | 'running';
-    batchSize?: number;
-    signal?: AbortSignal;
-    onProgress?: (done: number, total: number) => void;
   },
   lanes: JobLanes,
 ): Promise<(BlockResponses & { summary: ResponseSummary }) | 'cancelled'> {
