@@ -26,6 +26,7 @@ import type { Model, TensorMap } from '../models';
 import { createRng, deriveSeed } from '../random';
 import { sumCrossEntropy } from '../train/engine';
 import { residualBlocks } from './blocks';
+import { onEveryReplica } from './replicas';
 
 /** Where a block's backward pass goes: its residual branch only, its skip only, or both (ordinary). */
 export type Gate = 'branch' | 'skip' | 'both';
@@ -332,11 +333,10 @@ async function pooledSamples(options: {
   const { out, todo, record, roundDone, signal, seed, batchSize } = options;
   const waiting = new Map<string, number>();
   let next = 0;
-  let failure: { error: unknown } | null = null;
   let rounds = Promise.resolve();
   let roundsHanded = -1;
-  const lane = async (index: number): Promise<void> => {
-    while (failure === null) {
+  const lane = async (index: number, failed: () => boolean): Promise<void> => {
+    while (!failed()) {
       await yieldToEventLoop();
       if (signal?.aborted) return;
       const item = todo[next++];
@@ -367,26 +367,6 @@ async function pooledSamples(options: {
   };
   // Rounds a resumed run already had are not handed on again.
   while (roundsHanded + 1 < options.samples && roundDone(roundsHanded + 1)) roundsHanded++;
-  try {
-    await pool.loadPlane({
-      origin,
-      directions: { x: {}, y: null },
-      data: options.data,
-      batchSize,
-      share: 'whole',
-    });
-    await Promise.all(
-      Array.from({ length: pool.replicas }, (_, i) =>
-        lane(i).catch((error: unknown) => {
-          failure ??= { error };
-        }),
-      ),
-    );
-    if (failure !== null) throw (failure as { error: unknown }).error;
-    return out;
-  } finally {
-    await pool.releasePlane().catch((e: unknown) => {
-      if (failure === null) throw e;
-    });
-  }
+  await onEveryReplica({ pool, origin, data: options.data, batchSize, lane });
+  return out;
 }

@@ -34,6 +34,7 @@ import { residualBlocks } from './blocks';
 import type { BlockInfo } from './blocks';
 import { chooseBlocks } from './gradient';
 import { defaultDeleteCounts, defaultSwapCounts } from './cost';
+import { onEveryReplica } from './replicas';
 
 /** One change to the network, evaluated on the whole subset. */
 export type Lesion =
@@ -591,11 +592,10 @@ async function pooledLesions(options: {
   const todo = plan.filter((l) => !errors.has(lesionId(l)));
   const groups = lesionGroups(todo, n, pooledGroupBudget(n, pool.replicas));
   let next = 0;
-  let failure: { error: unknown } | null = null;
   // Partial results are handed on one at a time, in the order groups finish.
   let partials = Promise.resolve();
-  const lane = async (index: number): Promise<void> => {
-    while (failure === null) {
+  const lane = async (index: number, failed: () => boolean): Promise<void> => {
+    while (!failed()) {
       // Let a cancel (a worker message, a terminal's Ctrl-C) arrive between groups.
       await yieldToEventLoop();
       if (signal?.aborted) return;
@@ -614,28 +614,10 @@ async function pooledLesions(options: {
   const stop = () => void pool.stopLesions().catch(() => undefined);
   signal?.addEventListener('abort', stop);
   try {
-    await pool.loadPlane({
-      origin,
-      directions: { x: {}, y: null },
-      data,
-      batchSize: options.batchSize,
-      share: 'whole',
-    });
-    await Promise.all(
-      Array.from({ length: pool.replicas }, (_, i) =>
-        lane(i).catch((error: unknown) => {
-          failure ??= { error };
-        }),
-      ),
-    );
-    if (failure !== null) throw (failure as { error: unknown }).error;
+    await onEveryReplica({ pool, origin, data, batchSize: options.batchSize, lane });
     return result();
   } finally {
     signal?.removeEventListener('abort', stop);
-    // A pool that failed (a worker died) may not answer; its error is the one to report.
-    await pool.releasePlane().catch((e: unknown) => {
-      if (failure === null) throw e;
-    });
   }
 }
 
