@@ -23,6 +23,13 @@ export interface FlagSpec {
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
+/** -h/--help, which every command takes. */
+export const HELP_FLAG = {
+  type: 'boolean',
+  short: 'h',
+  help: 'show this help',
+} as const satisfies FlagSpec;
+
 export type ParsedFlags<S extends FlagSpecs> = {
   [K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string;
 };

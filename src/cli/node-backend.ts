@@ -7,9 +7,26 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { initBackend } from '../compute/backend';
+import { oneOf, type FlagSpec } from './args';
 
 export const NODE_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
 export type NodeBackend = (typeof NODE_BACKENDS)[number];
+
+/** The --backend flag of every compute command. */
+export const BACKEND_FLAG = {
+  type: 'string',
+  value: 'NAME',
+  help: `${NODE_BACKENDS.join(', ')} (default wasm)`,
+} as const satisfies FlagSpec;
+
+/** --backend as a backend name: the flag, else `fallback`; a usage error for any other name. */
+export function backendFlag(
+  command: string,
+  value: string | undefined,
+  fallback: NodeBackend = 'wasm',
+): NodeBackend {
+  return oneOf(command, 'backend', value ?? fallback, NODE_BACKENDS);
+}
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 

@@ -18,7 +18,7 @@ import { initialTrainingState } from '../../compute/train/state';
 import type { TrainingState } from '../../compute/train/state';
 import { forwardFlopsPerImage, measureMatMul } from '../../compute/train/throughput';
 import type { Batch } from '../../compute/train/types';
-import { helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { assertWritable, writeFileAtomic } from '../files';
 import { NODE_BACKENDS, startNodeBackend, webgpuAdapter } from '../node-backend';
@@ -57,7 +57,7 @@ const FLAGS = {
     help: 'a note kept with the results (how the machine was loaded, ...)',
   },
   json: { type: 'boolean', help: 'print JSON instead of a table' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export interface BenchRow {

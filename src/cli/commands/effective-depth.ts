@@ -7,12 +7,12 @@
 import type { Activation, MlpSpec } from '../../compute/models/types';
 import { pooledEffectiveDepth } from '../../compute/jobs/pooled';
 import { effectiveDepthExperiment } from '../../compute/signals/effective-depth';
-import { helpText, integer, oneOf, parseFlags, positive } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, positive } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
 import { writeFileAtomic } from '../files';
 import { startJobThreads } from '../job-threads';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
 import { WORKERS_FLAG, workersFlag } from '../replicas';
 import { interruptSignal } from './landscape';
@@ -37,11 +37,11 @@ const FLAGS = {
   },
   lr: { type: 'string', value: 'η', help: 'learning rate (default 0.1, cosine)' },
   seed: { type: 'string', value: 'S', help: 'seed (default 0)' },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE', help: 'also write the JSON to FILE' },
   json: { type: 'boolean', help: 'print JSON' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const effectiveDepthCommand: Command = {
@@ -81,7 +81,7 @@ export const effectiveDepthCommand: Command = {
     const images = flags.images !== undefined ? integer(NAME, 'images', flags.images, 2) : 1000;
     const lr = flags.lr !== undefined ? positive(NAME, 'lr', flags.lr) : 0.1;
     const seed = flags.seed !== undefined ? integer(NAME, 'seed', flags.seed, 0, 2 ** 32 - 1) : 0;
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     // One thread per network: the plain and the residual one train at once.
     const workers = Math.min(2, workersFlag(NAME, flags.workers, backend));
     const threads = workers > 1 ? startJobThreads({ workers, backend }) : null;

@@ -4,11 +4,11 @@ import { evaluateDataset } from '../../compute/train/batches';
 import { LocalEngine } from '../../compute/train/engine';
 import type { TrainEngine } from '../../compute/train/engine';
 import { LI_ET_AL_SGD } from '../../compute/train/optimizer';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
 import { readCheckpoint } from '../files';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command } from './types';
@@ -28,11 +28,11 @@ const FLAGS = {
     value: 'NAME',
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   batch: { type: 'string', value: 'B', help: 'images per forward pass (default 128)' },
   json: { type: 'boolean', help: 'print JSON {loss, accuracy, images}' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const evalCommand: Command = {
@@ -56,7 +56,7 @@ export const evalCommand: Command = {
     }
     const path = required(NAME, 'checkpoint', flags.checkpoint);
     const split = oneOf(NAME, 'split', flags.split ?? 'test', ['train', 'test'] as const);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     const limit = flags.limit !== undefined ? integer(NAME, 'limit', flags.limit, 1) : undefined;
     const workers = workersFlag(NAME, flags.workers, backend);
     const batchSize = flags.batch !== undefined ? integer(NAME, 'batch', flags.batch, 1) : 128;

@@ -16,7 +16,16 @@ import {
   exportSurfaceBinary,
 } from '../../compute/landscape/exports';
 import type { BinaryExportFormat, ExportFormat } from '../../compute/landscape/exports';
-import { helpText, integer, oneOf, parseFlags, positive, required, UsageError } from '../args';
+import {
+  HELP_FLAG,
+  helpText,
+  integer,
+  oneOf,
+  parseFlags,
+  positive,
+  required,
+  UsageError,
+} from '../args';
 import type { FlagSpecs } from '../args';
 import { writeFileAtomic } from '../files';
 import { readSurfaceFile } from '../landscape-io';
@@ -59,7 +68,7 @@ const FLAGS = {
     value: 'FILE',
     help: 'the checkpoint path to put in the reproducing command (the surface records its sha256)',
   },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 function isBinary(id: string): id is BinaryExportFormat['id'] {

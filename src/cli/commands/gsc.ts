@@ -14,11 +14,11 @@ import type { GscRun } from '../../compute/jobs/pooled';
 import { gradientScaleCoefficients, gscPassesPerDraw } from '../../compute/signals/gsc';
 import type { GscResult } from '../../compute/signals/gsc';
 import type { SignalNetwork } from '../../compute/signals/network';
-import { helpText, integer, oneOf, parseFlags } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags } from '../args';
 import type { FlagSpecs } from '../args';
 import { writeFileAtomic } from '../files';
 import { startJobThreads } from '../job-threads';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
 import { WORKERS_FLAG, workersFlag } from '../replicas';
 import { interruptSignal } from './landscape';
@@ -46,11 +46,11 @@ const FLAGS = {
     type: 'boolean',
     help: 'every lab network: ReLU, tanh, SELU × plain/BN × plain/residual × Gaussian/orthogonal',
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE', help: 'also write the JSON to FILE' },
   json: { type: 'boolean', help: 'print JSON {networks: [{gscToTop, preActivationStd, …}]}' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const gscCommand: Command = {
@@ -88,7 +88,7 @@ export const gscCommand: Command = {
         : 4;
     const draws = flags.draws !== undefined ? integer(NAME, 'draws', flags.draws, 1, 1000) : 4;
     const seed = flags.seed !== undefined ? integer(NAME, 'seed', flags.seed, 0, 2 ** 32 - 1) : 0;
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     const networks: SignalNetwork[] = flags.all
       ? depthLabNetworks({ depth, width })
       : [

@@ -16,7 +16,16 @@ import type { HessianMap } from '../../compute/landscape/hessian';
 import type { GridProgress } from '../../compute/landscape/grid';
 import type { Normalization } from '../../compute/landscape/surface';
 import { createModel } from '../../compute/models';
-import { helpText, integer, oneOf, parseFlags, positive, required, UsageError } from '../args';
+import {
+  HELP_FLAG,
+  helpText,
+  integer,
+  oneOf,
+  parseFlags,
+  positive,
+  required,
+  UsageError,
+} from '../args';
 import type { FlagSpecs } from '../args';
 import {
   attachNegativeValues,
@@ -29,7 +38,7 @@ import {
   resultFile,
 } from '../landscape-io';
 import { assertWritable } from '../files';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
@@ -93,7 +102,7 @@ const FLAGS = {
     value: 'exact|finite-difference',
     help: 'Hessian-vector products (default exact; finite differences are an approximation)',
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   batch: { type: 'string', value: 'B', help: 'images per double-backward pass (default 64)' },
   workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE.json', help: 'the Hessian map file to write' },
@@ -109,7 +118,7 @@ const FLAGS = {
     value: 'N',
     help: 'with --shard auto in a Kubernetes Indexed Job: the count n (else JOB_COMPLETION_COUNT)',
   },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const hessianCommand: Command = {
@@ -164,7 +173,7 @@ export const hessianCommand: Command = {
       'weights',
     ] as const);
     const hvp = oneOf(NAME, 'hvp', flags.hvp ?? 'exact', ['exact', 'finite-difference'] as const);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '64', 1);
     const shard = shardFromFlags(NAME, flags, io.err);
     const workers = workersFlag(NAME, flags.workers, backend);

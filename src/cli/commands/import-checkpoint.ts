@@ -8,7 +8,7 @@ import { encodeCheckpoint } from '../../compute/train/checkpoint';
 import { LI_ET_AL_SGD } from '../../compute/train/optimizer';
 import { decodeSafetensors } from '../../compute/train/safetensors';
 import { importTorchResNet } from '../../compute/train/torch-import';
-import { helpText, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { assertWritable, readInputFile, writeFileAtomic } from '../files';
 import { refuseToReplace } from '../landscape-io';
@@ -45,7 +45,7 @@ const FLAGS = {
   },
   out: { type: 'string', value: 'FILE.safetensors', help: 'the Skipscape checkpoint to write' },
   force: { type: 'boolean', help: 'replace an existing --out' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 /** `resnet56` → 56; the name may carry the shortcut and skip as elsewhere (resnet56a, resnet56-noshort). */

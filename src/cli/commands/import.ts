@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseHdf5Surface } from '../../compute/landscape/hdf5';
-import { helpText, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { readInputFile } from '../files';
 import { writeSurfaceFile } from '../landscape-io';
@@ -24,7 +24,7 @@ const FLAGS = {
     help: 'which losses to take when the file has both (default train)',
   },
   force: { type: 'boolean', help: 'replace an existing --out instead of refusing' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 /** Flags that take the next argument as their value. */

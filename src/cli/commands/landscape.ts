@@ -14,7 +14,7 @@ import type { GridProgress } from '../../compute/landscape/grid';
 import { surfaceToJson } from '../../compute/landscape/exports';
 import type { Normalization, Surface } from '../../compute/landscape/surface';
 import { createModel } from '../../compute/models';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import {
   attachNegativeValues,
@@ -28,7 +28,7 @@ import {
   writeDirections,
 } from '../landscape-io';
 import { assertWritable } from '../files';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import { shardFromFlags } from '../shard';
@@ -74,7 +74,7 @@ const FLAGS = {
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
   seed: { type: 'string', value: 'S', help: 'seed of the random directions (default 0)' },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   batch: { type: 'string', value: 'B', help: 'images per forward pass (default 128)' },
   workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE.json', help: 'the surface file to write' },
@@ -100,7 +100,7 @@ const FLAGS = {
     value: 'SECONDS',
     help: 'write the partial surface this often (default 30)',
   },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 /** Draw grid progress on the bar. */
@@ -198,7 +198,7 @@ export const landscapeCommand: Command = {
     const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
     const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
     const seed = integer(NAME, 'seed', flags.seed ?? '0', 0, 2 ** 32 - 1);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
     const writeEvery = integer(NAME, 'write-every', flags['write-every'] ?? '30', 1);
     const shard = shardFromFlags(NAME, flags, io.err);

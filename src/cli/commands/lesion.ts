@@ -14,10 +14,10 @@ import {
 } from '../../compute/paths';
 import type { LesionArtifact, LesionResult } from '../../compute/paths';
 import { disposeMap, toTensorMap } from '../../compute/train/state';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { hasSkips, loadCheckpoint, loadSubset, modelName, writeJsonFile } from '../landscape-io';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
@@ -49,7 +49,7 @@ const FLAGS = {
     value: 'NAME',
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   out: {
     type: 'string',
@@ -58,7 +58,7 @@ const FLAGS = {
   },
   resume: { type: 'boolean', help: 'continue the study in --out (same flags)' },
   json: { type: 'boolean', help: 'print the result as JSON' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const lesionCommand: Command = {
@@ -93,7 +93,7 @@ export const lesionCommand: Command = {
     const draws = integer(NAME, 'draws', flags.draws ?? '2', 1, 1000);
     const seed = integer(NAME, 'seed', flags.seed ?? '0', 0, 2 ** 32 - 1);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '250', 1);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     if (flags.resume && !flags.out) throw new UsageError(`${NAME}: --resume needs --out`);
     const checkpoint = await loadCheckpoint(path);
     const spec = checkpoint.meta.spec;

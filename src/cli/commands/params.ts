@@ -5,7 +5,7 @@
  */
 import { countParams, createModel, parseModelName, summaryTotal } from '../../compute/models';
 import type { ModelSpec } from '../../compute/models/types';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import type { Command } from './types';
 
@@ -29,7 +29,7 @@ const FLAGS = {
   input: { type: 'string', value: 'CxHxW', help: 'input shape (default 3x32x32)' },
   classes: { type: 'string', value: 'N', help: 'output classes (default 10)' },
   json: { type: 'boolean', help: 'print JSON {model, shortcut, params, summaryTotal, rows}' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 const NAME = 'params';

@@ -16,10 +16,10 @@ import {
 } from '../../compute/paths';
 import type { PathGradientSamples, PathsArtifact } from '../../compute/paths';
 import { toTensorMap, disposeMap } from '../../compute/train/state';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { hasSkips, loadCheckpoint, loadSubset, modelName, writeJsonFile } from '../landscape-io';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { ProgressBar } from '../progress';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
@@ -51,7 +51,7 @@ const FLAGS = {
     value: 'NAME',
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   out: {
     type: 'string',
@@ -60,7 +60,7 @@ const FLAGS = {
   },
   resume: { type: 'boolean', help: 'continue the samples in --out (same flags)' },
   json: { type: 'boolean', help: 'print the result as JSON' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const pathsCommand: Command = {
@@ -95,7 +95,7 @@ export const pathsCommand: Command = {
     const subset = integer(NAME, 'subset', flags.subset ?? '1000', 1);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '16', 1);
     const seed = integer(NAME, 'seed', flags.seed ?? '0', 0, 2 ** 32 - 1);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     if (batchSize > subset) {
       throw new UsageError(`${NAME}: --batch ${batchSize} is more than --subset ${subset}`);
     }

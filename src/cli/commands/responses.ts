@@ -8,12 +8,12 @@
 import { createModel } from '../../compute/models';
 import { pooledResponses } from '../../compute/jobs/pooled';
 import { measureResponses } from '../../compute/signals/responses';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
 import { readCheckpoint, writeFileAtomic } from '../files';
 import { startJobThreads } from '../job-threads';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { ProgressBar } from '../progress';
 import { WORKERS_FLAG, workersFlag } from '../replicas';
 import { interruptSignal } from './landscape';
@@ -45,11 +45,11 @@ const FLAGS = {
     value: 'NAME',
     help: "override the checkpoint's dataset (cifar10:<dir> needs its directory)",
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   out: { type: 'string', value: 'FILE', help: 'also write the JSON to FILE' },
   json: { type: 'boolean', help: 'print JSON (blocks: block, stage, outputStd, gradientNorm, …)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const responsesCommand: Command = {
@@ -78,7 +78,7 @@ export const responsesCommand: Command = {
     const path = required(NAME, 'checkpoint', flags.checkpoint);
     const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
     const bn = oneOf(NAME, 'bn', flags.bn ?? 'batch', ['batch', 'running'] as const);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     const subset = flags.subset !== undefined ? integer(NAME, 'subset', flags.subset, 2) : 512;
     const batchSize = flags.batch !== undefined ? integer(NAME, 'batch', flags.batch, 2) : 128;
     const checkpoint = await readCheckpoint(path);

@@ -20,12 +20,12 @@ import type {
   SignalsFile,
   SignalStatistics,
 } from '../../compute/signals';
-import { helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, positive, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { pooledSignals } from '../../compute/jobs/pooled';
 import { startJobThreads } from '../job-threads';
 import { writeJsonFile } from '../landscape-io';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { formatDuration, ProgressBar } from '../progress';
 import { WORKERS_FLAG, workersFlag } from '../replicas';
@@ -78,13 +78,13 @@ const FLAGS = {
     value: 'FILE',
     help: 'write the full result (a signals file, for public/artifacts)',
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   workers: WORKERS_FLAG,
   json: {
     type: 'boolean',
     help: 'print JSON {network, …, layers: [{t, forwardVariance, backwardVariance, theoryForward, theoryBackward, …}]}',
   },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 /** The network the flags describe. */
@@ -146,7 +146,7 @@ export const signalsCommand: Command = {
     const batch = integer(NAME, 'batch', flags.batch ?? '256', 2, 4096);
     const draws = integer(NAME, 'draws', flags.draws ?? '8', 1, 256);
     const seed = integer(NAME, 'seed', flags.seed ?? '0', 0, 2 ** 32 - 1);
-    const backendName = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backendName = backendFlag(NAME, flags.backend);
     const chains =
       flags.chain === undefined ? null : integer(NAME, 'chain', flags.chain, 1, 10_000_000);
     const chainDepth = integer(NAME, 'chain-depth', flags['chain-depth'] ?? '10', 1, 10_000);

@@ -14,11 +14,20 @@ import { LI_ET_AL_SGD } from '../../compute/train/optimizer';
 import { scheduleFromName } from '../../compute/train/schedule';
 import type { ScheduleName } from '../../compute/train/schedule';
 import type { EpochRecord, TrainConfig } from '../../compute/train/types';
-import { helpText, integer, oneOf, parseFlags, positive, required, UsageError } from '../args';
+import {
+  HELP_FLAG,
+  helpText,
+  integer,
+  oneOf,
+  parseFlags,
+  positive,
+  required,
+  UsageError,
+} from '../args';
 import type { FlagSpecs } from '../args';
 import { loadDataset, parseDataset } from '../data';
 import { assertWritable, checkpointFiles, readCheckpoint, writeFileAtomic } from '../files';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { formatDuration, ProgressBar } from '../progress';
 import { createWorkerEngine, defaultWorkers } from '../replicas';
 import { modelName, specFromFlags } from './params';
@@ -59,7 +68,7 @@ const FLAGS = {
     help: 'cosine (default), step (Li et al.: ÷10 at 50%, 75%, 92%) or constant',
   },
   augment: { type: 'boolean', help: 'random crop and flip (default); --no-augment turns it off' },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   seed: {
     type: 'string',
     value: 'S',
@@ -72,7 +81,7 @@ const FLAGS = {
   },
   out: { type: 'string', value: 'DIR', help: 'where checkpoints and history.json go' },
   resume: { type: 'boolean', help: 'continue from the last checkpoint in --out' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 /** history.json: the run's curve, for charts and the artifact manifest. */
@@ -130,7 +139,7 @@ export const trainCommand: Command = {
     // A resumed run keeps the backend and threads it ran on (the checkpoint
     // says 'wasm' or 'wasm×2'): the curve depends on both.
     const ranOn = resume ? /^(wasm|cpu|webgpu)(?:×(\d+))?$/.exec(resume.meta.backend) : null;
-    const backend = oneOf(NAME, 'backend', flags.backend ?? ranOn?.[1] ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend ?? ranOn?.[1]);
     const workers =
       flags.workers !== undefined
         ? integer(NAME, 'workers', flags.workers, 1, 64)

@@ -11,7 +11,7 @@ import type { Surface } from '../../compute/landscape/surface';
 import { pcaTrajectory, squareAroundPath } from '../../compute/landscape/trajectory';
 import type { TrajectoryFile } from '../../compute/landscape/trajectory';
 import { createModel } from '../../compute/models';
-import { helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
+import { HELP_FLAG, helpText, integer, oneOf, parseFlags, required, UsageError } from '../args';
 import type { FlagSpecs } from '../args';
 import { assertWritable, checkpointFiles } from '../files';
 import {
@@ -27,7 +27,7 @@ import {
   writeJsonFile,
 } from '../landscape-io';
 import type { LoadedCheckpoint } from '../landscape-io';
-import { NODE_BACKENDS, startNodeBackend } from '../node-backend';
+import { BACKEND_FLAG, backendFlag, startNodeBackend } from '../node-backend';
 import { packageVersion } from '../paths';
 import { closeWorkerPool, startWorkerPool, WORKERS_FLAG, workersFlag } from '../replicas';
 import type { Command } from './types';
@@ -73,7 +73,7 @@ const FLAGS = {
     value: 'NAME',
     help: "surface: override the run's dataset (cifar10:<dir>)",
   },
-  backend: { type: 'string', value: 'NAME', help: `${NODE_BACKENDS.join(', ')} (default wasm)` },
+  backend: BACKEND_FLAG,
   batch: { type: 'string', value: 'B', help: 'surface: images per forward pass (default 128)' },
   workers: WORKERS_FLAG,
   resume: { type: 'boolean', help: 'surface: continue the partial surface file' },
@@ -88,7 +88,7 @@ const FLAGS = {
     value: 'N',
     help: 'with --shard auto in a Kubernetes Indexed Job: the count n',
   },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  help: HELP_FLAG,
 } satisfies FlagSpecs;
 
 export const trajectoryCommand: Command = {
@@ -134,7 +134,7 @@ export const trajectoryCommand: Command = {
     const surfacePath = flags.surface ?? out.replace(/(\.json)?$/, '.surface.json');
     const split = oneOf(NAME, 'split', flags.split ?? 'train', ['train', 'test'] as const);
     const subset = integer(NAME, 'subset', flags.subset ?? '500', 1);
-    const backend = oneOf(NAME, 'backend', flags.backend ?? 'wasm', NODE_BACKENDS);
+    const backend = backendFlag(NAME, flags.backend);
     const batchSize = integer(NAME, 'batch', flags.batch ?? '128', 1);
     const shard = shardFromFlags(NAME, flags, io.err);
     const workers = workersFlag(NAME, flags.workers, backend);
