@@ -59,3 +59,23 @@ export async function svgToCanvas(
     URL.revokeObjectURL(url);
   }
 }
+
+/**
+ * The export actions of a figure drawn as one SVG (for ExportButtons): the
+ * SVG itself, a PNG of it at 2× on white, and its CSV, each named `name`.
+ */
+export function svgFigureExports(
+  name: string,
+  file: () => { svg: string; width: number; height: number },
+  csv: () => string,
+): { svg: () => void; png: () => Promise<void>; csv: () => void } {
+  return {
+    svg: () => downloadText(file().svg, `${name}.svg`, 'image/svg+xml'),
+    png: async () => {
+      const f = file();
+      const canvas = await svgToCanvas(f.svg, f.width, f.height, 2, '#ffffff');
+      downloadBlob(await canvasToPng(canvas), `${name}@2x.png`);
+    },
+    csv: () => downloadText(csv(), `${name}.csv`, 'text/csv'),
+  };
+}

@@ -234,31 +234,6 @@ export function xAtPixel(
   return x0 + ((px - left) / (right - left)) * (x1 - x0);
 }
 
-/** Several charts one above the other, as one SVG (for exports). */
-export function stackSvg(charts: readonly { svg: string; width: number; height: number }[]): {
-  svg: string;
-  width: number;
-  height: number;
-} {
-  const width = Math.max(...charts.map((c) => c.width));
-  let offset = 0;
-  const inner = charts.map((c) => {
-    const g = `<g transform="translate(0 ${offset})">${c.svg}</g>`;
-    offset += c.height;
-    return g;
-  });
-  return {
-    svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${offset}" viewBox="0 0 ${width} ${offset}">${inner.join('')}</svg>`,
-    width,
-    height: offset,
-  };
-}
-
-/** The height an SVG string declares. */
-export function svgHeight(svg: string): number {
-  return Number(/height="([\d.]+)"/.exec(svg)?.[1] ?? 0);
-}
-
 /** Rows as CSV, values quoted where needed. */
 export function toCsv(
   header: readonly string[],

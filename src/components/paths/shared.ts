@@ -1,11 +1,10 @@
 /**
  * What the path figures share: colours (Kak and Bouman's red with skips, blue
  * without, as the training figure), the chart styles on screen and in
- * exports, the model names, and the exports themselves.
+ * exports, the model names, and the stacking of charts for export.
  */
-import { canvasToPng, downloadBlob, downloadText, svgToCanvas } from '../figure/download';
+import { stackSvgs, svgHeight } from '../training/chart';
 import type { PlotStyle } from './plot';
-import { stackSvg, svgHeight } from './plot';
 
 export const SKIP_COLOUR = '#d6372c';
 export const PLAIN_COLOUR = '#2f6fd6';
@@ -44,25 +43,19 @@ export interface ShippedCheckpoint {
   sha256: string;
 }
 
-/** Download charts (SVG strings) stacked as one SVG, or as a PNG at twice their size. */
-export async function exportCharts(
-  charts: readonly string[],
-  file: string,
-  format: 'svg' | 'png',
-): Promise<void> {
-  const stacked = stackSvg(
+/** Charts (SVG strings) one above the other, as one SVG document (the SVG and PNG exports). */
+export function stackCharts(charts: readonly string[]): {
+  svg: string;
+  width: number;
+  height: number;
+} {
+  return stackSvgs(
     charts.map((svg) => ({
       svg,
       width: Number(/width="([\d.]+)"/.exec(svg)?.[1] ?? 0),
       height: svgHeight(svg),
     })),
   );
-  if (format === 'svg') {
-    downloadText(stacked.svg, `${file}.svg`, 'image/svg+xml');
-    return;
-  }
-  const canvas = await svgToCanvas(stacked.svg, stacked.width, stacked.height, 2, '#ffffff');
-  downloadBlob(await canvasToPng(canvas), `${file}@2x.png`);
 }
 
 /** Seconds as m:ss. */
