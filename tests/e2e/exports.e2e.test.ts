@@ -26,6 +26,7 @@ const FIGURES = [
   { article: 'effective-depth', figure: 'gsc', name: /^skipscape-gsc-/ },
   { article: 'effective-depth', figure: 'taylor', name: /^skipscape-effective-depth-/ },
   { article: 'not-vanishing-gradients', figure: 'responses', name: /^skipscape-resnet56-/ },
+  { article: 'skip-connections-in-action', figure: 'training', name: /^skipscape-/ },
 ];
 
 /** The fields of one CSV line (RFC 4180 quoting: "a, b" and "" inside quotes). */
