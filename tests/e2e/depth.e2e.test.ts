@@ -212,6 +212,36 @@ test('the GSC lab draws the shipped curves, a control changes them, Run live add
   );
 });
 
+test('the GSC lab on auto: WebAssembly where the WebGPU adapter is software or missing, said to be chosen', async () => {
+  await open(
+    '/articles/effective-depth/?gsc.form=plain&gsc.inputs=16&gsc.projections=1&gsc.draws=1#gsc',
+    async ({ page }) => {
+      // Hydrated (Astro drops the island's ssr attribute) before the click.
+      await page.waitForFunction(() => document.querySelector('#gsc astro-island[ssr]') === null);
+      await page.locator('#gsc').getByRole('button', { name: 'Run live' }).click();
+      await expect
+        .poll(() => page.locator('#gsc [data-figure]').getAttribute('data-phase'), {
+          timeout: 120_000,
+        })
+        .toBe('done');
+      const hardware = await page.evaluate(async () => {
+        const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+        const adapter = (await gpu?.requestAdapter()) as {
+          isFallbackAdapter?: boolean;
+          info?: { vendor?: string; architecture?: string; description?: string };
+        } | null;
+        if (!adapter) return false;
+        const info = adapter.info ?? {};
+        const name = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`;
+        return !adapter.isFallbackAdapter && !/swiftshader|software|llvmpipe/i.test(name);
+      });
+      await expect(page.locator('#gsc p.status').textContent()).resolves.toMatch(
+        hardware ? /On webgpu: chosen automatically/ : /On wasm: chosen automatically/,
+      );
+    },
+  );
+});
+
 test('the effective-depth curves draw for both depths', async () => {
   await open('/articles/effective-depth/#taylor', async ({ page }) => {
     const taylor = lines(page, 'taylor', 'taylor');

@@ -2,6 +2,7 @@
  * The depth figures' settings tables (URL state: `<figure id>.<name>=value`,
  * see src/components/figure/urlState.ts).
  */
+import { LIVE_BACKEND_SETTING } from '../figure/live-backend';
 import type { SettingsTable, StateOf } from '../figure/urlState';
 
 /** He et al.'s per-block signals of ResNet-56 ("It is not vanishing gradients"). */
@@ -23,13 +24,8 @@ export const responsesSettings = {
   seed: { type: 'int', default: 0, min: 0, max: 999999, label: 'Seed' },
   /** Live run: the first N Fashion-MNIST training images (the shipped files use 512). */
   images: { type: 'int', default: 256, min: 2, max: 2048, label: 'Training images' },
-  /** Live run: the tfjs backend; 'auto' tries WebGPU, then WebAssembly, then plain JavaScript. */
-  backend: {
-    type: 'enum',
-    default: 'auto',
-    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
-    label: 'Backend',
-  },
+  /** Live run: the tfjs backend (figure/live-backend.ts). */
+  backend: LIVE_BACKEND_SETTING,
 } as const satisfies SettingsTable;
 
 export type ResponsesState = StateOf<typeof responsesSettings>;
@@ -65,12 +61,8 @@ export const gscSettings = {
   projections: { type: 'int', default: 4, min: 1, max: 32, label: 'Projections' },
   /** Live run: independent weight draws, averaged. */
   draws: { type: 'int', default: 4, min: 1, max: 16, label: 'Weight draws' },
-  backend: {
-    type: 'enum',
-    default: 'auto',
-    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
-    label: 'Backend',
-  },
+  /** Live run: the tfjs backend (figure/live-backend.ts). */
+  backend: LIVE_BACKEND_SETTING,
 } as const satisfies SettingsTable;
 
 export type GscState = StateOf<typeof gscSettings>;

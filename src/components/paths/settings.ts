@@ -3,6 +3,7 @@
  * (`<figure id>.<name>=value`), the controls' ranges and the defaults (see
  * src/components/figure/urlState.ts).
  */
+import { LIVE_BACKEND_SETTING } from '../figure/live-backend';
 import type { SettingsTable, StateOf } from '../figure/urlState';
 
 export const pathsSettings = {
@@ -23,13 +24,8 @@ export const pathsSettings = {
   subset: { type: 'int', default: 500, min: 16, max: 2000, label: 'Test images' },
   /** Live run: seed of the batches and of the blocks chosen. */
   seed: { type: 'int', default: 1, min: 0, max: 999999, label: 'Seed' },
-  /** Live run: the tfjs backend; 'auto' tries WebGPU, WebGL, WebAssembly, then plain JavaScript. */
-  backend: {
-    type: 'enum',
-    default: 'auto',
-    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
-    label: 'Backend',
-  },
+  /** Live run: the tfjs backend (figure/live-backend.ts). */
+  backend: LIVE_BACKEND_SETTING,
 } as const satisfies SettingsTable;
 
 export type PathsState = StateOf<typeof pathsSettings>;
@@ -54,13 +50,8 @@ export const lesionSettings = {
   seed: { type: 'int', default: 1, min: 0, max: 999999, label: 'Seed' },
   /** Live run: the single deletions only (the quickest part), or the whole study. */
   study: { type: 'enum', default: 'all', options: ['all', 'deleteOne'], label: 'Study' },
-  /** Live run: the tfjs backend; 'auto' tries WebGPU, WebGL, WebAssembly, then plain JavaScript. */
-  backend: {
-    type: 'enum',
-    default: 'auto',
-    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
-    label: 'Backend',
-  },
+  /** Live run: the tfjs backend (figure/live-backend.ts). */
+  backend: LIVE_BACKEND_SETTING,
 } as const satisfies SettingsTable;
 
 export type LesionState = StateOf<typeof lesionSettings>;

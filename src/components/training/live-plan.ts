@@ -3,10 +3,8 @@
  * parameters from the figure's settings, the backends to try, and how long it
  * should take, with the ETA once it runs.
  *
- * Backends: 'auto' takes WebGPU only on a hardware adapter. A software
- * adapter (SwiftShader, which Chromium offers where there is no usable GPU)
- * took no step of BMEnet-32 in 150 s where WebAssembly takes one in about
- * 7 s (issue 15), so it counts as no GPU at all.
+ * Backends: figure/live-backend.ts ('auto' takes WebGPU only on a hardware
+ * adapter).
  *
  * Time: before a run, from the speed measured for that run and backend on a
  * 2-core AMD EPYC (REFERENCE_SPEED; bench/README.md, bench/training-live-run.ts);
@@ -14,7 +12,6 @@
  */
 import type { BackendName } from '../../compute/backend';
 import type { TrainingComparisonParams } from '../../compute/jobs/training-comparison';
-import type { WebGpuProbe } from '../figure/job-client';
 import { MODEL_LABELS, QUICK_RUN, type TrainingState } from './settings';
 
 /** The job that trains both networks, from the figure's settings. */
@@ -36,28 +33,6 @@ export function comparisonParams(s: TrainingState, base: string): TrainingCompar
 /** The network a live run trains, in words. */
 export function liveNetworkLabel(s: Pick<TrainingState, 'live' | 'model'>): string {
   return s.live === 'quick' ? QUICK_RUN.label : `${MODEL_LABELS[s.model]} on 28 × 28 images`;
-}
-
-/**
- * The backends a live run tries, in order: the one asked for first, then
- * WebAssembly and plain JavaScript; on 'auto', WebGPU only where the probe
- * found a hardware adapter.
- */
-export function backendOrder(
-  asked: TrainingState['backend'],
-  probe: WebGpuProbe | null,
-): BackendName[] {
-  if (asked !== 'auto') return [asked, ...(['wasm', 'cpu'] as const).filter((b) => b !== asked)];
-  return probe?.available ? ['webgpu', 'wasm', 'cpu'] : ['wasm', 'cpu'];
-}
-
-/** The backend 'auto' will start, and why, in words for the badge. */
-export function autoBackend(probe: WebGpuProbe): { name: BackendName; reason: string } {
-  if (probe.available) return { name: 'webgpu', reason: 'a hardware GPU adapter' };
-  return {
-    name: 'wasm',
-    reason: probe.software ? 'the GPU adapter is software, not a GPU' : 'no GPU adapter',
-  };
 }
 
 /**

@@ -16,6 +16,7 @@
  * Each preset has its own defaults for the run's size; a value in the URL
  * always wins, and a link carries only what the reader changed.
  */
+import { LIVE_BACKEND_SETTING } from '../figure/live-backend';
 import type { SettingsTable, StateOf } from '../figure/urlState';
 
 export const trainingSettings = {
@@ -47,17 +48,8 @@ export const trainingSettings = {
   test: { type: 'int', default: 1000, min: 8, max: 2000, label: 'Test images' },
   /** Live run: seed of initialisation, shuffling and augmentation, shared by both runs. */
   seed: { type: 'int', default: 0, min: 0, max: 999999, label: 'Seed' },
-  /**
-   * Live run: the tfjs backend. 'auto' takes WebGPU on a hardware adapter
-   * and WebAssembly otherwise (a software adapter such as SwiftShader is far
-   * slower than WebAssembly), plain JavaScript last.
-   */
-  backend: {
-    type: 'enum',
-    default: 'auto',
-    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
-    label: 'Backend',
-  },
+  /** Live run: the tfjs backend (figure/live-backend.ts). */
+  backend: LIVE_BACKEND_SETTING,
 } as const satisfies SettingsTable;
 
 export type TrainingState = StateOf<typeof trainingSettings>;
