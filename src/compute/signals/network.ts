@@ -137,10 +137,10 @@ const cachedWeights = lru<Float32Array>(16_000_000);
  * The standard normals behind Gaussian weights, in float64, so a new σ_w²
  * (the slider) only rescales them: w = z·σ_w/√fan-in, the very product
  * initialValues rounds to float32. Kaiming weights (σ_w² fixed at 2) keep
- * none: sampled straight into float32 (initialValues itself), a new seed
- * costs Chromium's workers half the time, since the float64 array it no
- * longer fills is fresh memory, as costly there as the sampling
- * (bench/README.md, "Cold runs").
+ * none: sampled straight into float32 (initialValues itself, the same
+ * numbers), since a float64 array filled per matrix is fresh memory, which
+ * cost Chromium's workers as much as the sampling itself
+ * (`node bench/signals-trace.ts --cold --profile`).
  */
 const cachedNormals = lru<Float64Array>(4_000_000);
 
