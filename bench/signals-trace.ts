@@ -7,8 +7,13 @@
  * trace's events summed per thread and name (ms per change), the number of
  * paints, and what invalidated layout (the nodes and reasons).
  *
+ * `--cold`: change the seed instead (cold runs: every weight sampled afresh).
+ * `--profile`: V8's sampling profiler in the trace too (every thread, the
+ * workers included, as DevTools records it), and the functions with the
+ * most self time on the workers and on the page.
+ *
  *   npm run build
- *   node bench/signals-trace.ts [--dist dist] [--runs 4]
+ *   node bench/signals-trace.ts [--dist dist] [--runs 4] [--cold] [--profile]
  *
  * Durations nest (RunTask holds FunctionCall holds …), so the sums are not a
  * partition; under load they are inflated by the waits for a core.
@@ -22,6 +27,8 @@ const { values: flags } = parseArgs({
   options: {
     dist: { type: 'string', default: 'dist' },
     runs: { type: 'string', default: '4' },
+    cold: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 interface TraceEvent {
@@ -30,7 +37,28 @@ interface TraceEvent {
   pid: number;
   tid: number;
   dur?: number;
-  args?: { name?: string; data?: { nodeName?: string; reason?: string } };
+  id?: string;
+  ts?: number;
+  args?: {
+    name?: string;
+    data?: {
+      nodeName?: string;
+      reason?: string;
+      cpuProfile?: {
+        nodes?: {
+          id: number;
+          callFrame: {
+            functionName: string;
+            url?: string;
+            lineNumber: number;
+            columnNumber: number;
+          };
+        }[];
+        samples?: number[];
+      };
+      timeDeltas?: number[];
+    };
+  };
 }
 
 const runs = Number(flags.runs);
@@ -62,6 +90,7 @@ try {
       'devtools.timeline',
       'disabled-by-default-devtools.timeline',
       'disabled-by-default-devtools.timeline.invalidationTracking',
+      ...(flags.profile ? ['v8.execute', 'disabled-by-default-v8.cpu_profiler'] : []),
     ].join(','),
     transferMode: 'ReportEvents',
   });
@@ -70,9 +99,12 @@ try {
       (to) =>
         new Promise<number>((done) => {
           const root = document.querySelector('#signals .signals')!;
-          const select = root.querySelector(
-            'select[data-setting="activation"]',
-          ) as HTMLSelectElement;
+          // Cold: the seed (details' third number input); warm: the activation.
+          const select = (
+            /^\d+$/.test(to)
+              ? root.querySelectorAll('details input[type="number"]')[2]
+              : root.querySelector('select[data-setting="activation"]')
+          ) as HTMLSelectElement | HTMLInputElement;
           const previous = root.getAttribute('data-timing');
           const start = performance.now();
           const observer = new MutationObserver(() => {
@@ -93,7 +125,7 @@ try {
           select.value = to;
           select.dispatchEvent(new Event('change', { bubbles: true }));
         }),
-      r % 2 === 0 ? 'tanh' : 'relu',
+      flags.cold ? String(101 + r) : r % 2 === 0 ? 'tanh' : 'relu',
     );
     console.log(`change ${r + 1}: painted after ${Math.round(ms)} ms`);
     await page.waitForTimeout(300);
@@ -132,6 +164,38 @@ try {
   console.log(
     `\n${paints.length} paints (${(paints.length / runs).toFixed(1)} per change), ms each: ${paints.map((e) => Math.round((e.dur ?? 0) / 1000)).join(' ')}`,
   );
+  if (flags.profile) {
+    // Self time per function from the profiler's chunks: each sample's node
+    // gets the time since the previous sample (timeDeltas, µs).
+    const nodes = new Map<string, { name: string; where: string }>();
+    const self = new Map<string, number>();
+    const profileThread = new Map<string, string>();
+    for (const e of events)
+      if (e.name === 'Profile' && e.id !== undefined)
+        profileThread.set(`${e.pid}:${e.id}`, threads.get(`${e.pid}:${e.tid}`) ?? '');
+    for (const e of events) {
+      if (e.name !== 'ProfileChunk' || e.id === undefined) continue;
+      const thread = (profileThread.get(`${e.pid}:${e.id}`) ?? '').replace(/\d+/g, '').trim();
+      const profile = e.args?.data?.cpuProfile;
+      for (const n of profile?.nodes ?? []) {
+        const f = n.callFrame;
+        const file = (f.url ?? '').split('/').pop() ?? '';
+        nodes.set(`${e.pid}:${e.id}:${n.id}`, {
+          name: f.functionName || '(anonymous)',
+          where: file ? `${file}:${f.lineNumber + 1}:${f.columnNumber + 1}` : '',
+        });
+      }
+      const deltas = e.args?.data?.timeDeltas ?? [];
+      (profile?.samples ?? []).forEach((node, i) => {
+        const n = nodes.get(`${e.pid}:${e.id}:${node}`);
+        const key = `${thread || '?'}  ${n?.name ?? '?'} ${n?.where ?? ''}`;
+        self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
+      });
+    }
+    console.log('\nself time per change (sampled), per thread and function:');
+    for (const [key, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+      console.log(`${(ms / runs).toFixed(1).padStart(8)}  ${key}`);
+  }
   const invalidations = new Map<string, number>();
   for (const e of events) {
     if (!/Invalidat/.test(e.name)) continue;

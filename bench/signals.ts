@@ -37,7 +37,7 @@
  *   (cd /tmp/before && npm run build)
  *   node bench/signals.ts --baseline /tmp/before/dist --rounds 3 --runs 4
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release } from 'node:os';
 import { resolve } from 'node:path';
@@ -65,8 +65,25 @@ interface Timing {
   readMs: number;
   statsMs: number;
 }
+/**
+ * CPU time of Chromium's renderer threads over one change, from Linux's
+ * /proc/<pid>/task/<tid>/schedstat (ns on a core, ns runnable but waiting
+ * for one): the page's main thread, the workers summed, and the renderer's
+ * other threads summed (V8's background compilers and GC helpers, the
+ * compositor). Under load the workers' own clocks (timing) count the waits
+ * too; these do not.
+ */
+interface ThreadTimes {
+  mainCpuMs: number;
+  mainWaitMs: number;
+  workersCpuMs: number;
+  workersWaitMs: number;
+  otherCpuMs: number;
+}
 interface Run {
   label: string;
+  /** null where /proc is not readable (not Linux). */
+  threads: ThreadTimes | null;
   elapsedMs: number;
   timing: Timing;
   /** From the control's change event to the new chart painted, in the page. */
@@ -103,6 +120,89 @@ const browser = await launchChromium();
 const chromium = browser.version();
 const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
 
+/** The processes descended from this one (the Chromium we launched and its children). */
+function descendants(): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid …: comm may hold spaces, so split after its ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const ours = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++)
+      if (p === process.pid) return true;
+    return false;
+  };
+  return [...parent.keys()].filter((p) => p !== process.pid && ours(p));
+}
+
+type ThreadKind = 'main' | 'worker' | 'other';
+/** Per renderer thread: the page's main thread (tid = pid), a worker, or another; ns on a core and waiting for one. */
+function rendererThreads(): Map<string, { kind: ThreadKind; cpuNs: number; waitNs: number }> {
+  const threads = new Map<string, { kind: ThreadKind; cpuNs: number; waitNs: number }>();
+  try {
+    for (const pid of descendants()) {
+      let tids: string[];
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+        tids = readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue;
+      }
+      for (const tid of tids) {
+        try {
+          const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+          const kind: ThreadKind =
+            tid === String(pid) ? 'main' : comm.startsWith('DedicatedWorker') ? 'worker' : 'other';
+          const [cpu, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')
+            .split(' ')
+            .map(Number);
+          threads.set(`${pid}/${tid}`, { kind, cpuNs: cpu!, waitNs: wait! });
+        } catch {
+          // The thread ended meanwhile.
+        }
+      }
+    }
+  } catch {
+    // No /proc: not Linux.
+  }
+  return threads;
+}
+
+/** The renderer threads' CPU and wait times between two rendererThreads() snapshots. */
+function threadTimes(
+  before: ReturnType<typeof rendererThreads>,
+  after: ReturnType<typeof rendererThreads>,
+): ThreadTimes | null {
+  if (after.size === 0) return null;
+  const t = { mainCpuMs: 0, mainWaitMs: 0, workersCpuMs: 0, workersWaitMs: 0, otherCpuMs: 0 };
+  for (const [id, a] of after) {
+    const b = before.get(id) ?? { cpuNs: 0, waitNs: 0 };
+    const cpu = (a.cpuNs - b.cpuNs) / 1e6;
+    const wait = (a.waitNs - b.waitNs) / 1e6;
+    if (a.kind === 'main') {
+      t.mainCpuMs += cpu;
+      t.mainWaitMs += wait;
+    } else if (a.kind === 'worker') {
+      t.workersCpuMs += cpu;
+      t.workersWaitMs += wait;
+    } else t.otherCpuMs += cpu;
+  }
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return {
+    mainCpuMs: round(t.mainCpuMs),
+    mainWaitMs: round(t.mainWaitMs),
+    workersCpuMs: round(t.workersCpuMs),
+    workersWaitMs: round(t.workersWaitMs),
+    otherCpuMs: round(t.otherCpuMs),
+  };
+}
+
 /** Wait for a result computed here for the settings now shown, and read its times. */
 async function result(page: Page, label: string, previous: string | null): Promise<Run> {
   await page.waitForFunction(
@@ -119,6 +219,7 @@ async function result(page: Page, label: string, previous: string | null): Promi
   const el = page.locator('#signals .signals');
   return {
     label,
+    threads: null,
     elapsedMs: Number(await el.getAttribute('data-elapsed-ms')),
     timing: JSON.parse((await el.getAttribute('data-timing')) ?? '{}') as Timing,
     updateMs: null,
@@ -138,6 +239,7 @@ async function change(
   label: string,
   previous: string | null,
 ): Promise<Run> {
+  const threadsBefore = rendererThreads();
   const updateMs = await page.evaluate(
     ({ selector, index, value, previous }) =>
       new Promise<number>((resolve, reject) => {
@@ -172,7 +274,9 @@ async function change(
       }),
     { selector, index, value, previous },
   );
-  return { ...(await result(page, label, previous)), updateMs };
+  // The page has painted: the run's threads are done (their next tasks wait for a change).
+  const threads = threadTimes(threadsBefore, rendererThreads());
+  return { ...(await result(page, label, previous)), updateMs, threads };
 }
 
 /**
@@ -297,7 +401,12 @@ async function session(
 }
 
 const times = (list: Run[]) =>
-  list.map((x) => `${Math.round(x.updateMs ?? NaN)} (${Math.round(x.elapsedMs)})`).join(' ');
+  list
+    .map(
+      (x) =>
+        `${Math.round(x.updateMs ?? NaN)} (${Math.round(x.elapsedMs)}${x.threads ? `; cpu ${Math.round(x.threads.workersCpuMs)} + ${Math.round(x.threads.mainCpuMs)} + ${Math.round(x.threads.otherCpuMs)}` : ''})`,
+    )
+    .join(' ');
 const measured = builds.map(() => ({
   first: [] as Run[],
   cold: [] as Run[],
@@ -321,7 +430,7 @@ try {
         ? `; drag ${s.drag.steps} steps in ${Math.round(s.drag.durationMs)} ms: ${s.drag.paintsDuring} painted during, settled ${Math.round(s.drag.settleMs)} ms after`
         : '';
       process.stderr.write(
-        `round ${r + 1} ${builds[i]!.label}: update (run) cold ${times(s.cold)}, warm ${times(s.warm)} ms${dragged}, load ${loadavg()[0]!.toFixed(2)}\n`,
+        `round ${r + 1} ${builds[i]!.label}: update (run; CPU ms of workers + page + other) cold ${times(s.cold)}, warm ${times(s.warm)} ms${dragged}, load ${loadavg()[0]!.toFixed(2)}\n`,
       );
     }
   }
@@ -342,6 +451,19 @@ const summary = (list: Run[]) => ({
   medianWeightsMs: Math.round(median(list.map((r) => r.timing.weightsMs))),
   medianUpdateMs: Math.round(median(list.map((r) => r.updateMs ?? NaN))),
   medianLoadAverage: median(list.map((r) => r.loadAverage)),
+  // CPU time, not wall: what the change cost apart from waiting for a core.
+  medianWorkersCpuMs: list.every((r) => r.threads)
+    ? Math.round(median(list.map((r) => r.threads!.workersCpuMs)))
+    : null,
+  medianWorkersWaitMs: list.every((r) => r.threads)
+    ? Math.round(median(list.map((r) => r.threads!.workersWaitMs)))
+    : null,
+  medianMainCpuMs: list.every((r) => r.threads)
+    ? Math.round(median(list.map((r) => r.threads!.mainCpuMs)))
+    : null,
+  medianOtherCpuMs: list.every((r) => r.threads)
+    ? Math.round(median(list.map((r) => r.threads!.otherCpuMs)))
+    : null,
 });
 const record = {
   bench: 'signals',

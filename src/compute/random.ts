@@ -71,15 +71,47 @@ export function createRng(seed: number): Rng {
       let i = 0;
       const n = out.length;
       if (n > 0 && spare !== null) out[i++] = normal() * std;
+      // The pairs run next32 on local copies of the state, written back
+      // after: the same steps and numbers, but in registers. Kept in the
+      // closure's context, each step loaded and stored four tagged slots
+      // (an int32 beyond a small integer, 31 bits where pointers are
+      // compressed as in Chromium, may be boxed as a heap number), and this
+      // loop ran about twice as slowly in Chromium's workers, 1.5 times in
+      // Node (500k normals: 22 → 9–14 ms and 18–29 → 12–19 ms, under load).
+      let sa = a;
+      let sb = b;
+      let sc = c;
+      let sd = d;
+      let t: number;
       // Pairs, as normal() makes them: cos into out[i], sin into out[i + 1].
       for (; i + 1 < n; i += 2) {
         let u = 0;
-        while (u === 0) u = next32() / 4294967296;
+        while (u === 0) {
+          // next32()
+          t = (((sa + sb) | 0) + sd) | 0;
+          sd = (sd + 1) | 0;
+          sa = sb ^ (sb >>> 9);
+          sb = (sc + (sc << 3)) | 0;
+          sc = (sc << 21) | (sc >>> 11);
+          sc = (sc + t) | 0;
+          u = (t >>> 0) / 4294967296;
+        }
         const r = Math.sqrt(-2 * Math.log(u));
-        const theta = 2 * Math.PI * (next32() / 4294967296);
+        // next32()
+        t = (((sa + sb) | 0) + sd) | 0;
+        sd = (sd + 1) | 0;
+        sa = sb ^ (sb >>> 9);
+        sb = (sc + (sc << 3)) | 0;
+        sc = (sc << 21) | (sc >>> 11);
+        sc = (sc + t) | 0;
+        const theta = 2 * Math.PI * ((t >>> 0) / 4294967296);
         out[i] = r * Math.cos(theta) * std;
         out[i + 1] = r * Math.sin(theta) * std;
       }
+      a = sa;
+      b = sb;
+      c = sc;
+      d = sd;
       if (i < n) out[i] = normal() * std;
     },
     int(n: number): number {

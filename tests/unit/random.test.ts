@@ -28,6 +28,20 @@ describe('Rng.fillNormal', () => {
     expect(fast.uniform()).toBe(slow.uniform());
   });
 
+  it('consecutive fills of odd and even lengths continue one stream, as normal() would', () => {
+    // fillNormal runs the generator on local copies of its state: each fill
+    // must hand the state (and a pending spare normal) on to the next call.
+    const fast = createRng(9);
+    const slow = createRng(9);
+    for (const n of [7, 5, 1, 10_000, 3, 2]) {
+      const out = new Float32Array(n);
+      fast.fillNormal(out, 0.7);
+      expect(out).toEqual(Float32Array.from({ length: n }, () => slow.normal() * 0.7));
+    }
+    expect(fast.uniform()).toBe(slow.uniform());
+    expect(fast.int(1000)).toBe(slow.int(1000));
+  });
+
   it('normalArray rounds the same products to float32', () => {
     const rng = createRng(7);
     const expected = Float32Array.from({ length: 1001 }, () => rng.normal() * 2.5);

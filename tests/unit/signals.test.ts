@@ -30,6 +30,8 @@ import {
   type SignalNetwork,
 } from '../../src/compute/signals';
 import { createRng, normalArray } from '../../src/compute/random';
+import { initialValues } from '../../src/compute/models/init';
+import { mlpWeightInit } from '../../src/compute/models/mlp';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true);
@@ -222,6 +224,30 @@ describe('initialisation', () => {
         }
       }
       expect(worst).toBeLessThan(1e-5);
+    }
+  });
+
+  it('weights equal initialValues bit for bit, whether sampled afresh, rescaled from cached normals or not cached', () => {
+    // Gaussian weights are rescaled from cached float64 normals when σ_w²
+    // changes; Kaiming ones go straight into float32. Either way each matrix
+    // is what the model's initialisation gives it.
+    const seed = 21;
+    const steps: Partial<SignalNetwork>[] = [
+      { init: 'kaiming' },
+      { init: 'gaussian', sigmaW2: 2 },
+      { init: 'gaussian', sigmaW2: 0.5 },
+      { init: 'gaussian', sigmaW2: 1.3 },
+      { init: 'kaiming' },
+      { init: 'gaussian', sigmaW2: 0.5, residualAlpha: 1 },
+    ];
+    for (const over of steps) {
+      const network = net({ width: 9, depth: 4, ...over });
+      const init = mlpWeightInit(network.init, Math.sqrt(network.sigmaW2));
+      const weights = drawWeights({ network, seed, draw: 1 });
+      weightNames(network).forEach((name, i) => {
+        const expected = initialValues({ init, shape: [9, 9], seed: drawSeed(seed, 1), name });
+        expect(weights[i]).toEqual(expected);
+      });
     }
   });
 

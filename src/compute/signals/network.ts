@@ -134,9 +134,13 @@ function lru<A extends Float32Array | Float64Array>(maxValues: number) {
 /** Scaled weights W and Wᵀ, as the pass uses them. */
 const cachedWeights = lru<Float32Array>(16_000_000);
 /**
- * The standard normals behind Gaussian and Kaiming weights, in float64, so a
- * new σ_w² (the slider) only rescales them: w = z·σ_w/√fan-in, the very
- * product initialValues rounds to float32.
+ * The standard normals behind Gaussian weights, in float64, so a new σ_w²
+ * (the slider) only rescales them: w = z·σ_w/√fan-in, the very product
+ * initialValues rounds to float32. Kaiming weights (σ_w² fixed at 2) keep
+ * none: sampled straight into float32 (initialValues itself, the same
+ * numbers), since a float64 array filled per matrix is fresh memory, which
+ * cost Chromium's workers as much as the sampling itself
+ * (`node bench/signals-trace.ts --cold --profile`).
  */
 const cachedNormals = lru<Float64Array>(4_000_000);
 
@@ -159,14 +163,9 @@ export function drawWeights(options: {
   return weightNames(network).map((name) => {
     const key = `${JSON.stringify(init)}|${d}|${s}|${name}`;
     const w = cachedWeights(key, () => {
+      if (init.kind !== 'gaussian') return initialValues({ init, shape: [d, d], seed: s, name });
       // initialValues draws N(0, 1)·std from the stream of (seed, name), as here.
-      const std =
-        init.kind === 'kaimingNormal'
-          ? Math.sqrt(2 / d)
-          : init.kind === 'gaussian'
-            ? init.sigmaW / Math.sqrt(d)
-            : null;
-      if (std === null) return initialValues({ init, shape: [d, d], seed: s, name });
+      const std = init.sigmaW / Math.sqrt(d);
       const z = cachedNormals(`${d}|${s}|${name}`, () => {
         const rng = createRng(deriveSeed(s, name));
         const out = new Float64Array(d * d);
