@@ -212,9 +212,9 @@ test('the GSC lab draws the shipped curves, a control changes them, Run live add
   );
 });
 
-test('the GSC lab on auto: WebAssembly where the WebGPU adapter is software or missing, said to be chosen', async () => {
+test('the GSC lab on auto: WebAssembly where the WebGPU adapter is software or missing, said to be chosen; its weight draws', async () => {
   await open(
-    '/articles/effective-depth/?gsc.form=plain&gsc.inputs=16&gsc.projections=1&gsc.draws=1#gsc',
+    '/articles/effective-depth/?gsc.form=plain&gsc.inputs=16&gsc.projections=1&gsc.draws=2#gsc',
     async ({ page }) => {
       // Hydrated (Astro drops the island's ssr attribute) before the click.
       await page.waitForFunction(() => document.querySelector('#gsc astro-island[ssr]') === null);
@@ -237,6 +237,10 @@ test('the GSC lab on auto: WebAssembly where the WebGPU adapter is software or m
       });
       await expect(page.locator('#gsc p.status').textContent()).resolves.toMatch(
         hardware ? /On webgpu: chosen automatically/ : /On wasm: chosen automatically/,
+      );
+      // The live run measured the weight draws asked for.
+      await expect(page.getByTestId('gsc-summary').first().textContent()).resolves.toMatch(
+        /over 2 weight draws\).*\(live\)/,
       );
     },
   );
