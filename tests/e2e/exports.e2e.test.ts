@@ -22,7 +22,9 @@ afterAll(async () => {
 const FIGURES = [
   { article: 'paths', figure: 'paths', name: /^skipscape-resnet56-paths/ },
   { article: 'paths', figure: 'lesion', name: /^skipscape-resnet56-lesion/ },
+  { article: 'why-gradients-vanish', figure: 'signals', name: /^skipscape-signals/ },
   { article: 'why-gradients-vanish', figure: 'chain', name: /^skipscape-chain/ },
+  { article: 'residual-scaling', figure: 'residual', name: /^skipscape-residual/ },
   { article: 'effective-depth', figure: 'gsc', name: /^skipscape-gsc-/ },
   { article: 'effective-depth', figure: 'taylor', name: /^skipscape-effective-depth-/ },
   { article: 'not-vanishing-gradients', figure: 'responses', name: /^skipscape-resnet56-/ },
