@@ -218,6 +218,8 @@ test('the GSC lab on auto: WebAssembly where the WebGPU adapter is software or m
     async ({ page }) => {
       // Hydrated (Astro drops the island's ssr attribute) before the click.
       await page.waitForFunction(() => document.querySelector('#gsc astro-island[ssr]') === null);
+      // An estimate before it starts (none once the probe finds a hardware GPU: no reference there).
+      const estimate = await page.getByTestId('gsc-estimate').textContent();
       await page.locator('#gsc').getByRole('button', { name: 'Run live' }).click();
       await expect
         .poll(() => page.locator('#gsc [data-figure]').getAttribute('data-phase'), {
@@ -238,6 +240,8 @@ test('the GSC lab on auto: WebAssembly where the WebGPU adapter is software or m
       await expect(page.locator('#gsc p.status').textContent()).resolves.toMatch(
         hardware ? /On webgpu: chosen automatically/ : /On wasm: chosen automatically/,
       );
+      if (!hardware)
+        expect(estimate).toMatch(/^Estimate: about \d+ s on WebAssembly for this network/);
       // The live run measured the weight draws asked for.
       await expect(page.getByTestId('gsc-summary').first().textContent()).resolves.toMatch(
         /over 2 weight draws\).*\(live\)/,

@@ -1,0 +1,26 @@
+/**
+ * How long the GSC lab's live run should take on WebAssembly, said before it
+ * starts. Per network and weight draw: a fixed part (the draw's weights, the
+ * per-layer statistics), a forward pass over the inputs, and a backward pass
+ * over them per random projection. The constants are fitted to runs of the
+ * plain ReLU network in Chromium on a 2-core AMD EPYC under load ~6 (session
+ * 7: 64, 256 and 1024 inputs × 1, 4 and 16 projections, 4 draws; the fit is
+ * within 25 % of each, and slower than a quiet machine). Orthogonal weights
+ * and BN cost a little more; a GPU backend has no reference.
+ */
+export const GSC_WASM_SECONDS = {
+  perDraw: 0.2,
+  perInput: 1e-4,
+  perInputProjection: 1.7e-4,
+} as const;
+
+export function gscSecondsOnWasm(run: {
+  networks: number;
+  draws: number;
+  inputs: number;
+  projections: number;
+}): number {
+  const c = GSC_WASM_SECONDS;
+  const perDraw = c.perDraw + run.inputs * (c.perInput + c.perInputProjection * run.projections);
+  return run.networks * run.draws * perDraw;
+}
