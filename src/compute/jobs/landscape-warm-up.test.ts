@@ -59,6 +59,17 @@ describe('landscape-warm-up job', () => {
     }
   });
 
+  it('ends with one pass at the run’s batch size when asked', async () => {
+    const h = harness();
+    const before = tf.memory().numTensors;
+    h.send(start('warm', { passes: 2, runBatchSize: 16 }));
+    await h.runner.idle();
+    const done = h.messages.find((m) => m.type === 'done');
+    if (done?.type !== 'done' || done.kind !== 'landscape-warm-up') throw new Error('no result');
+    expect(done.result.passMs).toHaveLength(3);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops at its next pass when cancelled, still with nothing left behind', async () => {
     const h = harness();
     const before = tf.memory().numTensors;
@@ -72,11 +83,12 @@ describe('landscape-warm-up job', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('refuses a batch or a number of passes outside 1 to 8, and an unknown network', async () => {
+  it('refuses a batch or a number of passes outside 1 to 8, a run batch over 256, and an unknown network', async () => {
     const h = harness();
     h.send(start('big', { batchSize: 64 }));
     h.send(start('many', { passes: 0 }));
     h.send(start('what', { model: 'resnet7' }));
+    h.send(start('huge', { runBatchSize: 257 }));
     await h.runner.idle();
     const errors = h.messages.flatMap((m) =>
       m.type === 'error' ? [`${m.jobId}: ${m.message}`] : [],
@@ -85,6 +97,7 @@ describe('landscape-warm-up job', () => {
       'big: batchSize must be a whole number from 1 to 8, got 64',
       'many: passes must be a whole number from 1 to 8, got 0',
       expect.stringMatching(/^what: /),
+      'huge: runBatchSize must be a whole number from 1 to 256, got 257',
     ]);
   });
 });

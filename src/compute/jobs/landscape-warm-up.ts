@@ -10,10 +10,12 @@
  * milliseconds of arithmetic: `passes` evaluations of the network, exactly as
  * the landscape job evaluates a grid point (θ* + αδ + βη, then the mean loss
  * and accuracy over a batch, BN in inference mode), on `batchSize` blank
- * images with placeholder weights. Nothing is fetched and nothing computed
+ * images with placeholder weights, and optionally one on a batch of the
+ * run's size, which grows the worker's memory to what the run will use. Nothing is fetched and nothing computed
  * here is kept: a run's results do not depend on whether its worker was warmed.
  *
- *   start ─▶ backend (runner) ─▶ model from its name ─▶ passes × (point, evaluate) ─▶ done
+ *   start ─▶ backend (runner) ─▶ model from its name ─▶ passes × (point, evaluate)
+ *         ─▶ [one run-sized (point, evaluate)] ─▶ done
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, parseModelName } from '../models';
@@ -42,10 +44,18 @@ export interface LandscapeWarmUpParams {
   batchSize: number;
   /** Evaluations (1 to 8). */
   passes: number;
+  /**
+   * Then one more at the run's batch size (up to 256), so the worker's memory
+   * grows to what a grid point needs, and is written, before the run: the
+   * first touch of fresh pages is a page fault each, dear in a virtual
+   * machine, and a run would otherwise pay them during its first points.
+   * Default: no such pass.
+   */
+  runBatchSize?: number;
 }
 
 export interface LandscapeWarmUpResult {
-  /** Milliseconds of each pass, in order: the first pays for the kernels' first calls. */
+  /** Milliseconds of each pass, in order (the run-sized one last): the first pays for the kernels' first calls. */
   passMs: number[];
 }
 
@@ -65,6 +75,9 @@ export function checkWarmUpParams(p: LandscapeWarmUpParams): void {
     if (!Number.isInteger(value) || value < 1 || value > 8)
       throw new RangeError(`${name} must be a whole number from 1 to 8, got ${value}`);
   }
+  const run = p.runBatchSize;
+  if (run !== undefined && !(Number.isInteger(run) && run >= 1 && run <= 256))
+    throw new RangeError(`runBatchSize must be a whole number from 1 to 256, got ${run}`);
 }
 
 export const runLandscapeWarmUpJob: JobHandler<'landscape-warm-up'> = async (params, context) => {
@@ -98,31 +111,32 @@ export const runLandscapeWarmUpJob: JobHandler<'landscape-warm-up'> = async (par
     origin.state[s.name] = v;
   }
   const plane = planeTensors(origin, { x: direction, y: direction });
-  const n = params.batchSize;
-  const batch = {
-    x: tf.zeros([n, SIDE, SIDE, 1]),
-    labels: tf.zeros([n], 'int32') as tf.Tensor1D,
-    n,
+  const blank = (n: number): EvaluationBatches => {
+    const batch = {
+      x: tf.zeros([n, SIDE, SIDE, 1]),
+      labels: tf.zeros([n], 'int32') as tf.Tensor1D,
+      n,
+    };
+    return { batches: [batch], count: n, dispose: () => tf.dispose([batch.x, batch.labels]) };
   };
-  const data: EvaluationBatches = {
-    batches: [batch],
-    count: n,
-    dispose: () => tf.dispose([batch.x, batch.labels]),
-  };
+  const sizes = Array.from({ length: params.passes }, () => params.batchSize);
+  if (params.runBatchSize !== undefined) sizes.push(params.runBatchSize);
   const passMs: number[] = [];
   try {
-    for (let k = 0; k < params.passes && !context.signal.aborted; k++) {
+    for (const [k, n] of sizes.entries()) {
+      if (context.signal.aborted) break;
       const started = performance.now();
-      const at = pointTensors(plane, 0.5 - k / params.passes, 0.25);
+      const data = blank(n);
+      const at = pointTensors(plane, 0.5 - k / sizes.length, 0.25);
       try {
         await evaluateLossAccuracy({ model, params: at.params, state: at.state, data });
       } finally {
         for (const t of at.owned) t.dispose();
+        data.dispose();
       }
       passMs.push(performance.now() - started);
     }
   } finally {
-    data.dispose();
     plane.dispose();
   }
   return { result: { passMs }, cancelled: context.signal.aborted };
