@@ -4,9 +4,14 @@
  * evaluates the named network a few times, fetches nothing, stops on cancel,
  * refuses sizes out of bounds, and leaves no tensor behind.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend';
+import type { Surface } from '../landscape/surface';
+import type { LandscapeJobParams } from './landscape-job';
 import type { LandscapeWarmUpParams } from './landscape-warm-up';
 import type { FromWorker, ToWorker } from './protocol';
 import { createJobRunner } from './runner';
@@ -99,5 +104,50 @@ describe('landscape-warm-up job', () => {
       expect.stringMatching(/^what: /),
       'huge: runBatchSize must be a whole number from 1 to 256, got 257',
     ]);
+  });
+
+  it('a run started during the warm-up, on the same runner, gives the surface of a run alone', async () => {
+    // The shipped ResNet-20 that Run live starts from, on a 3×3 grid of 8 images.
+    const publicDir = join(import.meta.dirname, '..', '..', '..', 'public');
+    const path = 'artifacts/runs/resnet20-skip/epoch-016.safetensors';
+    const bytes = new Uint8Array(await readFile(join(publicDir, path)));
+    const landscape: LandscapeJobParams = {
+      checkpoint: path,
+      checkpointSha256: createHash('sha256').update(bytes).digest('hex'),
+      model: 'resnet20',
+      dataDir: 'data/fashion-mnist',
+      points: 3,
+      lo: -1,
+      hi: 1,
+      subset: 8,
+      split: 'train',
+      seed: 1,
+      normalization: 'filter',
+      version: 'test',
+      batchSize: 8,
+    };
+    const surfaceOf = async (warm: boolean): Promise<Surface> => {
+      const messages: FromWorker[] = [];
+      const runner = createJobRunner({
+        post: (m) => void messages.push(m),
+        jobs: JOB_TABLE,
+        startBackend: async () => ({ name: 'wasm', reason: 'test' }),
+        readBytes: async (p) => new Uint8Array(await readFile(join(publicDir, p))),
+      });
+      const before = tf.memory().numTensors;
+      if (warm) runner.handle(start('warm', { model: 'resnet20', runBatchSize: 8 }));
+      runner.handle({ type: 'start', jobId: 'run', kind: 'landscape', params: landscape });
+      await runner.idle();
+      expect(tf.memory().numTensors).toBe(before);
+      const done = messages.find((m) => m.type === 'done' && m.jobId === 'run');
+      if (done?.type !== 'done' || done.kind !== 'landscape') throw new Error('no surface');
+      if (warm) expect(messages.some((m) => m.type === 'done' && m.jobId === 'warm')).toBe(true);
+      return done.result;
+    };
+    const alone = await surfaceOf(false);
+    const beside = await surfaceOf(true);
+    expect(beside.mask).toEqual(alone.mask);
+    expect(beside.loss).toEqual(alone.loss);
+    expect(beside.accuracy).toEqual(alone.accuracy);
   });
 });
