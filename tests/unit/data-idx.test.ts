@@ -254,6 +254,38 @@ describe('IDX reader', () => {
     expect(short).toMatch(/^short\.gz: .*not a valid gzip stream \(truncated or corrupt/);
   });
 
+  it('with a limit, a gzipped file is decompressed only as far as the images wanted', async () => {
+    // 1000 images of noise, which gzip cannot shrink, cut off halfway through the stream.
+    let seed = 7;
+    const noise = Uint8Array.from({ length: 1000 * 28 * 28 }, () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 24;
+    });
+    const whole = gz(idx({ dims: [1000, 28, 28], data: noise }));
+    const half = whole.subarray(0, whole.length >> 1);
+    const first = await readIdxImages({ bytes: half, file: 'half.gz', limit: 10 });
+    expect(first.count).toBe(1000);
+    expect(first.pixels).toEqual(noise.subarray(0, 10 * 784));
+    // Without a limit, or wanting images past the cut, the stream is read to its broken end.
+    expect(await formatError(() => readIdxImages({ bytes: half, file: 'half.gz' }))).toMatch(
+      /not a valid gzip stream/,
+    );
+    expect(
+      await formatError(() => readIdxImages({ bytes: half, file: 'half.gz', limit: 990 })),
+    ).toMatch(/not a valid gzip stream/);
+    // A whole file with a limit: the same first images, the header's count.
+    const kept = await readIdxImages({ bytes: whole, file: 'whole.gz', limit: 750 });
+    expect(kept.pixels).toEqual(noise.subarray(0, 750 * 784));
+    // A plain file cut short keeps its check for the images wanted.
+    const plain = idx({ dims: [200, 28, 28], data: noise }).subarray(0, 16 + 5 * 784);
+    expect(await formatError(() => readIdxImages({ bytes: plain, file: 'p', limit: 6 }))).toBe(
+      'p: truncated: expected at least 4720 bytes (16-byte header + the first 6 of 200 × 28 × 28), got 3936',
+    );
+    expect((await readIdxImages({ bytes: plain, file: 'p', limit: 5 })).pixels.length).toBe(
+      5 * 784,
+    );
+  });
+
   it('a file that cannot be read: names the path and passes the reason on', async () => {
     await expect(
       loadFashionMnist({ readBytes: memoryFiles({}), baseDir: 'nowhere/', split: 'test' }),

@@ -109,7 +109,8 @@ function checkLimit(limit: number | undefined): void {
  * 28 × 28 × 1 images, 10 classes. `limit` keeps the first `limit` examples and must
  * not exceed what the files hold. Throws DataFormatError naming the file when a
  * file is malformed, when images are not 28 × 28, when a label is not 0–9, or
- * when the label file and the image file disagree on the count.
+ * when the label file and the image file disagree on the count. With a limit,
+ * the files' bytes past the examples kept are not read, so not checked.
  */
 export async function loadFashionMnist({
   readBytes,
@@ -133,16 +134,21 @@ export async function loadFashionMnist({
     readFile(readBytes, imagesPath),
     readFile(readBytes, labelsPath),
   ]);
+  // With a limit, a gzipped file is decompressed only as far as the images kept (a live
+  // landscape's 256 of the 12,000: 0.2 MB of 9.4, in every worker, for every panel).
+  const only = limit !== undefined ? { limit } : {};
   const images = await readIdxImages({
     bytes: imageBytes,
     file: imagesPath,
     rows: FASHION_MNIST_SIZE,
     cols: FASHION_MNIST_SIZE,
+    ...only,
   });
   const labels = await readIdxLabels({
     bytes: labelBytes,
     file: labelsPath,
     classes: FASHION_MNIST_CLASS_NAMES.length,
+    ...only,
   });
   if (labels.count !== images.count) {
     throw new DataFormatError({

@@ -44,25 +44,34 @@ export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 const TRAILING_SLACK = 1024 * 1024;
 
+/** Compressed bytes handed to the decompressor at a time. */
+const GUNZIP_SLICE = 64 * 1024;
+
 /**
  * The bytes, gunzipped when they start with gzip's magic number, else unchanged.
  * Uses the web-standard DecompressionStream, present in browsers, workers and Node 22.
  * Decompression stops with a DataFormatError once the output passes
  * `maxBytes` (default {@link MAX_DECOMPRESSED_BYTES}) or, as soon as the first
  * bytes are out, the size `sizeFromHeader` reads from them (the file's own
- * header: an IDX file says how many values follow).
+ * header: an IDX file says how many values follow). With `wanted`, it stops
+ * early, once it has the bytes `wanted` reads from the first ones (at least
+ * that many, or the whole file when shorter): a caller that needs a file's
+ * first examples does not decompress the rest.
  */
 export async function gunzipIfNeeded({
   bytes,
   file,
   maxBytes = MAX_DECOMPRESSED_BYTES,
   sizeFromHeader,
+  wanted,
 }: {
   bytes: Uint8Array;
   file: string;
   maxBytes?: number;
   /** The whole decompressed size its first bytes declare, or null when they are too few to tell. */
   sizeFromHeader?: (head: Uint8Array) => number | null;
+  /** How many of the decompressed bytes are needed, from the first ones, or null when they are too few to tell. */
+  wanted?: (head: Uint8Array) => number | null;
 }): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
   // Streams take ArrayBuffer-backed chunks; copy only a (rare) SharedArrayBuffer view.
@@ -70,23 +79,38 @@ export async function gunzipIfNeeded({
     bytes.buffer instanceof ArrayBuffer
       ? (bytes as Uint8Array<ArrayBuffer>)
       : new Uint8Array(bytes);
-  const source = new ReadableStream<Uint8Array<ArrayBuffer>>({
-    start(controller) {
-      controller.enqueue(chunk);
-      controller.close();
+  // Fed in slices, as the decompressor asks for them: a browser inflates each chunk it is
+  // given whole, so a single chunk would be decompressed to its end however early we stop.
+  let offset = 0;
+  const source = new ReadableStream<Uint8Array<ArrayBuffer>>(
+    {
+      pull(controller) {
+        controller.enqueue(chunk.subarray(offset, offset + GUNZIP_SLICE));
+        offset += GUNZIP_SLICE;
+        if (offset >= chunk.length) controller.close();
+      },
     },
-  });
+    { highWaterMark: 0 },
+  );
   const reader = source.pipeThrough(new DecompressionStream('gzip')).getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
   let limit = maxBytes;
   let declared: number | null = null;
+  let enough: number | null = null;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
       length += value.length;
+      if (enough === null && wanted !== undefined) {
+        enough = wanted(chunks.length === 1 ? value : concat(chunks, length));
+      }
+      if (enough !== null && length >= enough) {
+        await reader.cancel();
+        break;
+      }
       if (declared === null && sizeFromHeader !== undefined) {
         const head = chunks.length === 1 ? value : concat(chunks, length);
         declared = sizeFromHeader(head);
@@ -167,10 +191,18 @@ export async function parseIdx({
   bytes,
   file,
   ndim,
+  limit,
 }: {
   bytes: Uint8Array;
   file: string;
   ndim: number;
+  /**
+   * Only the first `limit` entries along the first dimension are wanted: a
+   * gzipped file is decompressed that far and no further, and its size past
+   * them is not checked (its header still is). `data` then holds those
+   * entries; `dims` is still the header's. Default: every entry, every check.
+   */
+  limit?: number;
 }): Promise<IdxArray> {
   const fail = (problem: string): never => {
     throw new DataFormatError({ file, problem });
@@ -208,7 +240,26 @@ export async function parseIdx({
     for (let d = 0; d < ndim; d++) values *= view.getUint32(4 + 4 * d);
     return headerBytes + values;
   };
-  const raw = await gunzipIfNeeded({ bytes, file, sizeFromHeader });
+  /** Bytes in one entry along the first dimension. */
+  const entryBytes = (view: DataView): number => {
+    let values = 1;
+    for (let d = 1; d < ndim; d++) values *= view.getUint32(4 + 4 * d);
+    return values;
+  };
+  const wanted =
+    limit === undefined
+      ? undefined
+      : (head: Uint8Array): number | null => {
+          if (head.length < headerBytes) return null;
+          const view = new DataView(head.buffer, head.byteOffset, headerBytes);
+          return headerBytes + Math.min(limit, view.getUint32(4)) * entryBytes(view);
+        };
+  const raw = await gunzipIfNeeded({
+    bytes,
+    file,
+    sizeFromHeader,
+    ...(wanted ? { wanted } : {}),
+  });
   if (raw.length < 4) {
     fail(`truncated: expected at least 4 bytes (the magic number), got ${raw.length}`);
   }
@@ -220,8 +271,19 @@ export async function parseIdx({
   const dims: number[] = [];
   for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d));
   const valueCount = dims.reduce((a, b) => a * b, 1);
-  const expected = headerBytes + valueCount;
   const shape = dims.join(' × ');
+  if (limit !== undefined && raw.length < headerBytes + valueCount) {
+    // Stopped early (or truncated): the entries wanted must all be there.
+    const entries = Math.min(limit, dims[0]!);
+    const end = headerBytes + entries * entryBytes(view);
+    if (raw.length < end) {
+      fail(
+        `truncated: expected at least ${end} bytes (${headerBytes}-byte header + the first ${entries} of ${shape}), got ${raw.length}`,
+      );
+    }
+    return { dims, data: raw.subarray(headerBytes, end) };
+  }
+  const expected = headerBytes + valueCount;
   if (raw.length < expected) {
     fail(
       `truncated: expected ${expected} bytes (${headerBytes}-byte header + ${shape}), got ${raw.length}`,
@@ -241,7 +303,7 @@ export interface IdxImages {
   count: number;
   rows: number;
   cols: number;
-  /** count·rows·cols pixel values 0–255, image after image, row-major within each. */
+  /** count·rows·cols pixel values 0–255 (only the first `limit` images' when read with one), image after image, row-major within each. */
   pixels: Uint8Array;
 }
 
@@ -254,13 +316,21 @@ export async function readIdxImages({
   file,
   rows,
   cols,
+  limit,
 }: {
   bytes: Uint8Array;
   file: string;
   rows?: number;
   cols?: number;
+  /** Read only the first `limit` images (parseIdx). */
+  limit?: number;
 }): Promise<IdxImages> {
-  const { dims, data } = await parseIdx({ bytes, file, ndim: 3 });
+  const { dims, data } = await parseIdx({
+    bytes,
+    file,
+    ndim: 3,
+    ...(limit !== undefined ? { limit } : {}),
+  });
   const [count, r, c] = dims as [number, number, number];
   if (count === 0) throw new DataFormatError({ file, problem: 'holds no images' });
   if ((rows !== undefined && r !== rows) || (cols !== undefined && c !== cols) || r * c === 0) {
@@ -273,7 +343,7 @@ export async function readIdxImages({
 /** Class labels from an IDX file: one unsigned byte per example. */
 export interface IdxLabels {
   count: number;
-  /** The class index of each example. */
+  /** The class index of each example (of the first `limit`, when read with one). */
   labels: Uint8Array;
 }
 
@@ -285,12 +355,20 @@ export async function readIdxLabels({
   bytes,
   file,
   classes,
+  limit,
 }: {
   bytes: Uint8Array;
   file: string;
   classes?: number;
+  /** Read only the first `limit` labels (parseIdx). */
+  limit?: number;
 }): Promise<IdxLabels> {
-  const { dims, data } = await parseIdx({ bytes, file, ndim: 1 });
+  const { dims, data } = await parseIdx({
+    bytes,
+    file,
+    ndim: 1,
+    ...(limit !== undefined ? { limit } : {}),
+  });
   if (classes !== undefined) checkLabels({ labels: data, classes, file, what: 'index' });
   return { count: dims[0]!, labels: data };
 }

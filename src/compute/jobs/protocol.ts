@@ -20,6 +20,7 @@ import type { BackendName } from '../backend';
 import type { EffectiveDepthJobTypes } from './effective-depth-job';
 import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
+import type { LandscapeWarmUpJobTypes } from './landscape-warm-up';
 import type { ResponseBatchesJobTypes, ResponsesJobTypes } from './responses-job';
 import type { SignalsBinsJobTypes, SignalsJobTypes } from './signals-job';
 import type { LesionJobTypes, PathGradientJobTypes } from './paths-job';
@@ -33,6 +34,8 @@ export interface JobKinds {
   'training-comparison': TrainingComparisonJobTypes;
   /** A loss surface around a shipped checkpoint (the loss-landscape explorer's "Run live"). */
   landscape: LandscapeJobTypes;
+  /** A few tiny evaluations that ready a worker for `landscape` before the reader clicks Run live. */
+  'landscape-warm-up': LandscapeWarmUpJobTypes;
   /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
   gsc: GscJobTypes;
   /** A slice of a GSC run's weight draws (the command line's worker threads). */

@@ -10,6 +10,7 @@ export const JOB_TABLE: JobTable = {
   'training-comparison': async () =>
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
+  'landscape-warm-up': async () => (await import('./landscape-warm-up')).runLandscapeWarmUpJob,
   gsc: async () => (await import('./gsc-job')).runGscJob,
   'gsc-draws': async () => (await import('./gsc-job')).runGscDrawsJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
