@@ -3,6 +3,7 @@
  * (`<figure id>.<name>=value`), the controls' ranges and the defaults. See
  * src/components/figure/urlState.ts.
  */
+import { LIVE_BACKEND_SETTING } from '../figure/live-backend';
 import type { SettingsTable, StateOf } from '../figure/urlState';
 
 export const landscapeSettings = {
@@ -30,13 +31,8 @@ export const landscapeSettings = {
   /** Run live: grid points per side over [-1, 1]², and training images per point. */
   grid: { type: 'int', default: 11, min: 3, max: 51, label: 'Grid points per side' },
   subset: { type: 'int', default: 256, min: 16, max: 2048, label: 'Training images' },
-  /** Run live's backend; auto = WebGPU on a real GPU, else WebAssembly (see LiveRun). */
-  backend: {
-    type: 'enum',
-    default: 'auto',
-    options: ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'],
-    label: 'Backend',
-  },
+  /** Run live's backend (figure/live-backend.ts). */
+  backend: LIVE_BACKEND_SETTING,
 } as const satisfies SettingsTable;
 
 export type LandscapeState = StateOf<typeof landscapeSettings>;
