@@ -421,21 +421,6 @@ describe('the live chart', () => {
 });
 
 describe('live plan', () => {
-  test('auto takes WebGPU only on a hardware adapter: a software one is no GPU', async () => {
-    const { liveBackendOrder: backendOrder, autoBackend } =
-      await import('../../src/components/figure/live-backend');
-    const software = { available: false, software: true, reason: 'software renderer' };
-    const hardware = { available: true, software: false, reason: 'adapter' };
-    expect(backendOrder('auto', software)).toEqual(['wasm', 'cpu']);
-    expect(backendOrder('auto', hardware)).toEqual(['webgpu', 'wasm', 'cpu']);
-    expect(backendOrder('webgpu', software)).toEqual(['webgpu', 'wasm', 'cpu']);
-    // Before the probe answers, as without a GPU; a backend asked for is tried first.
-    expect(backendOrder('auto', null)).toEqual(['wasm', 'cpu']);
-    expect(backendOrder('webgl', null)).toEqual(['webgl', 'wasm', 'cpu']);
-    expect(backendOrder('wasm', hardware)).toEqual(['wasm', 'cpu']);
-    expect(autoBackend(software).name).toBe('wasm');
-  });
-
   test('the quick run is estimated under a minute on wasm; the lecture run on wasm far longer', async () => {
     const { estimateBefore } = await import('../../src/components/training/live-plan');
     const { defaults } = await import('../../src/components/figure/urlState');

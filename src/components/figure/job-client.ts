@@ -121,12 +121,14 @@ export function startJob<K extends JobKind>(options: {
   };
 }
 
-/** What probeWebGpu found. */
-export interface WebGpuProbe {
-  /** A hardware adapter: WebGPU is worth trying first. */
+/** What probeGpu found. */
+export interface GpuProbe {
+  /** A hardware WebGPU adapter: WebGPU is worth trying first. */
   available: boolean;
-  /** An adapter that is a software renderer (SwiftShader, llvmpipe): present, but not a GPU. */
+  /** A WebGPU adapter that is a software renderer (SwiftShader, llvmpipe): present, but not a GPU. */
   software: boolean;
+  /** A WebGL 2 context on a hardware GPU, the fallback where WebGPU has no adapter. */
+  webgl: boolean;
   reason: string;
 }
 
@@ -140,6 +142,9 @@ interface GpuAdapterLike {
   };
 }
 
+/** A renderer's name that says it runs on the CPU. */
+const SOFTWARE_RENDERER = /swiftshader|software|llvmpipe|basic render/i;
+
 /**
  * Whether an adapter is a software renderer: the browser says so
  * (isFallbackAdapter), or its name does. SwiftShader, Chromium's Vulkan on
@@ -151,18 +156,37 @@ export function isSoftwareAdapter(adapter: GpuAdapterLike): boolean {
   return (
     adapter.isFallbackAdapter === true ||
     info.isFallbackAdapter === true ||
-    /swiftshader|software|llvmpipe/i.test(
+    SOFTWARE_RENDERER.test(
       `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`,
     )
   );
 }
 
 /**
- * Whether this browser offers a hardware WebGPU adapter, asked without
- * loading tfjs, so a figure can pick its backend and live defaults and say
- * why before anything runs.
+ * Whether WebGL 2 runs on a hardware GPU. Chromium without a usable GPU
+ * renders WebGL through SwiftShader too, and does not count that as a major
+ * performance caveat, so the renderer's name decides (where the browser
+ * gives it; otherwise the context is taken to be hardware).
  */
-export async function probeWebGpu(): Promise<WebGpuProbe> {
+function hardwareWebGl(): boolean {
+  if (typeof document === 'undefined') return false;
+  const gl = document
+    .createElement('canvas')
+    .getContext('webgl2', { failIfMajorPerformanceCaveat: true });
+  if (!gl) return false;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return !SOFTWARE_RENDERER.test(renderer);
+}
+
+/**
+ * Which GPU this browser offers: a hardware WebGPU adapter, or failing that
+ * a hardware WebGL 2 context. Asked without loading tfjs, so a figure can
+ * pick its backend and live defaults and say why before anything runs.
+ */
+export async function probeGpu(): Promise<GpuProbe> {
+  const webgl = hardwareWebGl();
   const gpu = (
     navigator as Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }
   ).gpu;
@@ -170,6 +194,7 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
     return {
       available: false,
       software: false,
+      webgl,
       reason: 'this browser has no WebGPU (navigator.gpu is missing)',
     };
   }
@@ -179,6 +204,7 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
       return {
         available: false,
         software: false,
+        webgl,
         reason: 'WebGPU is present but found no adapter',
       };
     }
@@ -186,10 +212,16 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
       ? {
           available: false,
           software: true,
+          webgl,
           reason: 'the WebGPU adapter here is a software renderer, slower than WebAssembly',
         }
-      : { available: true, software: false, reason: 'a WebGPU adapter is available' };
+      : { available: true, software: false, webgl, reason: 'a WebGPU adapter is available' };
   } catch (e) {
-    return { available: false, software: false, reason: `WebGPU failed: ${(e as Error).message}` };
+    return {
+      available: false,
+      software: false,
+      webgl,
+      reason: `WebGPU failed: ${(e as Error).message}`,
+    };
   }
 }
