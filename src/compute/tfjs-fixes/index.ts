@@ -48,7 +48,9 @@ export { subsampleAndPadChannels } from './shortcut';
 export { installWasmKernelFixes } from './wasm-kernels';
 export { registerSecondOrderGradients, secondOrderGradients } from './second-order';
 export {
+  Conv2DResidualRelu,
   conv2dBiasActivation,
+  conv2dBiasResidualRelu,
   isRecordingGradients,
   matMulBiasActivation,
   type FusedActivation,

@@ -37,6 +37,7 @@ interface WinogradExports {
     Cp: number,
     Kp: number,
     bias: number,
+    residual: number,
     relu: number,
     out: number,
     OH: number,
@@ -59,7 +60,12 @@ export interface Conv3x3Options {
   outChannels: number;
   /** outChannels values added to every output, or null. */
   bias?: Float32Array | null;
-  /** max(0, ·) after the bias. */
+  /**
+   * Added after the bias, before the ReLU: [batch, outHeight, outWidth,
+   * outChannels] (a residual block's shortcut), or null.
+   */
+  residual?: Float32Array | null;
+  /** max(0, ·) after the bias (and the residual). */
   relu?: boolean;
   /** Zero rows above / columns left of the input (tfjs's padInfo.top / left). */
   padTop: number;
@@ -115,6 +121,8 @@ export interface Conv3x3InPlaceOptions {
   outChannels: number;
   /** Address of outChannels floats, or 0 for none. */
   bias: number;
+  /** Address of a tensor of the output's shape added before the ReLU, or 0 for none. */
+  residual?: number;
   relu: boolean;
   padTop: number;
   padLeft: number;
@@ -160,6 +168,7 @@ function convolve(
     filter: number;
     K: number;
     bias: number;
+    residual: number;
     relu: boolean;
     out: number;
     outHeight: number;
@@ -185,6 +194,7 @@ function convolve(
     s.Cp,
     s.Kp,
     a.bias,
+    a.residual,
     a.relu ? 1 : 0,
     a.out,
     a.outHeight,
@@ -265,6 +275,7 @@ export class WinogradKernel {
       filter: o.filter,
       K,
       bias: o.bias,
+      residual: o.residual ?? 0,
       relu: o.relu,
       out: o.out,
       outHeight: o.outHeight,
@@ -306,6 +317,7 @@ export class WinogradKernel {
     const scratch = take(s.bytes);
     const g = take(9 * C * K * 4);
     const bias = o.bias ? take(K * 4) : 0;
+    const residual = o.residual ? take(N * OH * OW * K * 4) : 0;
     const x = take(N * H * W * C * 4);
     const out = take(N * OH * OW * K * 4);
     const heap = this.heap(at);
@@ -314,6 +326,11 @@ export class WinogradKernel {
       if (o.bias.length !== K) throw new Error(`bias has ${o.bias.length} values, expected ${K}`);
       heap.set(o.bias, bias / 4);
     }
+    if (o.residual) {
+      if (o.residual.length !== o.out.length)
+        throw new Error('residual does not match the output shape');
+      heap.set(o.residual, residual / 4);
+    }
     heap.set(o.x, x / 4);
     convolve(this.wasm, tile, {
       x,
@@ -321,6 +338,7 @@ export class WinogradKernel {
       filter: g,
       K,
       bias,
+      residual,
       relu: o.relu ?? false,
       out,
       outHeight: OH,
