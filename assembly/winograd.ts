@@ -350,25 +350,9 @@ function storeChannels(p: usize, y: v128, o: i32, K: i32): void {
   if (o + 2 < K) store<f32>(p, f32x4.extract_lane(y, 2), 8);
 }
 
-/**
- * y + the residual's four channels for the output address p, or y when there
- * is none. `residual` is the byte distance from the output to the residual
- * (same [N][OH][OW][K] layout), 0 for none: two distinct tensors are never 0
- * bytes apart.
- */
-// @ts-ignore: decorator
-@inline
-function plusResidual(y: v128, residual: usize, p: usize, o: i32, K: i32): v128 {
-  return residual != 0 ? f32x4.add(y, loadChannels(p + residual, o, K)) : y;
-}
-
-/**
- * Y = Aᵀ M A (+ bias, + residual, relu) for the block's tiles, written where
- * inside the output. The residual is added after the bias and before the
- * ReLU, in the order tfjs's FusedConv2D, Add and Relu would round them.
- */
+/** Y = Aᵀ M A (+ bias, relu) for the block's tiles, written where inside the output. */
 function outputTransform(
-  m: usize, K: i32, Kp: i32, bias: usize, residual: usize, relu: bool,
+  m: usize, K: i32, Kp: i32, bias: usize, relu: bool,
   out: usize, OH: i32, OW: i32, TH: i32, TW: i32,
   t0: i32, nt: i32, Tb: i32,
 ): void {
@@ -407,24 +391,17 @@ function outputTransform(
       let y01 = f32x4.add(f32x4.add(f32x4.add(s01, s11), s21), b);
       let y10 = f32x4.add(f32x4.sub(f32x4.sub(s10, s20), s30), b);
       let y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s21), s31), b);
-      const po = p + (<usize>o << 2);
-      const pr = po + <usize>OW * pixel;
-      // Only where stored: past the edge the residual is not there to read.
-      y00 = plusResidual(y00, residual, po, o, K);
-      if (hasCol1) y01 = plusResidual(y01, residual, po + pixel, o, K);
-      if (hasRow1) {
-        y10 = plusResidual(y10, residual, pr, o, K);
-        if (hasCol1) y11 = plusResidual(y11, residual, pr + pixel, o, K);
-      }
       if (relu) {
         y00 = f32x4.max(y00, zero);
         y01 = f32x4.max(y01, zero);
         y10 = f32x4.max(y10, zero);
         y11 = f32x4.max(y11, zero);
       }
+      const po = p + (<usize>o << 2);
       storeChannels(po, y00, o, K);
       if (hasCol1) storeChannels(po + pixel, y01, o, K);
       if (hasRow1) {
+        const pr = po + <usize>OW * pixel;
         storeChannels(pr, y10, o, K);
         if (hasCol1) storeChannels(pr + pixel, y11, o, K);
       }
@@ -433,17 +410,16 @@ function outputTransform(
 }
 
 /**
- * out = conv3x3(x, g) (+ bias, + residual, relu), stride 1, dilation 1, with
- * padTop / padLeft zero rows / columns before the input (bottom and right
- * padding follow from OH and OW). u holds filterTransform's result; v and m
- * are scratch of scratchFloats(Tb, Cp) and scratchFloats(Tb, Kp) floats; bias
- * is 0 or K floats; residual is 0 or the address of [N][OH][OW][K] floats (a
- * residual block's shortcut, added before the ReLU).
+ * out = conv3x3(x, g) (+ bias, relu), stride 1, dilation 1, with padTop /
+ * padLeft zero rows / columns before the input (bottom and right padding
+ * follow from OH and OW). u holds filterTransform's result; v and m are
+ * scratch of scratchFloats(Tb, Cp) and scratchFloats(Tb, Kp) floats; bias is
+ * 0 or K floats.
  */
 export function conv3x3(
   x: usize, N: i32, H: i32, W: i32, C: i32,
   u: usize, K: i32, Cp: i32, Kp: i32,
-  bias: usize, residual: usize, relu: i32,
+  bias: usize, relu: i32,
   out: usize, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   v: usize, m: usize, Tb: i32,
 ): void {
@@ -454,7 +430,7 @@ export function conv3x3(
     const nt = min(Tb, tiles - t0);
     inputTransform(x, H, W, C, Cp, TH, TW, padTop, padLeft, t0, nt, v, Tb);
     multiply(v, u, m, (nt + 3) & ~3, Cp, Kp, Tb, 16);
-    outputTransform(m, K, Kp, bias, residual != 0 ? residual - out : 0, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
+    outputTransform(m, K, Kp, bias, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
   }
 }
 
@@ -618,12 +594,12 @@ function inputTransform4(
 }
 
 /**
- * Y = Aᵀ M A (+ bias, + residual, relu) for the block's tiles, written where
- * inside the output: first Aᵀ · over each of the 6 columns into a buffer of 24 vectors
+ * Y = Aᵀ M A (+ bias, relu) for the block's tiles, written where inside the
+ * output: first Aᵀ · over each of the 6 columns into a buffer of 24 vectors
  * past m's 36 planes (rows i < 4), then · A along each of the 4 rows.
  */
 function outputTransform4(
-  m: usize, K: i32, Kp: i32, bias: usize, residual: usize, relu: bool,
+  m: usize, K: i32, Kp: i32, bias: usize, relu: bool,
   out: usize, OH: i32, OW: i32, TH: i32, TW: i32,
   t0: i32, nt: i32, Tb: i32,
 ): void {
@@ -668,17 +644,13 @@ function outputTransform4(
         let y1 = f32x4.add(f32x4.add(b, f32x4.mul(two, f)), bv);
         let y2 = f32x4.add(f32x4.add(a, f32x4.mul(four, e)), bv);
         let y3 = f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(eight, f)), m5), bv);
-        const po = p + <usize>i * <usize>OW * pixel + (<usize>o << 2);
-        y0 = plusResidual(y0, residual, po, o, K);
-        if (cols > 1) y1 = plusResidual(y1, residual, po + pixel, o, K);
-        if (cols > 2) y2 = plusResidual(y2, residual, po + 2 * pixel, o, K);
-        if (cols > 3) y3 = plusResidual(y3, residual, po + 3 * pixel, o, K);
         if (relu) {
           y0 = f32x4.max(y0, zero);
           y1 = f32x4.max(y1, zero);
           y2 = f32x4.max(y2, zero);
           y3 = f32x4.max(y3, zero);
         }
+        const po = p + <usize>i * <usize>OW * pixel + (<usize>o << 2);
         storeChannels(po, y0, o, K);
         if (cols > 1) storeChannels(po + pixel, y1, o, K);
         if (cols > 2) storeChannels(po + 2 * pixel, y2, o, K);
@@ -699,7 +671,7 @@ function outputTransform4(
 export function conv3x3f4(
   x: usize, N: i32, H: i32, W: i32, C: i32,
   u: usize, K: i32, Cp: i32, Kp: i32,
-  bias: usize, residual: usize, relu: i32,
+  bias: usize, relu: i32,
   out: usize, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   v: usize, m: usize, Tb: i32,
 ): void {
@@ -710,7 +682,7 @@ export function conv3x3f4(
     const nt = min(Tb, tiles - t0);
     inputTransform4(x, H, W, C, Cp, TH, TW, padTop, padLeft, t0, nt, v, Tb);
     multiply(v, u, m, (nt + 3) & ~3, Cp, Kp, Tb, 36);
-    outputTransform4(m, K, Kp, bias, residual != 0 ? residual - out : 0, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
+    outputTransform4(m, K, Kp, bias, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
   }
 }
 

@@ -7,18 +7,17 @@
  *   --ab tile     A = F(2×2, 3×3) everywhere, B = tileFor's choice (default)
  *   --ab copy     A = copying through the kernel's own memory, B = in place
  *                 in the wasm backend's memory
- *   --ab residual A = each residual block's end as FusedConv2D, Add and
- *                 Relu, B = one Conv2DResidualRelu kernel (default)
+ *   --ab strided  A = strided convolutions by tfjs, B = by our direct kernel
+ *                 (useWinograd's default)
  *
  *   npx esbuild bench/landscape-point-ab.ts --bundle --platform=node --format=esm \
  *     --main-fields=module,main --external:webgpu --external:h5wasm \
  *     --outfile=.cache/landscape-point-ab.mjs --banner:js="(as in bench/winograd-bench.ts)"
- *   node .cache/landscape-point-ab.mjs [--ab tile|copy] [--rounds 8]
+ *   node .cache/landscape-point-ab.mjs [--ab tile|copy|strided] [--rounds 8]
  *
  * Prints the median and best wall and CPU milliseconds per point of each, the
  * speed-up B/A, the load average, and each variant's loss (equal to 1e-6).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { loadavg } from 'node:os';
 import { loadCheckpoint, loadSubset } from '../src/cli/landscape-io';
 import { initBackend } from '../src/compute/backend';
@@ -30,7 +29,6 @@ import {
   pointTensors,
 } from '../src/compute/landscape/grid';
 import { createModel } from '../src/compute/models';
-import { Conv2DResidualRelu } from '../src/compute/tfjs-fixes';
 import { useWinograd, WinogradKernel } from '../src/compute/winograd';
 
 function arg(name: string, fallback: string): string {
@@ -75,19 +73,11 @@ async function point(): Promise<{ loss: number; accuracy: number }> {
 
 const kernel = WinogradKernel.prototype;
 const inPlace = kernel.conv3x3InPlace;
-const residualKernel = tf.getKernel(Conv2DResidualRelu, 'wasm');
-if (!residualKernel) throw new Error('the Winograd kernels are not installed');
 const variants: Record<'A' | 'B', () => Promise<void>> =
-  mode === 'residual'
+  mode === 'strided'
     ? {
-        // Without the kernel, conv2dBiasResidualRelu composes the three ops.
-        A: async () => {
-          if (tf.getKernel(Conv2DResidualRelu, 'wasm'))
-            tf.unregisterKernel(Conv2DResidualRelu, 'wasm');
-        },
-        B: async () => {
-          if (!tf.getKernel(Conv2DResidualRelu, 'wasm')) tf.registerKernel(residualKernel);
-        },
+        A: () => useWinograd({ strided: false }),
+        B: () => useWinograd({ strided: true }),
       }
     : mode === 'copy'
       ? {
@@ -132,6 +122,5 @@ if (Math.abs(loss.A - loss.B) > 1e-6 * Math.abs(loss.A)) {
   process.exitCode = 1;
 }
 kernel.conv3x3InPlace = inPlace;
-if (!tf.getKernel(Conv2DResidualRelu, 'wasm')) tf.registerKernel(residualKernel);
 plane.dispose();
 subset.dispose();

@@ -19,7 +19,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   batchNormTraining,
   conv2dBiasActivation,
-  conv2dBiasResidualRelu,
   foldBatchNorm,
   matMulBiasActivation,
   subsampleAndPadChannels,
@@ -89,21 +88,6 @@ export interface LayerOps<T> {
   module(type: string, body: () => T): T;
   /** The join of a residual block; ForwardOptions.combine may replace the sum. */
   residual(block: string, residual: T, shortcut: T): T;
-  /**
-   * The end of a residual block as one step, for an interpreter that can fuse
-   * it: ReLU(residual(block, probe(response, convBatchNorm(names, x, o with a
-   * linear activation)), shortcut())), the shortcut computed first so that
-   * the convolution adds it before its ReLU. Null, with nothing computed,
-   * where it cannot (the architecture then composes those ops itself).
-   */
-  convBatchNormResidualRelu?(
-    block: string,
-    names: { conv: string; bn: string },
-    x: T,
-    o: ConvOptions & { scale?: number },
-    response: string,
-    shortcut: () => T,
-  ): T | null;
   /** Name an intermediate value for ForwardResult.trace. */
   probe(name: string, x: T): T;
 }
@@ -437,26 +421,6 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
       if (alpha !== 1) y = tf.mul(y, alpha);
       return o.activation === 'relu' ? tf.relu(y) : y;
     }
-    const { filter, bias } = this.foldedConvBatchNorm(names, o);
-    return conv2dBiasActivation({
-      x: x as tf.Tensor4D,
-      filter,
-      bias,
-      strides: o.stride,
-      pad: explicitPad(o.pad),
-      activation: o.activation,
-    });
-  }
-
-  /**
-   * Inference's convolution weight and bias with BN and α folded in (counting
-   * the BN run): α·(γ·(W∗x + b − μ)/√(σ² + ε) + β) = (s·W)∗x + (s·b + t).
-   */
-  private foldedConvBatchNorm(
-    names: { conv: string; bn: string },
-    o: ConvOptions & { scale?: number },
-  ): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
-    const alpha = o.scale ?? 1;
     const stats = this.nextRun(names.bn);
     const { scale, shift } = foldBatchNorm({
       gamma: this.p(`${names.bn}.gamma`) as tf.Tensor1D,
@@ -467,40 +431,13 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
     const s = alpha === 1 ? scale : tf.mul(scale, alpha);
     let t: tf.Tensor = alpha === 1 ? shift : tf.mul(shift, alpha);
     if (o.bias) t = tf.add(t, tf.mul(s, this.p(`${names.conv}.bias`)));
-    return {
+    return conv2dBiasActivation({
+      x: x as tf.Tensor4D,
       filter: tf.mul(this.p(`${names.conv}.weight`), s) as tf.Tensor4D,
       bias: t as tf.Tensor1D,
-    };
-  }
-
-  /**
-   * Fused in inference when nothing watches the block's response or its join
-   * (no trace, tap or combine, the pass not ending at the response): the
-   * shortcut, then one kernel for conv + bias + shortcut + ReLU
-   * (conv2dBiasResidualRelu), which saves the Add and the Relu passes over
-   * the block's output. The same values as the composed ops, rounded alike.
-   */
-  convBatchNormResidualRelu(
-    _block: string,
-    names: { conv: string; bn: string },
-    x: tf.Tensor,
-    o: ConvOptions & { scale?: number },
-    response: string,
-    shortcut: () => tf.Tensor,
-  ): tf.Tensor | null {
-    const { training, trace, tap, combine, to } = this.options;
-    if (training || this.idle || trace || tap || combine || to === response) return null;
-    const { filter, bias } = this.foldedConvBatchNorm(names, o);
-    const residual = shortcut();
-    // The join this replaces counts its block as residual() does.
-    this.residualIndex++;
-    return conv2dBiasResidualRelu({
-      x: x as tf.Tensor4D,
-      filter,
-      bias,
-      residual: residual as tf.Tensor4D,
       strides: o.stride,
       pad: explicitPad(o.pad),
+      activation: o.activation,
     });
   }
 

@@ -70,51 +70,40 @@ export function resnetArchitecture(spec: ResNetSpec): Architecture {
             init: conv,
             activation: 'relu',
           });
-          const conv2 = { conv: `${name}.conv2`, bn: `${name}.bn2` };
-          const conv2Options = {
+          const branch = ops.convBatchNorm({ conv: `${name}.conv2`, bn: `${name}.bn2` }, h, {
             out: planes,
             kernel: 3,
             stride: 1,
             pad: 1,
             bias: false,
             init: conv,
+            activation: 'linear',
             scale: spec.residualScale,
-          };
-          const shortcut = (): T => {
-            if (stride === 1 && cin === planes) return blockInput;
-            return spec.shortcut === 'B'
-              ? ops.convBatchNorm(
-                  { conv: `${name}.shortcut.0`, bn: `${name}.shortcut.1` },
-                  blockInput,
-                  {
-                    out: planes,
-                    kernel: 1,
-                    stride,
-                    pad: 0,
-                    bias: false,
-                    init: conv,
-                    activation: 'linear',
-                  },
-                )
-              : ops.subsampleAndPad(blockInput, stride, planes);
-          };
-          if (spec.skip) {
-            const fused = ops.convBatchNormResidualRelu?.(
-              name,
-              conv2,
-              h,
-              conv2Options,
-              `${name}.response`,
-              shortcut,
-            );
-            if (fused !== undefined && fused !== null) return fused;
-          }
-          const branch = ops.convBatchNorm(conv2, h, { ...conv2Options, activation: 'linear' });
+          });
           // He et al.'s "response" of the block (their fig. 7): α·BN(conv(·)),
           // after BN and before the addition and the ReLU.
           const response = ops.probe(`${name}.response`, branch);
           if (!spec.skip) return ops.activation(response, 'relu');
-          return ops.activation(ops.residual(name, response, shortcut()), 'relu');
+          let shortcut = blockInput;
+          if (stride !== 1 || cin !== planes) {
+            shortcut =
+              spec.shortcut === 'B'
+                ? ops.convBatchNorm(
+                    { conv: `${name}.shortcut.0`, bn: `${name}.shortcut.1` },
+                    blockInput,
+                    {
+                      out: planes,
+                      kernel: 1,
+                      stride,
+                      pad: 0,
+                      bias: false,
+                      init: conv,
+                      activation: 'linear',
+                    },
+                  )
+                : ops.subsampleAndPad(blockInput, stride, planes);
+          }
+          return ops.activation(ops.residual(name, response, shortcut), 'relu');
         });
         x = ops.probe(`${name}.output`, x);
         inChannels = planes;

@@ -43,46 +43,6 @@ export function conv2dBiasActivation(options: {
   return activation === 'relu' ? tf.relu(y) : y;
 }
 
-/**
- * The kernel relu(conv2d(x, filter) + bias + residual) runs as, where a
- * backend has one: the wasm backend's while the Winograd kernels are
- * installed (src/compute/winograd), which add the residual in the
- * convolution's output transform. Inference only: it has no gradient.
- */
-export const Conv2DResidualRelu = 'SkipscapeConv2DResidualRelu';
-
-/**
- * relu(conv2d(x, filter) + bias + residual), NHWC, dilation 1: the end of a
- * residual block (its second convolution with BN folded in, the shortcut,
- * the ReLU). One kernel where the backend has Conv2DResidualRelu and nothing
- * is recorded for differentiation; otherwise the fused convolution, Add and
- * Relu, rounded in the same order (conv + bias, then + residual).
- */
-export function conv2dBiasResidualRelu(options: {
-  x: tf.Tensor4D;
-  filter: tf.Tensor4D;
-  bias?: tf.Tensor1D | null;
-  residual: tf.Tensor4D;
-  strides: number;
-  pad: ConvPad;
-}): tf.Tensor4D {
-  const { x, filter, residual, strides, pad } = options;
-  const bias = options.bias ?? null;
-  if (!isRecordingGradients() && tf.getKernel(Conv2DResidualRelu, tf.getBackend()) !== undefined) {
-    const inputs: tf.NamedTensorMap = { x, filter, residual, ...(bias ? { bias } : {}) };
-    const attrs = { strides, pad, dilations: 1, dataFormat: 'NHWC' };
-    return tf.engine().runKernel(Conv2DResidualRelu, inputs, attrs) as tf.Tensor4D;
-  }
-  return tf.tidy(() =>
-    tf.relu(
-      tf.add(
-        conv2dBiasActivation({ x, filter, bias, strides, pad, activation: 'linear' }),
-        residual,
-      ),
-    ),
-  );
-}
-
 /** activation(a·b + bias) for a [batch, in], b [in, out]. */
 export function matMulBiasActivation(options: {
   a: tf.Tensor2D;

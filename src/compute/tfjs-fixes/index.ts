@@ -48,9 +48,7 @@ export { subsampleAndPadChannels } from './shortcut';
 export { installWasmKernelFixes } from './wasm-kernels';
 export { registerSecondOrderGradients, secondOrderGradients } from './second-order';
 export {
-  Conv2DResidualRelu,
   conv2dBiasActivation,
-  conv2dBiasResidualRelu,
   isRecordingGradients,
   matMulBiasActivation,
   type FusedActivation,

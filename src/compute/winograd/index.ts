@@ -10,21 +10,16 @@
  * with forward convolutions, so the input gradient of a 3×3 stride-1
  * convolution, itself a 3×3 stride-1 convolution with the rotated filter,
  * comes here too. FusedConv2D (bias + linear / relu) is what inference runs
- * (models/graph.ts fuses when nothing is recorded). Conv2DResidualRelu
- * (tfjs-fixes/fused.ts), a kernel of ours with no tfjs counterpart, is the
- * end of a residual block in inference: FusedConv2D with the shortcut added
- * before the ReLU in the output transform, instead of an Add and a Relu over
- * the output afterwards. Strided FusedConv2Ds (the ResNets' stride-2 3×3
- * convolutions and 1×1 projections, in inference) go to a direct kernel of
- * ours, im2col and the same product micro-kernel: 1.6–2.3× tfjs's speed in
- * bench/winograd-bench.ts.
+ * (models/graph.ts fuses when nothing is recorded). Strided FusedConv2Ds
+ * (the ResNets' stride-2 3×3 convolutions and 1×1 projections, in
+ * inference) go to a direct kernel of ours, im2col and the same product
+ * micro-kernel: 1.6–2.3× tfjs's speed in bench/winograd-bench.ts.
  *
  *   installed by backend.ts when the wasm backend starts, unless turned off
  *   (initBackend({ winograd: false }), SKIPSCAPE_WINOGRAD=0 in Node,
  *   PUBLIC_SKIPSCAPE_WINOGRAD=0 when the site is built)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2DResidualRelu } from '../tfjs-fixes/fused';
 import { WinogradKernel, type WinogradTile } from './kernel';
 
 export { WinogradKernel, tilesPerBlock, type Conv3x3Options, type WinogradTile } from './kernel';
@@ -186,7 +181,6 @@ function run(
   bias: tf.TensorInfo | null,
   relu: boolean,
   fused: boolean,
-  residual: tf.TensorInfo | null = null,
 ): tf.TensorInfo {
   const out = backend.makeOutput(info.outShape as number[], 'float32');
   const chosenTile = tile === 'auto' ? tileFor(info.inChannels, info.outChannels, fused) : tile;
@@ -202,7 +196,6 @@ function run(
       filter: backend.getMemoryOffset(filter.dataId),
       outChannels: info.outChannels,
       bias: bias ? backend.getMemoryOffset(bias.dataId) : 0,
-      residual: residual ? backend.getMemoryOffset(residual.dataId) : 0,
       relu,
       padTop: info.padInfo.top,
       padLeft: info.padInfo.left,
@@ -219,7 +212,6 @@ function run(
     filter: backend.typedArrayFromHeap(filter),
     outChannels: info.outChannels,
     bias: bias ? backend.typedArrayFromHeap(bias) : null,
-    residual: residual ? backend.typedArrayFromHeap(residual) : null,
     relu,
     padTop: info.padInfo.top,
     padLeft: info.padInfo.left,
@@ -286,61 +278,6 @@ const fusedConv2dConfig = (saved: tf.KernelConfig): tf.KernelConfig => ({
   },
 });
 
-/**
- * relu(conv2d(x, filter) + bias + residual) (tfjs-fixes' conv2dBiasResidualRelu):
- * one pass of our kernel where it covers the convolution; otherwise tfjs's
- * FusedConv2D, then its Add and Relu on the backend, as the op would have run
- * them without this kernel.
- */
-const conv2dResidualReluConfig: tf.KernelConfig = {
-  kernelName: Conv2DResidualRelu,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const inputs = args.inputs as {
-      x: tf.TensorInfo;
-      filter: tf.TensorInfo;
-      residual: tf.TensorInfo;
-      bias?: tf.TensorInfo;
-    };
-    const backend = args.backend as unknown as WasmBackendLike;
-    const attrs = args.attrs as unknown as ConvAttrs;
-    const bias = inputs.bias ?? null;
-    const info = kernel ? covered(inputs.x, inputs.filter, attrs) : null;
-    if (
-      info &&
-      inputs.residual.dtype === 'float32' &&
-      tf.util.arraysEqual(inputs.residual.shape, info.outShape) &&
-      (bias === null ||
-        (bias.dtype === 'float32' && tf.util.arraysEqual(bias.shape, [info.outChannels])))
-    ) {
-      return run(backend, info, inputs.x, inputs.filter, bias, true, true, inputs.residual);
-    }
-    const call = (
-      name: string,
-      kernelInputs: tf.NamedTensorInfoMap,
-      kernelAttrs: tf.NamedAttrMap,
-    ) => {
-      const config = name === tf.FusedConv2D ? original(name) : tf.getKernel(name, 'wasm');
-      if (!config) throw new Error(`the wasm backend has no ${name} kernel`);
-      return config.kernelFunc({
-        inputs: kernelInputs,
-        backend: args.backend,
-        attrs: kernelAttrs,
-      }) as tf.TensorInfo;
-    };
-    const conv = call(
-      tf.FusedConv2D,
-      { x: inputs.x, filter: inputs.filter, ...(bias ? { bias } : {}) },
-      { ...args.attrs, activation: 'linear' },
-    );
-    const sum = call(tf.Add, { a: conv, b: inputs.residual }, {});
-    backend.disposeData(conv.dataId);
-    const y = call(tf.Relu, { x: sum }, {});
-    backend.disposeData(sum.dataId);
-    return y;
-  },
-};
-
 /** True while our kernels are the wasm backend's Conv2D and FusedConv2D. */
 export function winogradInUse(): boolean {
   return originals.size > 0;
@@ -389,7 +326,6 @@ export async function useWinograd(options: UseWinogradOptions = {}): Promise<voi
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(make(saved));
   }
-  tf.registerKernel(conv2dResidualReluConfig);
 }
 
 /** Put tfjs's own kernels back (benchmarks and tests compare the two). */
@@ -398,6 +334,5 @@ export function stopWinograd(): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(saved);
   }
-  if (originals.size > 0) tf.unregisterKernel(Conv2DResidualRelu, 'wasm');
   originals.clear();
 }

@@ -63,7 +63,6 @@ interface WinogradExports {
     Cp: number,
     Kp: number,
     bias: number,
-    residual: number,
     relu: number,
     out: number,
     OH: number,
@@ -86,12 +85,7 @@ export interface Conv3x3Options {
   outChannels: number;
   /** outChannels values added to every output, or null. */
   bias?: Float32Array | null;
-  /**
-   * Added after the bias, before the ReLU: [batch, outHeight, outWidth,
-   * outChannels] (a residual block's shortcut), or null.
-   */
-  residual?: Float32Array | null;
-  /** max(0, ·) after the bias (and the residual). */
+  /** max(0, ·) after the bias. */
   relu?: boolean;
   /** Zero rows above / columns left of the input (tfjs's padInfo.top / left). */
   padTop: number;
@@ -147,8 +141,6 @@ export interface Conv3x3InPlaceOptions {
   outChannels: number;
   /** Address of outChannels floats, or 0 for none. */
   bias: number;
-  /** Address of a tensor of the output's shape added before the ReLU, or 0 for none. */
-  residual?: number;
   relu: boolean;
   padTop: number;
   padLeft: number;
@@ -262,7 +254,6 @@ function convolve(
     filter: number;
     K: number;
     bias: number;
-    residual: number;
     relu: boolean;
     out: number;
     outHeight: number;
@@ -288,7 +279,6 @@ function convolve(
     s.Cp,
     s.Kp,
     a.bias,
-    a.residual,
     a.relu ? 1 : 0,
     a.out,
     a.outHeight,
@@ -358,7 +348,6 @@ export class WinogradKernel {
       filter: o.filter,
       K,
       bias: o.bias,
-      residual: o.residual ?? 0,
       relu: o.relu,
       out: o.out,
       outHeight: o.outHeight,
@@ -441,7 +430,6 @@ export class WinogradKernel {
     const scratch = take(s.bytes);
     const g = take(9 * C * K * 4);
     const bias = o.bias ? take(K * 4) : 0;
-    const residual = o.residual ? take(N * OH * OW * K * 4) : 0;
     const x = take(N * H * W * C * 4);
     const out = take(N * OH * OW * K * 4);
     const heap = this.heap(at);
@@ -450,11 +438,6 @@ export class WinogradKernel {
       if (o.bias.length !== K) throw new Error(`bias has ${o.bias.length} values, expected ${K}`);
       heap.set(o.bias, bias / 4);
     }
-    if (o.residual) {
-      if (o.residual.length !== o.out.length)
-        throw new Error('residual does not match the output shape');
-      heap.set(o.residual, residual / 4);
-    }
     heap.set(o.x, x / 4);
     convolve(this.wasm, tile, {
       x,
@@ -462,7 +445,6 @@ export class WinogradKernel {
       filter: g,
       K,
       bias,
-      residual,
       relu: o.relu ?? false,
       out,
       outHeight: OH,
