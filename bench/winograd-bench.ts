@@ -11,7 +11,7 @@
  *       import{dirname}from'path';const require=createRequire(import.meta.url);
  *       const __filename=fileURLToPath(import.meta.url);const __dirname=dirname(__filename);"
  *   node .cache/winograd-bench.mjs [--reps 10] [--batch 128] [--models resnet20,resnet56]
- *     [--sections conv3x3,strided]   (--models '' for no whole-model timings)
+ *     [--sections conv3x3,strided]   (--models , for no whole-model timings)
  *
  * Every timing is the best of `reps` calls after one warm-up call (the machine
  * is shared: the best call is the least disturbed), and the two kernels are
