@@ -685,3 +685,88 @@ export function conv3x3f4(
     outputTransform4(m, K, Kp, bias, relu != 0, out, OH, OW, TH, TW, t0, nt, Tb);
   }
 }
+
+// ---------------------------------------------------------------------------
+// Direct convolution as one matrix product (im2col), for what Winograd does
+// not cover: the stride-2 3×3 convolutions and the 1×1 projections of the
+// ResNets' downsampling blocks. For a block of Tb output pixels, V [Tb][D]
+// holds each pixel's receptive field (D = kh·kw·C values in the filter's
+// [fy][fx][c] order, zeros over the padding); the filter is already the
+// matrix [D][K] in tfjs's layout, padded to u [D][Kp]; M = V · u [Tb][Kp]
+// runs in the same micro-kernel as Winograd's products (one plane of depth D
+// instead of 16 or 36 of depth Cp), then bias, ReLU, store.
+
+/** u [D][Kp] = g [D][K] with K padded by zero columns to Kp. */
+export function filterPad(g: usize, D: i32, K: i32, u: usize, Kp: i32): void {
+  memory.fill(u, 0, <usize>(D * Kp) << 2);
+  for (let d = 0; d < D; d++) {
+    memory.copy(u + (<usize>(d * Kp) << 2), g + (<usize>(d * K) << 2), <usize>K << 2);
+  }
+}
+
+/** Floats of scratch for V (cols = D) or M (cols = Kp) of the direct convolution: one plane. */
+export function directScratchFloats(Tb: i32, cols: i32): i32 {
+  return Tb * cols + 16;
+}
+
+/**
+ * out = conv(x, g) (+ bias, relu) for a kh×kw filter, strides sh × sw,
+ * dilation 1, padTop / padLeft zero rows / columns before the input; u from
+ * filterPad; v and m of directScratchFloats(Tb, kh·kw·C) and (Tb, Kp) floats.
+ */
+export function convDirect(
+  x: usize, N: i32, H: i32, W: i32, C: i32,
+  u: usize, K: i32, Kp: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  bias: usize, relu: i32,
+  out: usize, OH: i32, OW: i32, padTop: i32, padLeft: i32,
+  v: usize, m: usize, Tb: i32,
+): void {
+  const D = kh * kw * C;
+  const row = <usize>D << 2;
+  const channels = <usize>C << 2;
+  const pixels = N * OH * OW;
+  const zero = f32x4.splat(0);
+  for (let t0 = 0; t0 < pixels; t0 += Tb) {
+    const nt = min(Tb, pixels - t0);
+    // im2col: the receptive field of each output pixel of the block.
+    let n = t0 / (OH * OW);
+    let oy = (t0 - n * OH * OW) / OW;
+    let ox = t0 - n * OH * OW - oy * OW;
+    for (let tl = 0; tl < nt; tl++) {
+      let dst = v + <usize>tl * row;
+      for (let fy = 0; fy < kh; fy++) {
+        const iy = oy * sh - padTop + fy;
+        for (let fx = 0; fx < kw; fx++) {
+          const ix = ox * sw - padLeft + fx;
+          if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
+            const src = x + (<usize>((n * H + iy) * W + ix) * C << 2);
+            let c = 0;
+            for (; c + 4 <= C; c += 4) v128.store(dst + (<usize>c << 2), v128.load(src + (<usize>c << 2)));
+            for (; c < C; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+          } else {
+            memory.fill(dst, 0, channels);
+          }
+          dst += channels;
+        }
+      }
+      if (++ox == OW) {
+        ox = 0;
+        if (++oy == OH) {
+          oy = 0;
+          n++;
+        }
+      }
+    }
+    multiply(v, u, m, (nt + 3) & ~3, D, Kp, Tb, 1);
+    for (let tl = 0; tl < nt; tl++) {
+      const src = m + (<usize>(tl * Kp) << 2);
+      const p = out + (<usize>((t0 + tl) * K) << 2);
+      for (let o = 0; o < K; o += 4) {
+        let y = v128.load(src + (<usize>o << 2));
+        if (bias != 0) y = f32x4.add(y, loadChannels(bias + (<usize>o << 2), o, K));
+        if (relu != 0) y = f32x4.max(y, zero);
+        storeChannels(p + (<usize>o << 2), y, o, K);
+      }
+    }
+  }
+}

@@ -7,11 +7,15 @@
  *   --ab tile     A = F(2×2, 3×3) everywhere, B = tileFor's choice (default)
  *   --ab copy     A = copying through the kernel's own memory, B = in place
  *                 in the wasm backend's memory
+ *   --ab strided  A = strided convolutions by tfjs, B = by our direct kernel
+ *                 (useWinograd's default)
+ *   --ab release  A = every intermediate tensor held until the pass ends,
+ *                 B = released as each block returns (TensorRunner.module)
  *
  *   npx esbuild bench/landscape-point-ab.ts --bundle --platform=node --format=esm \
  *     --main-fields=module,main --external:webgpu --external:h5wasm \
  *     --outfile=.cache/landscape-point-ab.mjs --banner:js="(as in bench/winograd-bench.ts)"
- *   node .cache/landscape-point-ab.mjs [--ab tile|copy] [--rounds 8]
+ *   node .cache/landscape-point-ab.mjs [--ab tile|copy|strided|release] [--rounds 8]
  *
  * Prints the median and best wall and CPU milliseconds per point of each, the
  * speed-up B/A, the load average, and each variant's loss (equal to 1e-6).
@@ -27,6 +31,7 @@ import {
   pointTensors,
 } from '../src/compute/landscape/grid';
 import { createModel } from '../src/compute/models';
+import { TensorRunner } from '../src/compute/models/graph';
 import { useWinograd, WinogradKernel } from '../src/compute/winograd';
 
 function arg(name: string, fallback: string): string {
@@ -71,17 +76,32 @@ async function point(): Promise<{ loss: number; accuracy: number }> {
 
 const kernel = WinogradKernel.prototype;
 const inPlace = kernel.conv3x3InPlace;
+const releasing = TensorRunner.prototype.module;
 const variants: Record<'A' | 'B', () => Promise<void>> =
-  mode === 'copy'
+  mode === 'release'
     ? {
         A: async () => {
-          kernel.conv3x3InPlace = () => false;
+          TensorRunner.prototype.module = (_type, body) => body();
         },
         B: async () => {
-          kernel.conv3x3InPlace = inPlace;
+          TensorRunner.prototype.module = releasing;
         },
       }
-    : { A: () => useWinograd({ tile: 2 }), B: () => useWinograd({ tile: 'auto' }) };
+    : mode === 'strided'
+      ? {
+          A: () => useWinograd({ strided: false }),
+          B: () => useWinograd({ strided: true }),
+        }
+      : mode === 'copy'
+        ? {
+            A: async () => {
+              kernel.conv3x3InPlace = () => false;
+            },
+            B: async () => {
+              kernel.conv3x3InPlace = inPlace;
+            },
+          }
+        : { A: () => useWinograd({ tile: 2 }), B: () => useWinograd({ tile: 'auto' }) };
 
 const wall = { A: [] as number[], B: [] as number[] };
 const cpu = { A: [] as number[], B: [] as number[] };
@@ -115,5 +135,6 @@ if (Math.abs(loss.A - loss.B) > 1e-6 * Math.abs(loss.A)) {
   process.exitCode = 1;
 }
 kernel.conv3x3InPlace = inPlace;
+TensorRunner.prototype.module = releasing;
 plane.dispose();
 subset.dispose();

@@ -5,7 +5,7 @@
  * θ* + αδ along skipscape's own filter-normalised direction.
  *
  *   node bench/torch-side-by-side.ts [--points 4] [--repeats 2] [--workers 1,2] [--threads 1,2]
- *        [--checkpoint FILE] [--out bench/results/FILE.json] [--note TEXT]
+ *        [--checkpoint FILE] [--out bench/results/FILE.json] [--note TEXT] [--baseline DIR]
  *
  * (Node 22.18 and newer strip the types; older 22s need --experimental-strip-types.)
  *
@@ -22,9 +22,15 @@
  *    equal bit for bit.
  *
  * The machine is shared: every configuration runs --repeats times, in rounds
- * (ours ×1, ours ×2, PyTorch 1, PyTorch 2, then again), the best round of each
- * is reported, and the load average (`uptime`) before and after every run is
- * recorded beside it.
+ * (ours ×1, ours ×2, PyTorch 1, PyTorch 2, then again), the best and the
+ * median round of each are reported, and the load average (`uptime`) before
+ * and after every run is recorded beside it.
+ *
+ * --baseline DIR: another checkout of skipscape (e.g. `git archive <commit>`
+ * unpacked, with a node_modules), whose `bin/skipscape.mjs landscape` runs
+ * beside ours in every round (before ours in odd rounds, after in even ones),
+ * so that a change is measured A/B under the same load; its losses are
+ * checked against ours to 1e-6 relative.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -48,6 +54,7 @@ const checkpoint = option(
 );
 const subset = 500;
 const PYTHON = '/usr/bin/python3';
+const baseline = option('baseline', '');
 const DATA = join(ROOT, 'public/data/fashion-mnist');
 
 // α in steps of 0.25 from −0.25·⌊points/2⌋: α = 0, θ* itself, is among them.
@@ -67,7 +74,8 @@ const uptime = (): string => {
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
 interface Measurement {
-  kind: 'skipscape' | 'pytorch';
+  /** Ours, the --baseline checkout's, or PyTorch's. */
+  kind: 'skipscape' | 'baseline' | 'pytorch';
   /** Worker threads (skipscape) or torch threads. */
   threads: number;
   pointsPerSecond: number;
@@ -81,14 +89,14 @@ const dir = mkdtempSync(join(tmpdir(), 'skipscape-side-by-side-'));
 const directions = join(dir, 'directions.safetensors');
 const results: Measurement[] = [];
 
-function runOurs(workers: number): Measurement {
-  const out = join(dir, `surface-${workers}.json`);
+function runOurs(workers: number, kind: 'skipscape' | 'baseline' = 'skipscape'): Measurement {
+  const out = join(dir, `surface-${kind}-${workers}.json`);
   const loadBefore = uptime();
-  say(`skipscape landscape --workers ${workers} (${loadBefore})`);
+  say(`${kind} landscape --workers ${workers} (${loadBefore})`);
   const r = spawnSync(
     process.execPath,
     [
-      join(ROOT, 'bin/skipscape.mjs'),
+      join(kind === 'baseline' ? baseline : ROOT, 'bin/skipscape.mjs'),
       'landscape',
       '--checkpoint',
       checkpoint,
@@ -114,7 +122,7 @@ function runOurs(workers: number): Measurement {
   if (surface.xs.some((x, i) => Math.abs(x - alphas[i]!) > 1e-12))
     throw new Error(`the grid is not the expected α: ${surface.xs.join(', ')}`);
   const m: Measurement = {
-    kind: 'skipscape',
+    kind,
     threads: workers,
     pointsPerSecond: points / surface.meta.seconds,
     seconds: surface.meta.seconds,
@@ -170,15 +178,20 @@ try {
   // Rounds of every configuration in turn, so a burst of load from other work
   // falls on all of them alike; each configuration's best round is reported.
   for (let round = 0; round < repeats; round++) {
-    for (const workers of workerCounts) results.push(runOurs(workers));
+    for (const workers of workerCounts) {
+      const order = round % 2 === 0 ? ['baseline', 'skipscape'] : ['skipscape', 'baseline'];
+      for (const kind of order as ('skipscape' | 'baseline')[]) {
+        if (kind === 'skipscape' || baseline) results.push(runOurs(workers, kind));
+      }
+    }
     for (const threads of haveTorch ? threadCounts : []) results.push(runPytorch(threads));
   }
 
   // Same computation: every surface equal bit for bit; PyTorch's losses within 1e-5.
   const ours = results.filter((m) => m.kind === 'skipscape');
+  const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
   const reference = ours[0]!.loss;
   const sameSurfaces = ours.every((m) => m.loss.every((v, i) => v === reference[i]));
-  const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
   const torchRuns = results.filter((m) => m.kind === 'pytorch');
   const worstTorch = Math.max(
     0,
@@ -190,6 +203,15 @@ try {
       torchRuns.map((m) => `, PyTorch (${m.threads} thr.) ${m.loss[atOrigin]}`).join(''),
   );
   say(`surfaces of every worker count equal bit for bit: ${sameSurfaces}`);
+  const baselineRuns = results.filter((m) => m.kind === 'baseline');
+  const worstBaseline = Math.max(
+    0,
+    ...baselineRuns.flatMap((m) => m.loss.map((v, i) => relative(v, reference[i]!))),
+  );
+  if (baseline)
+    say(
+      `baseline against ours, largest relative loss difference: ${worstBaseline.toExponential(2)}`,
+    );
   if (torchRuns.length > 0)
     say(
       `PyTorch against skipscape, largest relative loss difference: ${worstTorch.toExponential(2)}`,
@@ -199,21 +221,42 @@ try {
     results
       .filter((m) => m.kind === kind && m.threads === threads)
       .sort((a, b) => b.pointsPerSecond - a.pointsPerSecond)[0];
+  /** The median round's points/s (the lower middle one for an even count). */
+  const median = (kind: Measurement['kind'], threads: number): number | undefined => {
+    const rates = results
+      .filter((m) => m.kind === kind && m.threads === threads)
+      .map((m) => m.pointsPerSecond)
+      .sort((a, b) => a - b);
+    return rates.length > 0 ? rates[Math.floor((rates.length - 1) / 2)] : undefined;
+  };
   const bests = [
     ...workerCounts.map((w) => best('skipscape', w)),
+    ...workerCounts.map((w) => best('baseline', w)),
     ...threadCounts.map((t) => best('pytorch', t)),
   ].filter((m): m is Measurement => m !== undefined);
+  const ratio = (a: number | undefined, b: number | undefined): string =>
+    a !== undefined && b !== undefined ? (a / b).toFixed(2) : '';
   const rows = bests.map((m) => {
-    const torchSame = best('pytorch', m.threads);
-    const ratio =
-      m.kind === 'skipscape' && torchSame !== undefined
-        ? (m.pointsPerSecond / torchSame.pointsPerSecond).toFixed(2)
+    const name =
+      m.kind === 'pytorch'
+        ? `PyTorch, ${m.threads} thread${m.threads > 1 ? 's' : ''}`
+        : `${m.kind === 'baseline' ? 'baseline ' : ''}\`skipscape landscape --workers ${m.threads}\``;
+    const torchBest = best('pytorch', m.threads)?.pointsPerSecond;
+    const torchMedian = median('pytorch', m.threads);
+    const mid = median(m.kind, m.threads);
+    const againstTorch =
+      m.kind === 'pytorch'
+        ? ''
+        : `${ratio(m.pointsPerSecond, torchBest)} / ${ratio(mid, torchMedian)}`;
+    const againstBaseline =
+      m.kind === 'skipscape' && baseline
+        ? `${ratio(m.pointsPerSecond, best('baseline', m.threads)?.pointsPerSecond)} / ${ratio(mid, median('baseline', m.threads))}`
         : '';
-    return `| ${m.kind === 'skipscape' ? '`skipscape landscape --workers ' + m.threads + '`' : `PyTorch, ${m.threads} thread${m.threads > 1 ? 's' : ''}`} | ${m.pointsPerSecond.toFixed(3)} | ${ratio} | ${m.loadBefore.replace(/.*load average: /, '')} |`;
+    return `| ${name} | ${m.pointsPerSecond.toFixed(3)} | ${mid?.toFixed(3) ?? ''} | ${againstTorch} | ${againstBaseline} | ${m.loadBefore.replace(/.*load average: /, '')} |`;
   });
   const table = [
-    `| best of ${repeats} rounds | points/s | ÷ PyTorch, same threads | load average before (1, 5, 15 min) |`,
-    '| --- | ---: | ---: | --- |',
+    `| ${repeats} rounds | best points/s | median points/s | ÷ PyTorch, same threads (best / median) | ÷ baseline (best / median) | load average before the best (1, 5, 15 min) |`,
+    '| --- | ---: | ---: | ---: | ---: | --- |',
     ...rows,
   ].join('\n');
   process.stdout.write(`${table}\n`);
@@ -228,11 +271,13 @@ try {
     alphas,
     sameSurfaces,
     torchLargestRelativeDifference: torchRuns.length > 0 ? worstTorch : null,
+    baseline: baseline || null,
+    baselineLargestRelativeDifference: baseline ? worstBaseline : null,
     results,
   };
   const outFile = option('out', '');
   if (outFile) writeFileSync(outFile, `${JSON.stringify(record, null, 2)}\n`);
-  if (!sameSurfaces || worstTorch > 1e-5) {
+  if (!sameSurfaces || worstTorch > 1e-5 || worstBaseline > 1e-6) {
     say('the computations differ: see above');
     process.exitCode = 1;
   }

@@ -11,6 +11,7 @@
  *       import{dirname}from'path';const require=createRequire(import.meta.url);
  *       const __filename=fileURLToPath(import.meta.url);const __dirname=dirname(__filename);"
  *   node .cache/winograd-bench.mjs [--reps 10] [--batch 128] [--models resnet20,resnet56]
+ *     [--sections conv3x3,strided]   (--models , for no whole-model timings)
  *
  * Every timing is the best of `reps` calls after one warm-up call (the machine
  * is shared: the best call is the least disturbed), and the two kernels are
@@ -33,7 +34,8 @@ function arg(name: string, fallback: string): string {
 }
 const reps = Number(arg('reps', '10'));
 const batch = Number(arg('batch', '128'));
-const models = arg('models', 'resnet20,resnet56').split(',');
+const models = arg('models', 'resnet20,resnet56').split(',').filter(Boolean);
+const sections = arg('sections', 'conv3x3,strided').split(',');
 
 /**
  * Best single-call time of f in ms over `reps` calls after one warm-up call.
@@ -84,37 +86,69 @@ console.log(
       )}, backend ${choice.name} (SIMD ${choice.wasm?.simd}), batch ${batch}, best of ${reps}`,
 );
 
-console.log(
-  '\n3×3 stride-1 convolutions (FusedConv2D + bias + ReLU), ms per batch and GFLOP/s of the direct count',
-);
-console.log(
-  'shape                 tfjs ms  GFLOP/s   F(2×2) ms  GFLOP/s  F(4×4) ms  GFLOP/s   best speed-up',
-);
-for (const [h, c, k] of [
-  [28, 1, 16],
-  [32, 3, 16],
-  [28, 4, 4],
-  [28, 8, 8],
-  [28, 16, 16],
-  [14, 32, 32],
-  [7, 64, 64],
-] as const) {
-  const x = tf.randomNormal([batch, h, h, c]) as tf.Tensor4D;
-  const filter = tf.randomNormal([3, 3, c, k]) as tf.Tensor4D;
-  const bias = tf.randomNormal([k]) as tf.Tensor1D;
-  const conv = (): tf.Tensor =>
-    tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
-  // Every channel count through our kernel, the default threshold aside.
-  const { tfjs, winograd, byTile } = await compare(conv, { minInChannels: 1 }, [2, 4]);
-  const flop = 2 * 9 * c * k * h * h * batch;
-  const gf = (ms: number): string => (flop / ms / 1e6).toFixed(1).padStart(7);
-  const [f2, f4] = byTile as [number, number];
+if (sections.includes('conv3x3')) {
   console.log(
-    `${`${h}×${h}×${c} → ${k}`.padEnd(20)} ${tfjs.toFixed(2).padStart(8)} ${gf(tfjs)}   ` +
-      `${f2.toFixed(2).padStart(9)} ${gf(f2)}  ${f4.toFixed(2).padStart(9)} ${gf(f4)}   ` +
-      `${(tfjs / winograd).toFixed(2)}× (tileFor picks F(${tileFor(c, k)}×${tileFor(c, k)}))`,
+    '\n3×3 stride-1 convolutions (FusedConv2D + bias + ReLU), ms per batch and GFLOP/s of the direct count',
   );
-  tf.dispose([x, filter, bias]);
+  console.log(
+    'shape                 tfjs ms  GFLOP/s   F(2×2) ms  GFLOP/s  F(4×4) ms  GFLOP/s   best speed-up',
+  );
+  for (const [h, c, k] of [
+    [28, 1, 16],
+    [32, 3, 16],
+    [28, 4, 4],
+    [28, 8, 8],
+    [28, 16, 16],
+    [14, 32, 32],
+    [7, 64, 64],
+  ] as const) {
+    const x = tf.randomNormal([batch, h, h, c]) as tf.Tensor4D;
+    const filter = tf.randomNormal([3, 3, c, k]) as tf.Tensor4D;
+    const bias = tf.randomNormal([k]) as tf.Tensor1D;
+    const conv = (): tf.Tensor =>
+      tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
+    // Every channel count through our kernel, the default threshold aside.
+    const { tfjs, winograd, byTile } = await compare(conv, { minInChannels: 1 }, [2, 4]);
+    const flop = 2 * 9 * c * k * h * h * batch;
+    const gf = (ms: number): string => (flop / ms / 1e6).toFixed(1).padStart(7);
+    const [f2, f4] = byTile as [number, number];
+    console.log(
+      `${`${h}×${h}×${c} → ${k}`.padEnd(20)} ${tfjs.toFixed(2).padStart(8)} ${gf(tfjs)}   ` +
+        `${f2.toFixed(2).padStart(9)} ${gf(f2)}  ${f4.toFixed(2).padStart(9)} ${gf(f4)}   ` +
+        `${(tfjs / winograd).toFixed(2)}× (tileFor picks F(${tileFor(c, k)}×${tileFor(c, k)}))`,
+    );
+    tf.dispose([x, filter, bias]);
+  }
+}
+
+if (sections.includes('strided')) {
+  console.log(
+    "\nStrided convolutions of the ResNets' downsampling blocks (FusedConv2D + bias + ReLU): tfjs's against our direct kernel (im2col + the products' micro-kernel)",
+  );
+  console.log('shape                        tfjs ms  GFLOP/s   ours ms  GFLOP/s   speed-up');
+  for (const [h, c, k, f] of [
+    [28, 16, 32, 3],
+    [14, 32, 64, 3],
+    [28, 16, 32, 1],
+    [14, 32, 64, 1],
+  ] as const) {
+    const x = tf.randomNormal([batch, h, h, c]) as tf.Tensor4D;
+    const filter = tf.randomNormal([f, f, c, k]) as tf.Tensor4D;
+    const bias = tf.randomNormal([k]) as tf.Tensor1D;
+    // As the ResNets pad them: 1 for 3×3, none for 1×1.
+    const pad = f === 3 ? 1 : 0;
+    const conv = (): tf.Tensor =>
+      tf.fused.conv2d({ x, filter, bias, strides: 2, pad, activation: 'relu' });
+    const { tfjs, winograd: ours } = await compare(conv);
+    const o = Math.floor((h + 2 * pad - f) / 2) + 1;
+    const flop = 2 * f * f * c * k * o * o * batch;
+    const gf = (ms: number): string => (flop / ms / 1e6).toFixed(1).padStart(7);
+    console.log(
+      `${`${h}×${h}×${c} → ${k}, ${f}×${f} stride 2`.padEnd(27)} ${tfjs.toFixed(2).padStart(8)} ${gf(tfjs)}  ` +
+        `${ours.toFixed(2).padStart(8)} ${gf(ours)}   ${(tfjs / ours).toFixed(2)}×`,
+    );
+    tf.dispose([x, filter, bias]);
+  }
 }
 
 console.log(

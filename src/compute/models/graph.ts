@@ -20,6 +20,7 @@ import {
   batchNormTraining,
   conv2dBiasActivation,
   foldBatchNorm,
+  isRecordingGradients,
   matMulBiasActivation,
   subsampleAndPadChannels,
 } from '../tfjs-fixes';
@@ -528,8 +529,21 @@ export class TensorRunner implements LayerOps<tf.Tensor> {
     return tf.concat([x, x], x.rank - 1);
   }
 
+  /**
+   * In inference with nothing recorded or watched (no gradient tape, trace,
+   * tap, combine or end probe), each module's intermediate tensors are
+   * released when it returns instead of when the whole pass ends: a
+   * ResNet-56 batch of 128 otherwise holds about 400 MB of activations, every
+   * layer writing to memory no earlier layer freed (page faults on the first
+   * pass, cache misses on every one). The same operations, so the same
+   * values.
+   */
   module(_type: string, body: () => tf.Tensor): tf.Tensor {
-    return body();
+    const { training, trace, tap, combine, to } = this.options;
+    if (training || trace || tap || combine || to !== undefined || isRecordingGradients()) {
+      return body();
+    }
+    return tf.tidy(body);
   }
 
   residual(block: string, residual: tf.Tensor, shortcut: tf.Tensor): tf.Tensor {

@@ -10,7 +10,10 @@
  * with forward convolutions, so the input gradient of a 3×3 stride-1
  * convolution, itself a 3×3 stride-1 convolution with the rotated filter,
  * comes here too. FusedConv2D (bias + linear / relu) is what inference runs
- * (models/graph.ts fuses when nothing is recorded).
+ * (models/graph.ts fuses when nothing is recorded). Strided FusedConv2Ds
+ * (the ResNets' stride-2 3×3 convolutions and 1×1 projections, in
+ * inference) go to a direct kernel of ours, im2col and the same product
+ * micro-kernel: 1.6–2.3× tfjs's speed in bench/winograd-bench.ts.
  *
  *   installed by backend.ts when the wasm backend starts, unless turned off
  *   (initBackend({ winograd: false }), SKIPSCAPE_WINOGRAD=0 in Node,
@@ -47,6 +50,7 @@ export function tileFor(C: number, K: number, fused = true): WinogradTile {
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   getMemoryOffset(dataId: tf.DataId): number;
   /** The Emscripten module: its memory (asm.memory, or wasmMemory in the threaded build) and allocator. */
@@ -63,6 +67,8 @@ let kernel: WinogradKernel | null = null;
 let minInChannels = 4;
 /** F(tile×tile, 3×3), or 'auto' for tileFor's choice (see useWinograd). */
 let tile: WinogradTile | 'auto' = 'auto';
+/** Strided convolutions in inference by the direct kernel (see useWinograd). */
+let strided = true;
 /** tfjs's own kernels, restored by stopWinograd and called for what we do not cover. */
 const originals = new Map<string, tf.KernelConfig>();
 
@@ -102,6 +108,69 @@ function covered(
   );
   if (info.outHeight <= 0 || info.outWidth <= 0) return null;
   return info;
+}
+
+/**
+ * The geometry when the direct kernel covers this FusedConv2D (a strided
+ * convolution, any filter size, dilation 1, NHWC float32, at least
+ * minInChannels input channels), else null.
+ */
+function coveredStrided(
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  a: ConvAttrs,
+): tf.backend_util.Conv2DInfo | null {
+  if (!strided || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  if (x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  if (filter.shape[2]! < minInChannels) return null;
+  if (a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') return null;
+  const [sh, sw] = pair(a.strides);
+  const [dh, dw] = pair(a.dilations ?? 1);
+  if ((sh === 1 && sw === 1) || dh !== 1 || dw !== 1) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    [sh, sw],
+    [1, 1],
+    a.pad,
+    a.dimRoundingMode,
+  );
+  if (info.outHeight <= 0 || info.outWidth <= 0) return null;
+  return info;
+}
+
+/** The direct kernel in the backend's memory; null where it cannot work there. */
+function runStrided(
+  backend: WasmBackendLike,
+  info: tf.backend_util.Conv2DInfo,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+): tf.TensorInfo | null {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (memory === undefined) return null;
+  const out = backend.makeOutput(info.outShape as number[], 'float32');
+  const done = kernel!.convDirectInPlace({
+    memory,
+    malloc: (bytes) => backend.wasm._malloc(bytes),
+    free: (pointer) => backend.wasm._free(pointer),
+    x: backend.getMemoryOffset(x.dataId),
+    xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+    filter: backend.getMemoryOffset(filter.dataId),
+    filterShape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+    strides: [info.strideHeight, info.strideWidth],
+    bias: bias ? backend.getMemoryOffset(bias.dataId) : 0,
+    relu,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    out: backend.getMemoryOffset(out.dataId),
+  });
+  if (done) return out;
+  backend.disposeData(out.dataId);
+  return null;
 }
 
 function run(
@@ -194,12 +263,18 @@ const fusedConv2dConfig = (saved: tf.KernelConfig): tf.KernelConfig => ({
       (activation === 'linear' || activation === 'relu') &&
       !inputs.preluActivationWeights &&
       (bias === null || (bias.shape.length === 1 && bias.dtype === 'float32'));
-    const info = kernel && simple ? covered(inputs.x, inputs.filter, attrs) : null;
-    if (!info || (bias && bias.shape[0] !== info.outChannels)) {
-      return original(tf.FusedConv2D).kernelFunc(args);
-    }
     const backend = args.backend as unknown as WasmBackendLike;
-    return run(backend, info, inputs.x, inputs.filter, bias, activation === 'relu', true);
+    const relu = activation === 'relu';
+    const info = kernel && simple ? covered(inputs.x, inputs.filter, attrs) : null;
+    if (info && (!bias || bias.shape[0] === info.outChannels)) {
+      return run(backend, info, inputs.x, inputs.filter, bias, relu, true);
+    }
+    const direct = kernel && simple ? coveredStrided(inputs.x, inputs.filter, attrs) : null;
+    if (direct && (!bias || bias.shape[0] === direct.outChannels)) {
+      const out = runStrided(backend, direct, inputs.x, inputs.filter, bias, relu);
+      if (out) return out;
+    }
+    return original(tf.FusedConv2D).kernelFunc(args);
   },
 });
 
@@ -220,6 +295,13 @@ export interface UseWinogradOptions {
   minInChannels?: number;
   /** F(2×2, 3×3), F(4×4, 3×3), or 'auto' (default): tileFor's choice per convolution. */
   tile?: WinogradTile | 'auto';
+  /**
+   * Strided FusedConv2Ds (inference: the ResNets' stride-2 3×3 convolutions
+   * and 1×1 projections) by our direct kernel, im2col and the products'
+   * micro-kernel (default true); false leaves them to tfjs. Conv2D, which
+   * runs under a gradient tape, always leaves them to tfjs.
+   */
+  strided?: boolean;
 }
 
 /**
@@ -230,6 +312,7 @@ export interface UseWinogradOptions {
 export async function useWinograd(options: UseWinogradOptions = {}): Promise<void> {
   minInChannels = options.minInChannels ?? 4;
   tile = options.tile ?? 'auto';
+  strided = options.strided ?? true;
   if (winogradInUse()) return;
   kernel ??= await WinogradKernel.create();
   for (const [name, make] of [

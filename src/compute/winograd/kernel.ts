@@ -26,6 +26,32 @@ interface WinogradExports {
   scratchFloats36(Tb: number, cols: number): number;
   filterTransform4(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
   conv3x3f4: WinogradExports['conv3x3'];
+  filterPad(g: number, D: number, K: number, u: number, Kp: number): void;
+  directScratchFloats(Tb: number, cols: number): number;
+  convDirect(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    u: number,
+    K: number,
+    Kp: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    bias: number,
+    relu: number,
+    out: number,
+    OH: number,
+    OW: number,
+    padTop: number,
+    padLeft: number,
+    v: number,
+    m: number,
+    Tb: number,
+  ): void;
   conv3x3(
     x: number,
     N: number,
@@ -125,11 +151,79 @@ export interface Conv3x3InPlaceOptions {
   tile?: WinogradTile;
 }
 
+/**
+ * A convolution for the direct kernel (convDirect in assembly/winograd.ts:
+ * im2col and one matrix product), any filter size and stride, dilation 1.
+ * Addresses in the wasm backend's memory, as for Conv3x3InPlaceOptions.
+ */
+export interface ConvDirectInPlaceOptions {
+  memory: WebAssembly.Memory;
+  malloc(bytes: number): number;
+  free(pointer: number): void;
+  x: number;
+  xShape: readonly [number, number, number, number];
+  /** [kh, kw, inChannels, outChannels] at `filter`. */
+  filter: number;
+  filterShape: readonly [number, number, number, number];
+  strides: readonly [number, number];
+  /** Address of outChannels floats, or 0 for none. */
+  bias: number;
+  relu: boolean;
+  padTop: number;
+  padLeft: number;
+  outHeight: number;
+  outWidth: number;
+  out: number;
+}
+
+/**
+ * Output pixels per block of the direct kernel: V [Tb][D] and M [Tb][Kp]
+ * together near 128 KiB, so that they stay in L2 beside the filter matrix.
+ */
+export function pixelsPerBlock(D: number, Kp: number): number {
+  return Math.max(4, Math.min(256, Math.floor(32768 / (D + Kp) / 4) * 4));
+}
+
+/** The direct kernel's scratch: u [D][Kp], then V and M for a block, byte offsets. */
+function directLayout(
+  wasm: WinogradExports,
+  D: number,
+  K: number,
+): { Kp: number; Tb: number; u: number; v: number; m: number; bytes: number } {
+  const Kp = roundUp(K, 4);
+  const Tb = pixelsPerBlock(D, Kp);
+  const u = 0;
+  const v = u + roundUp(D * Kp * 4, 64);
+  const m = v + roundUp(wasm.directScratchFloats(Tb, D) * 4, 64);
+  const bytes = m + roundUp(wasm.directScratchFloats(Tb, Kp) * 4, 64);
+  return { Kp, Tb, u, v, m, bytes };
+}
+
 /** An instance on a foreign memory and the scratch it has taken there. */
 interface Guest {
   wasm: WinogradExports;
   scratch: number;
   scratchBytes: number;
+}
+
+/**
+ * Grow a guest's scratch to `bytes`, kept between calls and grown to the
+ * largest convolution seen: the ResNets' largest, 64 → 64 channels, needs
+ * about 0.5 MB.
+ */
+function reserve(
+  g: Guest,
+  bytes: number,
+  o: { malloc(bytes: number): number; free(pointer: number): void },
+): void {
+  if (g.scratchBytes >= bytes) return;
+  if (g.scratch !== 0) o.free(g.scratch);
+  g.scratch = 0;
+  g.scratchBytes = 0;
+  const p = o.malloc(bytes + 64);
+  if (p === 0) throw new Error(`winograd: the wasm backend could not allocate ${bytes} bytes`);
+  g.scratch = p;
+  g.scratchBytes = bytes;
 }
 
 /** The scratch one call needs: U, then V and M for a block of tiles, byte offsets from its start. */
@@ -247,18 +341,7 @@ export class WinogradKernel {
     if (N * o.outHeight * o.outWidth * K === 0) return true;
     const tile = o.tile ?? 2;
     const s = scratchLayout(g.wasm, C, K, tile);
-    if (g.scratchBytes < s.bytes) {
-      // Kept between calls and grown to the largest convolution seen: the
-      // ResNets' largest, 64 → 64 channels, needs about 0.5 MB.
-      if (g.scratch !== 0) o.free(g.scratch);
-      g.scratch = 0;
-      g.scratchBytes = 0;
-      const p = o.malloc(s.bytes + 64);
-      if (p === 0)
-        throw new Error(`winograd: the wasm backend could not allocate ${s.bytes} bytes`);
-      g.scratch = p;
-      g.scratchBytes = s.bytes;
-    }
+    reserve(g, s.bytes, o);
     convolve(g.wasm, tile, {
       x: o.x,
       xShape: o.xShape,
@@ -273,6 +356,47 @@ export class WinogradKernel {
       padLeft: o.padLeft,
       scratch: roundUp(g.scratch, 64),
     });
+    return true;
+  }
+
+  /**
+   * The direct kernel where the tensors are (see ConvDirectInPlaceOptions);
+   * false, with nothing done, when no instance can work in that memory.
+   */
+  convDirectInPlace(o: ConvDirectInPlaceOptions): boolean {
+    const g = this.guest(o.memory);
+    if (g === null) return false;
+    const [N, H, W, C] = o.xShape;
+    const [kh, kw, , K] = o.filterShape;
+    if (N * o.outHeight * o.outWidth * K === 0) return true;
+    const s = directLayout(g.wasm, kh * kw * C, K);
+    reserve(g, s.bytes, o);
+    const scratch = roundUp(g.scratch, 64);
+    g.wasm.filterPad(o.filter, kh * kw * C, K, scratch + s.u, s.Kp);
+    g.wasm.convDirect(
+      o.x,
+      N,
+      H,
+      W,
+      C,
+      scratch + s.u,
+      K,
+      s.Kp,
+      kh,
+      kw,
+      o.strides[0],
+      o.strides[1],
+      o.bias,
+      o.relu ? 1 : 0,
+      o.out,
+      o.outHeight,
+      o.outWidth,
+      o.padTop,
+      o.padLeft,
+      scratch + s.v,
+      scratch + s.m,
+      s.Tb,
+    );
     return true;
   }
 
