@@ -87,14 +87,15 @@ export function pointsPerSecond(state: LivePhase): number | null {
 
 /**
  * Forward-pass images per second of one WebAssembly worker, measured in
- * Chromium on one core of a 2-core AMD EPYC (bench/README.md: ResNet-20,
- * 121 points × 256 images in about 25 s on two workers, 600 a worker);
- * ResNet-56 from ResNet-20 by their multiply-adds (192.1 / 62.0 MFLOP an
- * image). Other networks and backends have no reference.
+ * Chromium on one core of a 2-core AMD EPYC (bench/README.md, session 7:
+ * ResNet-20, 121 points × 256 images in a median 19.1 s a panel on two
+ * warmed workers, 811 a worker); ResNet-56 from ResNet-20 by their
+ * multiply-adds (192.1 / 62.0 MFLOP an image). Other networks and backends
+ * have no reference.
  */
 export const WASM_IMAGES_PER_SECOND: Readonly<Record<string, number>> = {
-  resnet20: 600,
-  resnet56: 195,
+  resnet20: 800,
+  resnet56: 260,
 };
 
 /**
