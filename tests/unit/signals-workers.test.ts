@@ -209,6 +209,30 @@ describe('gsc on lanes', () => {
     expect(finished.size).toBeLessThan(runs.length);
     for (const [i, r] of finished) expect(r).toEqual(one[i]);
   });
+
+  it("the page's one-job GSC run sees a cancel sent as a message between its draws", async () => {
+    // The figure's `gsc` job measures every draw in one job; a cancel arrives as a message,
+    // which the runner reads only when the job yields to the event loop.
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    let passes = 0;
+    const outcome = await inProcessLanes(1).run(
+      0,
+      'gsc',
+      { network: net({ depth: 6, width: 5 }), seed: 1, inputs: 12, projections: 1, draws: 8 },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          passes = p.done;
+          if (p.done === 1) controller.abort();
+        },
+      },
+    );
+    expect(outcome.cancelled).toBe(true);
+    expect(outcome.result).toBeNull();
+    expect(passes).toBeLessThan(8);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('responses on lanes', () => {

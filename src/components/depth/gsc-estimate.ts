@@ -14,6 +14,14 @@ export const GSC_WASM_SECONDS = {
   perInputProjection: 1.7e-4,
 } as const;
 
+/**
+ * Starting the workers' tfjs and WebAssembly for a page's first run, on top:
+ * the default run (both networks on two workers) took 3.0 s in a fresh page
+ * against 1.6 s of the fit (session 7, quiet).
+ */
+export const GSC_WASM_START_SECONDS = 1.5;
+
+/** Seconds of computing, one worker's share (`networks` of the run's networks), workers started. */
 export function gscSecondsOnWasm(run: {
   networks: number;
   draws: number;

@@ -232,6 +232,11 @@ export async function measureGscDraws(
   const perDraw: GscDraw[] = [];
   try {
     for (let draw = from; draw < to; draw++) {
+      // A macrotask before each draw, so a worker sees a cancel that arrived
+      // meanwhile: on the CPU backends a draw's passes and reads never yield
+      // to the event loop (data() resolves as a microtask), and a cancel sent
+      // during a run was only read after its last draw.
+      if (signal) await new Promise((resolve) => setTimeout(resolve, 0));
       if (signal?.aborted) return 'cancelled';
       const initial = model.init(drawSeed(seed, draw));
       try {
@@ -354,6 +359,8 @@ async function measureDraw(o: {
   const preActivationStd = hidden.map((v) => unitStd(v, inputs, spec.width));
   const diversity = hidden.map((v) => signDiversity(v, inputs, spec.width));
 
+  // A macrotask, so a cancel that arrived during the forward pass is seen (see measureGscDraws).
+  if (o.signal) await new Promise((resolve) => setTimeout(resolve, 0));
   if (o.signal?.aborted) return 'cancelled';
   const common = { spec, params, state, x, projections, seed: o.projectionSeed };
   const squares = await projectedJacobianSquares({ ...common, layers, top });
@@ -373,6 +380,7 @@ async function measureDraw(o: {
     // GSC(k, l) with h_l as the top: the same pass, its vector put at layer l.
     const pairs: number[][] = [];
     for (let l = 0; l < layers.length; l++) {
+      if (o.signal) await new Promise((resolve) => setTimeout(resolve, 0));
       if (o.signal?.aborted) return 'cancelled';
       const row = layers.map((_, k) => (k === l ? 1 : Number.NaN));
       if (l > 0) {
