@@ -84,59 +84,54 @@ interface ConvAttrs {
 const pair = (v: number | [number, number]): [number, number] =>
   typeof v === 'number' ? [v, v] : v;
 
-/** The geometry when our kernel covers this convolution, else null. */
-function covered(
+/**
+ * The geometry of a float32 NHWC convolution with dilation 1 and at least
+ * minInChannels input channels, what both our kernels need; else null.
+ */
+function plainConv(
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   a: ConvAttrs,
 ): tf.backend_util.Conv2DInfo | null {
   if (x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
   if (x.shape.length !== 4 || filter.shape.length !== 4) return null;
-  if (filter.shape[0] !== 3 || filter.shape[1] !== 3) return null;
   if (filter.shape[2]! < minInChannels) return null;
   if (a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') return null;
-  const [sh, sw] = pair(a.strides);
   const [dh, dw] = pair(a.dilations ?? 1);
-  if (sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1) return null;
+  if (dh !== 1 || dw !== 1) return null;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number],
-    [1, 1],
+    pair(a.strides),
     [1, 1],
     a.pad,
     a.dimRoundingMode,
   );
-  if (info.outHeight <= 0 || info.outWidth <= 0) return null;
-  return info;
+  return info.outHeight > 0 && info.outWidth > 0 ? info : null;
+}
+
+/** The geometry when the Winograd kernel covers this convolution (3×3, stride 1), else null. */
+function covered(
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  a: ConvAttrs,
+): tf.backend_util.Conv2DInfo | null {
+  if (filter.shape[0] !== 3 || filter.shape[1] !== 3) return null;
+  const [sh, sw] = pair(a.strides);
+  return sh === 1 && sw === 1 ? plainConv(x, filter, a) : null;
 }
 
 /**
  * The geometry when the direct kernel covers this FusedConv2D (a strided
- * convolution, any filter size, dilation 1, NHWC float32, at least
- * minInChannels input channels), else null.
+ * convolution, any filter size), else null.
  */
 function coveredStrided(
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   a: ConvAttrs,
 ): tf.backend_util.Conv2DInfo | null {
-  if (!strided || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
-  if (x.shape.length !== 4 || filter.shape.length !== 4) return null;
-  if (filter.shape[2]! < minInChannels) return null;
-  if (a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') return null;
   const [sh, sw] = pair(a.strides);
-  const [dh, dw] = pair(a.dilations ?? 1);
-  if ((sh === 1 && sw === 1) || dh !== 1 || dw !== 1) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    [sh, sw],
-    [1, 1],
-    a.pad,
-    a.dimRoundingMode,
-  );
-  if (info.outHeight <= 0 || info.outWidth <= 0) return null;
-  return info;
+  return strided && (sh !== 1 || sw !== 1) ? plainConv(x, filter, a) : null;
 }
 
 /** The direct kernel in the backend's memory; null where it cannot work there. */
