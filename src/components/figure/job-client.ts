@@ -180,12 +180,21 @@ function hardwareWebGl(): boolean {
   return !SOFTWARE_RENDERER.test(renderer);
 }
 
+let probed: Promise<GpuProbe> | null = null;
+
 /**
  * Which GPU this browser offers: a hardware WebGPU adapter, or failing that
  * a hardware WebGL 2 context. Asked without loading tfjs, so a figure can
- * pick its backend and live defaults and say why before anything runs.
+ * pick its backend and live defaults and say why before anything runs; asked
+ * once a page (every live figure asks on mount, and a WebGL context is not
+ * free to make), the answer shared.
  */
-export async function probeGpu(): Promise<GpuProbe> {
+export function probeGpu(): Promise<GpuProbe> {
+  probed ??= askGpu();
+  return probed;
+}
+
+async function askGpu(): Promise<GpuProbe> {
   const webgl = hardwareWebGl();
   const gpu = (
     navigator as Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }

@@ -9,7 +9,7 @@
  */
 import type { BackendName } from '../../compute/backend';
 import type { Setting } from './urlState';
-import type { GpuProbe } from './job-client';
+import { cpuLanes, type GpuProbe } from './job-client';
 
 /** The Backend setting of a live figure (URL `<figure id>.backend=…`). */
 export const LIVE_BACKEND_SETTING = {
@@ -52,4 +52,9 @@ export function autoBackend(probe: GpuProbe): { name: BackendName; reason: strin
     name: 'wasm',
     reason: probe.software ? 'the GPU adapter is software, not a GPU' : 'no GPU adapter',
   };
+}
+
+/** Workers a live run on these backends uses: one per core on WebAssembly or JavaScript (cpuLanes), one on a GPU. */
+export function liveLanes(order: readonly BackendName[]): number {
+  return order[0] === 'wasm' || order[0] === 'cpu' ? cpuLanes() : 1;
 }
