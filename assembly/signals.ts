@@ -24,10 +24,26 @@ export function heapBase(): usize {
 }
 
 /**
+ * s + a·w. In the relaxed-SIMD build (scripts/build-wasm.mjs builds the module
+ * both ways; src/compute/wasm-build.ts runs that one where the engine accepts
+ * it) one fused multiply-add where the CPU has one, rounded once, which
+ * takes the place of two instructions in the products' loops (bench/README.md,
+ * "Fused multiply-add"). Elsewhere a product and a sum, each rounded.
+ */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, w: v128, s: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, w, s);
+  return f32x4.add(s, f32x4.mul(a, w));
+}
+
+/**
  * out = a · w: (Np × dp) · (dp × dp), 4 rows against 8 (or a last 4) columns
  * at a time with the accumulators in registers, the Winograd kernel's
  * micro-kernel (assembly/winograd.ts). Each output is Σ_k a_ik w_kj summed in
- * k order, in float32 (wasm SIMD has no fused multiply-add).
+ * k order, in float32: each step rounded twice (a product, then a sum), or
+ * once where the relaxed-SIMD build runs on a CPU with fused multiply-add
+ * (madd).
  */
 export function matMul(a: usize, w: usize, out: usize, Np: i32, dp: i32): void {
   const row = <usize>dp << 2;
@@ -52,17 +68,17 @@ export function matMul(a: usize, w: usize, out: usize, Np: i32, dp: i32): void {
         const w0 = v128.load(pw);
         const w1 = v128.load(pw, 16);
         let x = v128.load32_splat(a0 + off);
-        s00 = f32x4.add(s00, f32x4.mul(x, w0));
-        s01 = f32x4.add(s01, f32x4.mul(x, w1));
+        s00 = madd(x, w0, s00);
+        s01 = madd(x, w1, s01);
         x = v128.load32_splat(a1 + off);
-        s10 = f32x4.add(s10, f32x4.mul(x, w0));
-        s11 = f32x4.add(s11, f32x4.mul(x, w1));
+        s10 = madd(x, w0, s10);
+        s11 = madd(x, w1, s11);
         x = v128.load32_splat(a2 + off);
-        s20 = f32x4.add(s20, f32x4.mul(x, w0));
-        s21 = f32x4.add(s21, f32x4.mul(x, w1));
+        s20 = madd(x, w0, s20);
+        s21 = madd(x, w1, s21);
         x = v128.load32_splat(a3 + off);
-        s30 = f32x4.add(s30, f32x4.mul(x, w0));
-        s31 = f32x4.add(s31, f32x4.mul(x, w1));
+        s30 = madd(x, w0, s30);
+        s31 = madd(x, w1, s31);
         pw += row;
       }
       const q = out + <usize>i * row + (<usize>j << 2);
@@ -84,10 +100,10 @@ export function matMul(a: usize, w: usize, out: usize, Np: i32, dp: i32): void {
       for (let k = 0; k < dp; k++) {
         const off = <usize>k << 2;
         const w0 = v128.load(pw);
-        s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(a0 + off), w0));
-        s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(a1 + off), w0));
-        s2 = f32x4.add(s2, f32x4.mul(v128.load32_splat(a2 + off), w0));
-        s3 = f32x4.add(s3, f32x4.mul(v128.load32_splat(a3 + off), w0));
+        s0 = madd(v128.load32_splat(a0 + off), w0, s0);
+        s1 = madd(v128.load32_splat(a1 + off), w0, s1);
+        s2 = madd(v128.load32_splat(a2 + off), w0, s2);
+        s3 = madd(v128.load32_splat(a3 + off), w0, s3);
         pw += row;
       }
       const q = out + <usize>i * row + (<usize>j << 2);

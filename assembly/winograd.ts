@@ -259,6 +259,20 @@ function inputTransform(
 }
 
 /**
+ * s + a·w. In the relaxed-SIMD build (scripts/build-wasm.mjs builds the module
+ * both ways; src/compute/wasm-build.ts runs that one where the engine accepts
+ * it) one fused multiply-add where the CPU has one, rounded once, which
+ * takes the place of two instructions in the products' loops (bench/README.md,
+ * "Fused multiply-add"). Elsewhere a product and a sum, each rounded.
+ */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, w: v128, s: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, w, s);
+  return f32x4.add(s, f32x4.mul(a, w));
+}
+
+/**
  * M_k = V_k · U_k for k = 0..planes-1 (16 for F(2×2, 3×3), 36 for F(4×4, 3×3)):
  * (Tb × Cp) · (Cp × Kp), rows of 4 tiles
  * against 8 (or a last 4) output channels at a time, accumulators in
@@ -291,17 +305,17 @@ function multiply(
           const w0 = v128.load(pu);
           const w1 = v128.load(pu, 16);
           let a = v128.load32_splat(v0 + off);
-          s00 = f32x4.add(s00, f32x4.mul(a, w0));
-          s01 = f32x4.add(s01, f32x4.mul(a, w1));
+          s00 = madd(a, w0, s00);
+          s01 = madd(a, w1, s01);
           a = v128.load32_splat(v1 + off);
-          s10 = f32x4.add(s10, f32x4.mul(a, w0));
-          s11 = f32x4.add(s11, f32x4.mul(a, w1));
+          s10 = madd(a, w0, s10);
+          s11 = madd(a, w1, s11);
           a = v128.load32_splat(v2 + off);
-          s20 = f32x4.add(s20, f32x4.mul(a, w0));
-          s21 = f32x4.add(s21, f32x4.mul(a, w1));
+          s20 = madd(a, w0, s20);
+          s21 = madd(a, w1, s21);
           a = v128.load32_splat(v3 + off);
-          s30 = f32x4.add(s30, f32x4.mul(a, w0));
-          s31 = f32x4.add(s31, f32x4.mul(a, w1));
+          s30 = madd(a, w0, s30);
+          s31 = madd(a, w1, s31);
           pu += rowU;
         }
         const q = M + <usize>i * rowU + (<usize>j << 2);
@@ -321,10 +335,10 @@ function multiply(
         for (let c = 0; c < Cp; c++) {
           const off = <usize>c << 2;
           const w0 = v128.load(pu);
-          s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(v0 + off), w0));
-          s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(v1 + off), w0));
-          s2 = f32x4.add(s2, f32x4.mul(v128.load32_splat(v2 + off), w0));
-          s3 = f32x4.add(s3, f32x4.mul(v128.load32_splat(v3 + off), w0));
+          s0 = madd(v128.load32_splat(v0 + off), w0, s0);
+          s1 = madd(v128.load32_splat(v1 + off), w0, s1);
+          s2 = madd(v128.load32_splat(v2 + off), w0, s2);
+          s3 = madd(v128.load32_splat(v3 + off), w0, s3);
           pu += rowU;
         }
         const q = M + <usize>i * rowU + (<usize>j << 2);

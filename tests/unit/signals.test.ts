@@ -6,6 +6,7 @@
  * one-neuron chain against γ²/2; no tensor leaks.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { WASM_LEVELS } from '../../src/compute/wasm-build';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/compute/backend';
 import { createModel } from '../../src/compute/models';
@@ -145,8 +146,11 @@ describe('signalPass (the WebAssembly kernel) against propagate (tfjs)', () => {
     ['residual tanh with BN, α = 1', { activation: 'tanh', residualAlpha: 1, batchNorm: true }],
     ['plain linear, orthogonal', { activation: 'linear', init: 'orthogonal', sigmaW2: 1.5 }],
   ];
-  for (const [label, over] of cases) {
-    it(`${label}: sums and histogram samples agree, width and batch not multiples of 4`, async () => {
+  // Both builds of the kernel: relaxed SIMD (fused multiply-adds) and SIMD alone.
+  for (const [[label, over], wasmLevel] of cases.flatMap((c) =>
+    WASM_LEVELS.map((l) => [c, l] as const),
+  )) {
+    it(`${label}, ${wasmLevel} build: sums and histogram samples agree, width and batch not multiples of 4`, async () => {
       const network = net({ width: 13, depth: 9, ...over });
       const d = network.width;
       const n = 7;
@@ -165,6 +169,7 @@ describe('signalPass (the WebAssembly kernel) against propagate (tfjs)', () => {
         batch: n,
         histogramLayers,
         histogramInputs: 5,
+        wasmLevel,
       });
       const before = tf.memory().numTensors;
       const [signalTensors, activationTensors, gradientTensors] = tf.tidy(() => {

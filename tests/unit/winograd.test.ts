@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/compute/backend';
+import { WASM_LEVELS, type WasmLevel } from '../../src/compute/wasm-build';
 import { createModel, type ModelSpec } from '../../src/compute/models';
 import {
   stopWinograd,
@@ -33,10 +34,11 @@ afterAll(() => stopWinograd());
 async function both(
   f: () => tf.Tensor,
   tile: WinogradTile | 'auto' = 'auto',
+  wasmLevel?: WasmLevel,
 ): Promise<[Float32Array, Float32Array]> {
   stopWinograd();
   const a = tf.tidy(f);
-  await useWinograd({ minInChannels: 1, tile });
+  await useWinograd({ minInChannels: 1, tile, wasmLevel });
   const b = tf.tidy(f);
   const out = [(await a.data()) as Float32Array, (await b.data()) as Float32Array] as const;
   a.dispose();
@@ -97,15 +99,21 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
     expect(winogradInUse()).toBe(false);
   });
 
-  for (const [c, tile] of CASES.flatMap((c) => TILES.map((t) => [c, t] as const))) {
+  // Both builds of the kernel: relaxed SIMD (fused multiply-adds; what Chromium and Node run)
+  // and SIMD alone (what engines without relaxed SIMD run).
+  const runs = CASES.flatMap((c) =>
+    TILES.flatMap((t) => WASM_LEVELS.map((level) => [c, t, level] as const)),
+  );
+  for (const [c, tile, level] of runs) {
     const [n, h, w, ch] = c.x;
-    const name = `F(${tile}×${tile}, 3×3), ${n}×${h}×${w}×${ch} → ${c.k}, pad ${JSON.stringify(c.pad)}`;
+    const name = `F(${tile}×${tile}, 3×3), ${level} build, ${n}×${h}×${w}×${ch} → ${c.k}, pad ${JSON.stringify(c.pad)}`;
     it(`conv2d equals tfjs's: ${name}`, async () => {
       const x = tf.randomNormal(c.x, 0, 1, 'float32', 1);
       const f = tf.randomNormal([3, 3, ch, c.k], 0, 1, 'float32', 2);
       const [a, b] = await both(
         () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, c.pad),
         tile,
+        level,
       );
       expect(relativeError(a, b)).toBeLessThan(1e-5);
       tf.dispose([x, f]);
@@ -126,6 +134,7 @@ describe('Winograd Conv2D and FusedConv2D on wasm', () => {
               activation,
             }),
           tile,
+          level,
         );
         expect(relativeError(a, b)).toBeLessThan(1e-5);
       }

@@ -26,7 +26,8 @@
 import { BATCH_NORM_EPSILON } from '../tfjs-fixes/batch-norm';
 import type { Activation } from '../models/types';
 import type { SignalNetwork } from './network';
-import { signalsWasmBase64 } from './signals-wasm-bytes';
+import { wasmBuild, type WasmLevel } from '../wasm-build';
+import { signalsWasm } from './signals-wasm-bytes';
 
 interface SignalsExports {
   memory: WebAssembly.Memory;
@@ -82,29 +83,27 @@ const PAGE = 65536;
 const MAX_BYTES = 4 * 1024 ** 3;
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const text = atob(s);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
 /** Floats of one draw's histogram samples: h_t, f(h_t) and ∂L/∂h_t of each histogram layer. */
 export function signalSampleLength(layers: number, inputs: number, width: number): number {
   return 3 * layers * inputs * width;
 }
 
-let kernel: Promise<SignalsExports> | null = null;
+/** The kernel of each build asked for ('auto': wasmBuild's choice). */
+const kernels = new Map<WasmLevel | 'auto', Promise<SignalsExports>>();
 
-/** Compile and instantiate the module once (async: browsers refuse large sync compiles). */
-function signalsKernel(): Promise<SignalsExports> {
-  kernel ??= WebAssembly.instantiate(decodeBase64(signalsWasmBase64), {
-    env: {
-      abort: () => {
-        throw new Error('signals.wasm aborted');
+/** Compile and instantiate a build once (async: browsers refuse large sync compiles). */
+function signalsKernel(level?: WasmLevel): Promise<SignalsExports> {
+  let kernel = kernels.get(level ?? 'auto');
+  if (!kernel) {
+    kernel = WebAssembly.instantiate(wasmBuild(signalsWasm, level).bytes, {
+      env: {
+        abort: () => {
+          throw new Error('signals.wasm aborted');
+        },
       },
-    },
-  }).then(({ instance }) => instance.exports as unknown as SignalsExports);
+    }).then(({ instance }) => instance.exports as unknown as SignalsExports);
+    kernels.set(level ?? 'auto', kernel);
+  }
   return kernel;
 }
 
@@ -130,8 +129,10 @@ export async function signalPass(options: {
    * reuses one per draw); default a new array.
    */
   samples?: Float32Array;
+  /** Which build of the kernel (default: the relaxed-SIMD one where the engine takes it). */
+  wasmLevel?: WasmLevel;
 }): Promise<SignalPassResult> {
-  const wasm = await signalsKernel();
+  const wasm = await signalsKernel(options.wasmLevel);
   const { network, weights, batch: N, histogramInputs } = options;
   const { depth: T, width: d, batchNorm } = network;
   const residual = network.residualAlpha !== null;

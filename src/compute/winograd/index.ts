@@ -20,6 +20,7 @@
  *   PUBLIC_SKIPSCAPE_WINOGRAD=0 when the site is built)
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { WasmLevel } from '../wasm-build';
 import { WinogradKernel, type WinogradTile } from './kernel';
 
 export { WinogradKernel, tilesPerBlock, type Conv3x3Options, type WinogradTile } from './kernel';
@@ -63,6 +64,8 @@ interface WasmBackendLike {
 }
 
 let kernel: WinogradKernel | null = null;
+/** The build useWinograd was asked for ('auto': wasmBuild's choice). */
+let kernelRequest: WasmLevel | 'auto' = 'auto';
 /** Convolutions with fewer input channels go to tfjs (see useWinograd). */
 let minInChannels = 4;
 /** F(tile×tile, 3×3), or 'auto' for tileFor's choice (see useWinograd). */
@@ -297,6 +300,11 @@ export interface UseWinogradOptions {
    * runs under a gradient tape, always leaves them to tfjs.
    */
   strided?: boolean;
+  /**
+   * Which build of the kernel (src/compute/wasm-build.ts); default the
+   * relaxed-SIMD one where the engine takes it. Tests run both.
+   */
+  wasmLevel?: WasmLevel;
 }
 
 /**
@@ -308,8 +316,12 @@ export async function useWinograd(options: UseWinogradOptions = {}): Promise<voi
   minInChannels = options.minInChannels ?? 4;
   tile = options.tile ?? 'auto';
   strided = options.strided ?? true;
+  const request = options.wasmLevel ?? 'auto';
+  if (!kernel || request !== kernelRequest) {
+    kernel = await WinogradKernel.create(options.wasmLevel);
+    kernelRequest = request;
+  }
   if (winogradInUse()) return;
-  kernel ??= await WinogradKernel.create();
   for (const [name, make] of [
     [tf.Conv2D, conv2dConfig],
     [tf.FusedConv2D, fusedConv2dConfig],

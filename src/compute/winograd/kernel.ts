@@ -17,7 +17,8 @@
  * there is no stable weight identity to cache by, and the transform costs
  * 1/(tiles) of the rest.
  */
-import { winogradWasmBase64 } from './wasm-bytes';
+import { wasmBuild, type WasmLevel } from '../wasm-build';
+import { winogradWasm } from './wasm-bytes';
 
 interface WinogradExports {
   heapBase(): number;
@@ -101,13 +102,6 @@ export interface Conv3x3Options {
 
 const PAGE = 65536;
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
-
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const text = atob(s);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
 
 /**
  * Output tile side m of F(m×m, 3×3): 2 (16 products per tile, 2.25× less
@@ -299,14 +293,26 @@ export class WinogradKernel {
     private readonly module: WebAssembly.Module,
     private readonly wasm: WinogradExports,
     private readonly memory: WebAssembly.Memory,
+    /** Which build runs (src/compute/wasm-build.ts). */
+    readonly level: WasmLevel,
   ) {}
 
-  /** Compile and instantiate the module (async: browsers refuse large sync compiles). */
-  static async create(): Promise<WinogradKernel> {
-    const module = await WebAssembly.compile(decodeBase64(winogradWasmBase64));
+  /**
+   * Compile and instantiate the module (async: browsers refuse large sync
+   * compiles): the relaxed-SIMD build where the engine takes it, unless
+   * `level` says which.
+   */
+  static async create(level?: WasmLevel): Promise<WinogradKernel> {
+    const build = wasmBuild(winogradWasm, level);
+    const module = await WebAssembly.compile(build.bytes);
     const memory = new WebAssembly.Memory({ initial: 1 });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    return new WinogradKernel(module, instance.exports as unknown as WinogradExports, memory);
+    return new WinogradKernel(
+      module,
+      instance.exports as unknown as WinogradExports,
+      memory,
+      build.level,
+    );
   }
 
   /**
