@@ -19,6 +19,10 @@
  *
  *   cold: a new seed each time, so every weight is sampled afresh
  *   warm: the activation toggled (ReLU ↔ tanh), so the weights come from the cache
+ *   width: the width slider moved one step at a time (100 → 101 → …, Kaiming),
+ *     so every matrix is new but its stream of normals is not: the first
+ *     step keeps the streams (samples 101² normals a matrix), each later one
+ *     adds 2d + 1 normals a matrix
  *   drag: after the init is set to Gaussian σ_w²/fan-in, the σ_w² slider
  *     dragged from 2 down in steps of 0.05, one input event every
  *     --drag-interval ms (--drag-steps of them; the weights stay cached):
@@ -343,10 +347,15 @@ async function drag(page: Page, steps: number, interval: number): Promise<Drag> 
   return { ...measured, loadAverage: Math.round(loadavg()[0]! * 100) / 100 };
 }
 
-/** One page of one build: the first run, `runs` cold and `runs` warm ones, and a drag. */
-async function session(
-  url: string,
-): Promise<{ first: Run; cold: Run[]; warm: Run[]; drag: Drag | null; backend: string }> {
+/** One page of one build: the first run, `runs` cold ones, `runs` + 1 width steps, `runs` warm ones, and a drag. */
+async function session(url: string): Promise<{
+  first: Run;
+  cold: Run[];
+  width: Run[];
+  warm: Run[];
+  drag: Drag | null;
+  backend: string;
+}> {
   const page = await browser.newPage();
   try {
     await page.goto(
@@ -371,6 +380,18 @@ async function session(
       );
       cold.push(last);
     }
+    const width: Run[] = [];
+    for (let i = 1; i <= runs + 1; i++) {
+      const to = String(100 + i);
+      last = await change(
+        page,
+        ['input[data-setting="width"]', 0],
+        to,
+        `width ${to}`,
+        JSON.stringify(last.timing),
+      );
+      width.push(last);
+    }
     for (let i = 0; i < runs; i++) {
       const to = i % 2 === 0 ? 'tanh' : 'relu';
       last = await change(
@@ -394,7 +415,7 @@ async function session(
       );
       dragged = await drag(page, dragSteps, dragInterval);
     }
-    return { first, cold, warm, drag: dragged, backend };
+    return { first, cold, width, warm, drag: dragged, backend };
   } finally {
     await page.close();
   }
@@ -410,6 +431,7 @@ const times = (list: Run[]) =>
 const measured = builds.map(() => ({
   first: [] as Run[],
   cold: [] as Run[],
+  width: [] as Run[],
   warm: [] as Run[],
   drag: [] as Drag[],
 }));
@@ -424,13 +446,14 @@ try {
       backend = s.backend;
       measured[i]!.first.push(s.first);
       measured[i]!.cold.push(...s.cold);
+      measured[i]!.width.push(...s.width);
       measured[i]!.warm.push(...s.warm);
       if (s.drag) measured[i]!.drag.push(s.drag);
       const dragged = s.drag
         ? `; drag ${s.drag.steps} steps in ${Math.round(s.drag.durationMs)} ms: ${s.drag.paintsDuring} painted during, settled ${Math.round(s.drag.settleMs)} ms after`
         : '';
       process.stderr.write(
-        `round ${r + 1} ${builds[i]!.label}: update (run; CPU ms of workers + page + other) cold ${times(s.cold)}, warm ${times(s.warm)} ms${dragged}, load ${loadavg()[0]!.toFixed(2)}\n`,
+        `round ${r + 1} ${builds[i]!.label}: update (run; CPU ms of workers + page + other) cold ${times(s.cold)}, width ${times(s.width)}, warm ${times(s.warm)} ms${dragged}, load ${loadavg()[0]!.toFixed(2)}\n`,
       );
     }
   }
@@ -487,6 +510,9 @@ const record = {
     label: b.label,
     dist: b.dist,
     cold: summary(measured[i]!.cold),
+    // The first step of each session keeps the streams; the rest extend them.
+    widthFirstStep: summary(measured[i]!.width.filter((_, k) => k % (runs + 1) === 0)),
+    widthLaterSteps: summary(measured[i]!.width.filter((_, k) => k % (runs + 1) !== 0)),
     warm: summary(measured[i]!.warm),
     drag:
       measured[i]!.drag.length > 0

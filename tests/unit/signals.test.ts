@@ -232,25 +232,35 @@ describe('initialisation', () => {
     }
   });
 
-  it('weights equal initialValues bit for bit, whether sampled afresh, rescaled from cached normals or not cached', () => {
-    // Gaussian weights are rescaled from cached float64 normals when σ_w²
-    // changes; Kaiming ones go straight into float32. Either way each matrix
-    // is what the model's initialisation gives it.
+  it('weights equal initialValues bit for bit, whether sampled afresh, rescaled or widened from kept normals, or cached', () => {
+    // Gaussian weights come from kept float64 normals (rescaled when σ_w²
+    // changes); Kaiming ones go straight into float32 until a second width
+    // asks for the same stream. A d×d matrix takes the first d² normals of
+    // its stream, so other widths continue it (the stream grows by a quarter
+    // past what is asked, hence the steps 9 → 10 → 12 → 13 and back down).
+    // Either way each matrix is what the model's initialisation gives it.
     const seed = 21;
     const steps: Partial<SignalNetwork>[] = [
-      { init: 'kaiming' },
-      { init: 'gaussian', sigmaW2: 2 },
-      { init: 'gaussian', sigmaW2: 0.5 },
-      { init: 'gaussian', sigmaW2: 1.3 },
-      { init: 'kaiming' },
-      { init: 'gaussian', sigmaW2: 0.5, residualAlpha: 1 },
+      { init: 'kaiming', width: 9 },
+      { init: 'gaussian', sigmaW2: 2, width: 9 },
+      { init: 'gaussian', sigmaW2: 0.5, width: 9 },
+      { init: 'gaussian', sigmaW2: 1.3, width: 10 },
+      { init: 'kaiming', width: 9 },
+      { init: 'kaiming', width: 10 },
+      { init: 'kaiming', width: 12 },
+      { init: 'kaiming', width: 13 },
+      { init: 'kaiming', width: 4 },
+      { init: 'gaussian', sigmaW2: 0.5, residualAlpha: 1, width: 12 },
+      { init: 'gaussian', sigmaW2: 0.5, width: 5 },
+      { init: 'kaiming', width: 31 },
     ];
     for (const over of steps) {
-      const network = net({ width: 9, depth: 4, ...over });
+      const network = net({ depth: 4, ...over });
+      const d = network.width;
       const init = mlpWeightInit(network.init, Math.sqrt(network.sigmaW2));
       const weights = drawWeights({ network, seed, draw: 1 });
       weightNames(network).forEach((name, i) => {
-        const expected = initialValues({ init, shape: [9, 9], seed: drawSeed(seed, 1), name });
+        const expected = initialValues({ init, shape: [d, d], seed: drawSeed(seed, 1), name });
         expect(weights[i]).toEqual(expected);
       });
     }

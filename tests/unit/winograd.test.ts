@@ -38,7 +38,7 @@ async function both(
 ): Promise<[Float32Array, Float32Array]> {
   stopWinograd();
   const a = tf.tidy(f);
-  await useWinograd({ minInChannels: 1, tile, wasmLevel });
+  await useWinograd({ minInChannels: 1, tile, ...(wasmLevel ? { wasmLevel } : {}) });
   const b = tf.tidy(f);
   const out = [(await a.data()) as Float32Array, (await b.data()) as Float32Array] as const;
   a.dispose();

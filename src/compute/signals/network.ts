@@ -14,7 +14,7 @@
 import { mlpWeightInit } from '../models/mlp';
 import { initialValues } from '../models/init';
 import type { Activation, MlpInit, MlpSpec } from '../models/types';
-import { createRng, deriveSeed } from '../random';
+import { createRng, deriveSeed, type Rng } from '../random';
 
 export type { Activation, MlpInit } from '../models/types';
 
@@ -134,15 +134,78 @@ function lru<A extends Float32Array | Float64Array>(maxValues: number) {
 /** Scaled weights W and Wᵀ, as the pass uses them. */
 const cachedWeights = lru<Float32Array>(16_000_000);
 /**
- * The standard normals behind Gaussian weights, in float64, so a new σ_w²
- * (the slider) only rescales them: w = z·σ_w/√fan-in, the very product
- * initialValues rounds to float32. Kaiming weights (σ_w² fixed at 2) keep
- * none: sampled straight into float32 (initialValues itself, the same
- * numbers), since a float64 array filled per matrix is fresh memory, which
- * cost Chromium's workers as much as the sampling itself
- * (`node bench/signals-trace.ts --cold --profile`).
+ * The standard normals of one weight stream (a draw's seed and a layer's
+ * name), as many as asked for so far, in float64: a d×d matrix is
+ * w_ij = z_{i·d+j}·σ_w/√d, the very product initialValues rounds to float32,
+ * so a new σ_w² (the slider) only rescales them, and since a d×d matrix takes
+ * the first d² normals of its stream, a wider network (the width slider) draws
+ * only the 2d + 1 more that each step up adds, a narrower one none. Drawing
+ * them is most of a new network's cost: 4 million Gaussians (Box–Muller, two
+ * logarithms, a cosine and a sine a pair) for 8 draws of 50 layers of width
+ * 100.
  */
-const cachedNormals = lru<Float64Array>(4_000_000);
+interface NormalStream {
+  rng: Rng;
+  /** values[0, drawn) are the stream's first normals; the rest is room to grow. */
+  values: Float64Array;
+  drawn: number;
+}
+
+/** Streams by key, least recently used first, bounded by the values they hold. */
+const streams = new Map<string, NormalStream>();
+let streamValues = 0;
+/** 64 MB of float64 a worker: every draw's normals at width 100 and depth 50 fit several times. */
+const MAX_STREAM_VALUES = 8_000_000;
+
+/** The width each Kaiming stream was last drawn at, oldest first (bounded). */
+const kaimingWidths = new Map<string, number>();
+
+/**
+ * Whether to draw a matrix from its kept stream of normals. Gaussian weights
+ * always are (σ_w² rescales them). Kaiming weights (σ_w² fixed) only once
+ * their stream is kept or a second width asks for it: a new seed's are drawn
+ * straight into float32 (initialValues, the same numbers), since a fresh
+ * float64 array for each of them cost Chromium's workers about 20 ms of the
+ * 200 a new network takes (bench/signals.ts, cold), and only the width slider
+ * needs the normals again.
+ */
+function keepsNormals(kind: 'gaussian' | 'kaimingNormal', key: string, d: number): boolean {
+  if (kind === 'gaussian' || streams.has(key)) return true;
+  const last = kaimingWidths.get(key);
+  kaimingWidths.delete(key);
+  kaimingWidths.set(key, d);
+  if (kaimingWidths.size > 100_000) kaimingWidths.delete(kaimingWidths.keys().next().value!);
+  return last !== undefined && last !== d;
+}
+
+/** The first n normals of the stream of (seed s, name): a view, not to be written to. */
+function standardNormals(s: number, name: string, n: number): Float64Array {
+  const key = `${s}|${name}`;
+  let stream = streams.get(key);
+  if (stream) streams.delete(key);
+  else {
+    stream = { rng: createRng(deriveSeed(s, name)), values: new Float64Array(0), drawn: 0 };
+  }
+  streams.set(key, stream);
+  if (n > stream.drawn) {
+    if (n > stream.values.length) {
+      // Room for a few more steps of the width slider before the next copy.
+      const grown = new Float64Array(Math.ceil(n * 1.25));
+      grown.set(stream.values.subarray(0, stream.drawn));
+      streamValues += grown.length - stream.values.length;
+      stream.values = grown;
+    }
+    // fillNormal continues the stream where the last fill stopped (spare normal included).
+    stream.rng.fillNormal(stream.values.subarray(stream.drawn, n));
+    stream.drawn = n;
+  }
+  for (const [oldKey, old] of streams) {
+    if (streamValues <= MAX_STREAM_VALUES || old === stream) break;
+    streams.delete(oldKey);
+    streamValues -= old.values.length;
+  }
+  return stream.values.subarray(0, n);
+}
 
 /**
  * Every weight matrix of draw `draw`, in forward order ({@link weightNames}),
@@ -163,15 +226,14 @@ export function drawWeights(options: {
   return weightNames(network).map((name) => {
     const key = `${JSON.stringify(init)}|${d}|${s}|${name}`;
     const w = cachedWeights(key, () => {
-      if (init.kind !== 'gaussian') return initialValues({ init, shape: [d, d], seed: s, name });
-      // initialValues draws N(0, 1)·std from the stream of (seed, name), as here.
-      const std = init.sigmaW / Math.sqrt(d);
-      const z = cachedNormals(`${d}|${s}|${name}`, () => {
-        const rng = createRng(deriveSeed(s, name));
-        const out = new Float64Array(d * d);
-        rng.fillNormal(out);
-        return out;
-      });
+      if (init.kind !== 'gaussian' && init.kind !== 'kaimingNormal')
+        return initialValues({ init, shape: [d, d], seed: s, name });
+      // initialValues draws N(0, 1)·std from the stream of (seed, name), as here, with std
+      // computed the same way (fan-in d).
+      const std = init.kind === 'gaussian' ? init.sigmaW / Math.sqrt(d) : Math.sqrt(2 / d);
+      if (!keepsNormals(init.kind, `${s}|${name}`, d))
+        return initialValues({ init, shape: [d, d], seed: s, name });
+      const z = standardNormals(s, name, d * d);
       const out = new Float32Array(d * d);
       for (let i = 0; i < out.length; i++) out[i] = z[i]! * std;
       return out;
