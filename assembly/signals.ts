@@ -18,23 +18,11 @@
 // a product depends on its own row only). Batch statistics, sums and
 // histograms read the first N rows and d columns only.
 
+import { madd } from './madd';
+
 /** First free byte above the static data, 16-byte aligned. */
 export function heapBase(): usize {
   return (__heap_base + 15) & ~(<usize>15);
-}
-
-/**
- * s + a·w. In the relaxed-SIMD build (scripts/build-wasm.mjs builds the module
- * both ways; src/compute/wasm-build.ts runs that one where the engine accepts
- * it) one fused multiply-add where the CPU has one, rounded once, which
- * takes the place of two instructions in the products' loops (bench/README.md,
- * "Fused multiply-add"). Elsewhere a product and a sum, each rounded.
- */
-// @ts-ignore: decorator
-@inline
-function madd(a: v128, w: v128, s: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, w, s);
-  return f32x4.add(s, f32x4.mul(a, w));
 }
 
 /**
