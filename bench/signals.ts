@@ -367,42 +367,35 @@ async function session(url: string): Promise<{
       /\((\w+)\)/.exec(
         (await page.getByTestId('signals-status').first().textContent()) ?? '',
       )?.[1] ?? '';
-    const cold: Run[] = [];
-    const warm: Run[] = [];
-    for (let i = 1; i <= runs; i++) {
-      const seed = String(100 + i);
-      last = await change(
-        page,
-        ['details input[type="number"]', 2],
-        seed,
-        `seed ${seed}`,
-        JSON.stringify(last.timing),
-      );
-      cold.push(last);
-    }
-    const width: Run[] = [];
-    for (let i = 1; i <= runs + 1; i++) {
-      const to = String(100 + i);
-      last = await change(
-        page,
-        ['input[data-setting="width"]', 0],
-        to,
-        `width ${to}`,
-        JSON.stringify(last.timing),
-      );
-      width.push(last);
-    }
-    for (let i = 0; i < runs; i++) {
-      const to = i % 2 === 0 ? 'tanh' : 'relu';
-      last = await change(
-        page,
-        ['select[data-setting="activation"]', 0],
-        to,
-        to,
-        JSON.stringify(last.timing),
-      );
-      warm.push(last);
-    }
+    /** Set the control to each value in turn, each change timed after the last one's result. */
+    const changes = async (
+      control: [string, number],
+      values: string[],
+      label: (value: string) => string,
+    ): Promise<Run[]> => {
+      const list: Run[] = [];
+      for (const value of values) {
+        last = await change(page, control, value, label(value), JSON.stringify(last.timing));
+        list.push(last);
+      }
+      return list;
+    };
+    const numbers = (count: number) => Array.from({ length: count }, (_, k) => String(100 + k + 1));
+    const cold = await changes(
+      ['details input[type="number"]', 2],
+      numbers(runs),
+      (v) => `seed ${v}`,
+    );
+    const width = await changes(
+      ['input[data-setting="width"]', 0],
+      numbers(runs + 1),
+      (v) => `width ${v}`,
+    );
+    const warm = await changes(
+      ['select[data-setting="activation"]', 0],
+      Array.from({ length: runs }, (_, k) => (k % 2 === 0 ? 'tanh' : 'relu')),
+      (v) => v,
+    );
     let dragged: Drag | null = null;
     if (dragSteps > 0) {
       // Gaussian σ_w²/fan-in (σ_w² = 2, as Kaiming): one run, then the slider is live.

@@ -169,8 +169,8 @@ const kaimingWidths = new Map<string, number>();
  * 200 a new network takes (bench/signals.ts, cold), and only the width slider
  * needs the normals again.
  */
-function keepsNormals(kind: 'gaussian' | 'kaimingNormal', key: string, d: number): boolean {
-  if (kind === 'gaussian' || streams.has(key)) return true;
+function keepsNormals(gaussian: boolean, key: string, d: number): boolean {
+  if (gaussian || streams.has(key)) return true;
   const last = kaimingWidths.get(key);
   kaimingWidths.delete(key);
   kaimingWidths.set(key, d);
@@ -178,9 +178,8 @@ function keepsNormals(kind: 'gaussian' | 'kaimingNormal', key: string, d: number
   return last !== undefined && last !== d;
 }
 
-/** The first n normals of the stream of (seed s, name): a view, not to be written to. */
-function standardNormals(s: number, name: string, n: number): Float64Array {
-  const key = `${s}|${name}`;
+/** The first n normals of the stream `key` of (seed s, name): a view, not to be written to. */
+function standardNormals(key: string, s: number, name: string, n: number): Float64Array {
   let stream = streams.get(key);
   if (stream) streams.delete(key);
   else {
@@ -226,14 +225,18 @@ export function drawWeights(options: {
   return weightNames(network).map((name) => {
     const key = `${JSON.stringify(init)}|${d}|${s}|${name}`;
     const w = cachedWeights(key, () => {
-      if (init.kind !== 'gaussian' && init.kind !== 'kaimingNormal')
-        return initialValues({ init, shape: [d, d], seed: s, name });
       // initialValues draws N(0, 1)·std from the stream of (seed, name), as here, with std
       // computed the same way (fan-in d).
-      const std = init.kind === 'gaussian' ? init.sigmaW / Math.sqrt(d) : Math.sqrt(2 / d);
-      if (!keepsNormals(init.kind, `${s}|${name}`, d))
+      const std =
+        init.kind === 'gaussian'
+          ? init.sigmaW / Math.sqrt(d)
+          : init.kind === 'kaimingNormal'
+            ? Math.sqrt(2 / d)
+            : null;
+      const stream = `${s}|${name}`;
+      if (std === null || !keepsNormals(init.kind === 'gaussian', stream, d))
         return initialValues({ init, shape: [d, d], seed: s, name });
-      const z = standardNormals(s, name, d * d);
+      const z = standardNormals(stream, s, name, d * d);
       const out = new Float32Array(d * d);
       for (let i = 0; i < out.length; i++) out[i] = z[i]! * std;
       return out;
