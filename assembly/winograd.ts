@@ -49,8 +49,8 @@ export function heapBase(): usize {
 
 /** U_k = G g Gᵀ for every (c, o) pair; padding rows and columns stay zero. */
 export function filterTransform(g: usize, C: i32, K: i32, u: usize, Cp: i32, Kp: i32): void {
-  memory.fill(u, 0, <usize>(16 * Cp * Kp) << 2);
-  const plane = <usize>(Cp * Kp) << 2; // bytes between U_k and U_{k+1}
+  const plane = filterPlaneBytes(Cp, Kp); // bytes between U_k and U_{k+1}
+  memory.fill(u, 0, 16 * plane);
   const tap = <usize>(C * K) << 2; // bytes between filter taps (u, v)
   for (let c = 0; c < C; c++) {
     for (let o = 0; o < K; o++) {
@@ -89,6 +89,23 @@ function filterRow(q: usize, plane: usize, t0: f32, t1: f32, t2: f32): void {
 @inline
 function planeBytes(Tb: i32, cols: i32): usize {
   return (<usize>(Tb * cols) << 2) + 64;
+}
+
+/**
+ * Bytes from U_k to U_{k+1}: Cp × Kp floats and 64 bytes more. Without the
+ * 64 the planes lie a multiple of 4 KiB apart (16 KiB at 64 → 64 channels),
+ * and the filter transform's stores of one (c, o) pair into all of them fall
+ * into one set of the L1 cache.
+ */
+// @ts-ignore: decorator
+@inline
+function filterPlaneBytes(Cp: i32, Kp: i32): usize {
+  return (<usize>(Cp * Kp) << 2) + 64;
+}
+
+/** Floats of U for `planes` planes (16 for F(2×2, 3×3), 36 for F(4×4, 3×3)). */
+export function filterFloats(planes: i32, Cp: i32, Kp: i32): i32 {
+  return planes * (Cp * Kp + 16);
 }
 
 /** Floats of scratch for V (cols = Cp) or M (cols = Kp). */
@@ -276,7 +293,7 @@ function multiply(
   const planeM = planeBytes(Tb, Kp);
   for (let k = 0; k < planes; k++) {
     const V = v + <usize>k * planeV;
-    const U = u + <usize>(k * Cp) * rowU;
+    const U = u + <usize>k * filterPlaneBytes(Cp, Kp);
     const M = m + <usize>k * planeM;
     for (let i = 0; i < rows; i += 4) {
       const v0 = V + <usize>i * rowV;
@@ -460,8 +477,8 @@ export function scratchFloats36(Tb: i32, cols: i32): i32 {
 
 /** U = G g Gᵀ (6×6) for every (c, o) pair, in float64, stored as float32. */
 export function filterTransform4(g: usize, C: i32, K: i32, u: usize, Cp: i32, Kp: i32): void {
-  memory.fill(u, 0, <usize>(36 * Cp * Kp) << 2);
-  const plane = <usize>(Cp * Kp) << 2;
+  const plane = filterPlaneBytes(Cp, Kp);
+  memory.fill(u, 0, 36 * plane);
   const tap = <usize>(C * K) << 2;
   for (let c = 0; c < C; c++) {
     for (let o = 0; o < K; o++) {

@@ -25,6 +25,7 @@ interface WinogradExports {
   scratchFloats(Tb: number, cols: number): number;
   filterTransform(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
   scratchFloats36(Tb: number, cols: number): number;
+  filterFloats(planes: number, Cp: number, Kp: number): number;
   filterTransform4(g: number, C: number, K: number, u: number, Cp: number, Kp: number): void;
   conv3x3f4: WinogradExports['conv3x3'];
   filterPad(g: number, D: number, K: number, u: number, Kp: number): void;
@@ -232,7 +233,7 @@ function scratchLayout(
   const Tb = tilesPerBlock(Cp, Kp, tile);
   const scratch = tile === 4 ? wasm.scratchFloats36 : wasm.scratchFloats;
   const u = 0;
-  const v = u + roundUp(planesOf(tile) * Cp * Kp * 4, 64);
+  const v = u + roundUp(wasm.filterFloats(planesOf(tile), Cp, Kp) * 4, 64);
   const m = v + roundUp(scratch(Tb, Cp) * 4, 64);
   const bytes = m + roundUp(scratch(Tb, Kp) * 4, 64);
   return { Cp, Kp, Tb, u, v, m, bytes };
