@@ -265,6 +265,31 @@ test('the GSC lab on auto: WebAssembly where no hardware GPU is found, said to b
   );
 });
 
+test("the GSC lab splits one network's weight draws over the workers", async () => {
+  await open(
+    '/articles/effective-depth/?gsc.form=residual&gsc.inputs=16&gsc.projections=1&gsc.draws=4&gsc.backend=wasm#gsc',
+    async ({ page }) => {
+      await page.waitForFunction(() => document.querySelector('#gsc astro-island[ssr]') === null);
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      const workers = Math.min(2, cores > 2 ? cores - 1 : cores);
+      await expect(page.getByTestId('gsc-estimate').textContent()).resolves.toMatch(
+        new RegExp(`on WebAssembly for this network, on ${workers} workers?`),
+      );
+      await page.locator('#gsc').getByRole('button', { name: 'Run live' }).click();
+      await expect
+        .poll(() => page.locator('#gsc [data-figure]').getAttribute('data-phase'), {
+          timeout: 120_000,
+        })
+        .toBe('done');
+      // One network, its 4 draws in a slice per worker, merged on the page.
+      expect(page.workers().filter((w) => /\/worker/.test(w.url())).length).toBe(workers);
+      await expect(page.getByTestId('gsc-summary').first().textContent()).resolves.toMatch(
+        /residual ReLU: .*over 4 weight draws\).*\(live\)/,
+      );
+    },
+  );
+});
+
 test('the effective-depth curves draw for both depths', async () => {
   await open('/articles/effective-depth/#taylor', async ({ page }) => {
     const taylor = lines(page, 'taylor', 'taylor');

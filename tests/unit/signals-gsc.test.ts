@@ -13,11 +13,13 @@ import { initialValues } from '../../src/compute/models/init';
 import { createRng, deriveSeed, normalArray } from '../../src/compute/random';
 import { labNetwork } from '../../src/compute/signals/depth-lab';
 import {
+  combineGscDraws,
   depthLayers,
   gradientScaleCoefficients,
   signDiversity,
   unitStd,
 } from '../../src/compute/signals/gsc';
+import { splitDraws } from '../../src/compute/signals/summary';
 import type { GscResult } from '../../src/compute/signals/gsc';
 import { drawSeed, drawWeights, mlpSpec } from '../../src/compute/signals/network';
 import { propagate } from '../../src/compute/signals/propagate';
@@ -232,8 +234,8 @@ describe('skipscape gsc', () => {
   });
 });
 
-describe('gsc job', () => {
-  it('runs in the job runner, ends with the compute module’s result and leaves no tensor', async () => {
+describe('gsc-draws job', () => {
+  it('runs slices in the job runner whose draws merge to the one-thread result bit for bit, leaving no tensor', async () => {
     const messages: FromWorker[] = [];
     const runner = createJobRunner({
       post: (m) => void messages.push(m),
@@ -241,14 +243,32 @@ describe('gsc job', () => {
       startBackend: async () => ({ name: 'cpu', reason: 'test' }),
     });
     const network = net({ activation: 'selu', residual: true, batchNorm: true });
-    const params = { network, seed: 4, inputs: 16, projections: 2, draws: 2 };
+    const run = { network, seed: 4, inputs: 16, projections: 2, draws: 3 };
     const before = tf.memory().numTensors;
-    runner.handle({ type: 'start', jobId: 'g', kind: 'gsc', params });
-    await runner.idle();
+    // As the GSC lab splits one network over two workers: draws [0, 1) and [1, 3).
+    for (const [from, to] of splitDraws(run.draws, 2)) {
+      runner.handle({
+        type: 'start',
+        jobId: `g${from}`,
+        kind: 'gsc-draws',
+        params: { ...run, pairs: false, from, to },
+      });
+      await runner.idle();
+    }
     expect(tf.memory().numTensors).toBe(before);
-    const done = messages.at(-1)!;
-    if (done.type !== 'done' || done.kind !== 'gsc') throw new Error(`no done: ${done.type}`);
-    expect(done.result).toEqual(await gradientScaleCoefficients(params));
+    const draws = messages.flatMap((m) =>
+      m.type === 'partial' && m.kind === 'gsc-draws' ? [m.partial] : [],
+    );
+    expect(draws.map((d) => d.draw)).toEqual([0, 1, 2]);
+    const done = messages.filter((m) => m.type === 'done');
+    expect(done.map((m) => m.type === 'done' && m.kind === 'gsc-draws' && m.result)).toEqual([
+      { draws: 1 },
+      { draws: 2 },
+    ]);
+    // Merged in the other order, as a page may receive them.
+    expect(combineGscDraws(run, [...draws].reverse())).toEqual(
+      await gradientScaleCoefficients(run),
+    );
     expect(messages.some((m) => m.type === 'progress')).toBe(true);
   });
 });

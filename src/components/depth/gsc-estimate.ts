@@ -8,6 +8,8 @@
  * within 25 % of each, and slower than a quiet machine). Orthogonal weights
  * and BN cost a little more; a GPU backend has no reference.
  */
+import { splitDraws } from '../../compute/signals/summary';
+
 export const GSC_WASM_SECONDS = {
   perDraw: 0.2,
   perInput: 1e-4,
@@ -21,14 +23,46 @@ export const GSC_WASM_SECONDS = {
  */
 export const GSC_WASM_START_SECONDS = 1.5;
 
-/** Seconds of computing, one worker's share (`networks` of the run's networks), workers started. */
+/** Seconds of computing `draws` weight draws on one worker (the busiest one's share of a run), workers started. */
 export function gscSecondsOnWasm(run: {
-  networks: number;
   draws: number;
   inputs: number;
   projections: number;
 }): number {
   const c = GSC_WASM_SECONDS;
   const perDraw = c.perDraw + run.inputs * (c.perInput + c.perInputProjection * run.projections);
-  return run.networks * run.draws * perDraw;
+  return run.draws * perDraw;
+}
+
+/** One job of a live run: draws [from, to) of one network (`network` indexes the run's networks). */
+export interface GscSlice {
+  network: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * How a live run splits over `lanes` workers: each network's draws cut into
+ * ⌊lanes / networks⌋ slices (at least one; splitDraws), the slices of every
+ * network in order. Two networks on two cores: one network a worker, as
+ * before; one network: its draws split over both.
+ */
+export function gscSlices(networks: number, draws: number, lanes: number): GscSlice[] {
+  const perNetwork = Math.max(1, Math.floor(lanes / networks));
+  return Array.from({ length: networks }, (_, network) =>
+    splitDraws(draws, perNetwork).map(([from, to]) => ({ network, from, to })),
+  ).flat();
+}
+
+/**
+ * Draws the busiest worker measures when the slices are dealt out in order
+ * to whichever worker is free first (each draw taking the same time).
+ */
+export function busiestWorkerDraws(slices: readonly GscSlice[], lanes: number): number {
+  const load = Array.from({ length: Math.max(1, lanes) }, () => 0);
+  for (const s of slices) {
+    const free = load.indexOf(Math.min(...load));
+    load[free]! += s.to - s.from;
+  }
+  return Math.max(...load);
 }

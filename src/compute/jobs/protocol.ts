@@ -18,7 +18,7 @@
  */
 import type { BackendName } from '../backend';
 import type { EffectiveDepthJobTypes } from './effective-depth-job';
-import type { GscDrawsJobTypes, GscJobTypes } from './gsc-job';
+import type { GscDrawsJobTypes } from './gsc-job';
 import type { LandscapeJobTypes } from './landscape-job';
 import type { LandscapeWarmUpJobTypes } from './landscape-warm-up';
 import type { ResponseBatchesJobTypes, ResponsesJobTypes } from './responses-job';
@@ -37,7 +37,6 @@ export interface JobKinds {
   /** A few tiny evaluations that ready a worker for `landscape` before the reader clicks Run live. */
   'landscape-warm-up': LandscapeWarmUpJobTypes;
   /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
-  gsc: GscJobTypes;
   /** A slice of a GSC run's weight draws (the command line's worker threads). */
   'gsc-draws': GscDrawsJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */

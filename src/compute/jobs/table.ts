@@ -11,7 +11,6 @@ export const JOB_TABLE: JobTable = {
     (await import('./training-comparison')).runTrainingComparisonJob,
   landscape: async () => (await import('./landscape-job')).runLandscapeJob,
   'landscape-warm-up': async () => (await import('./landscape-warm-up')).runLandscapeWarmUpJob,
-  gsc: async () => (await import('./gsc-job')).runGscJob,
   'gsc-draws': async () => (await import('./gsc-job')).runGscDrawsJob,
   signals: async () => (await import('./signals-job')).runSignalsJob,
   'signals-bins': async () => (await import('./signals-job')).runSignalsBinsJob,

@@ -36,20 +36,25 @@ import type { MlpSpec, TensorMap } from '../models/types';
 import { createRng, deriveSeed, normalArray } from '../random';
 import { drawSeed, mlpSpec, validateNetwork } from './network';
 import type { SignalNetwork } from './network';
+import {
+  combineGscDraws,
+  depthLayers,
+  gscPassesPerDraw,
+  mean,
+  std,
+  type DrawMeasures,
+  type GscDraw,
+  type GscResult,
+} from './gsc-draws';
 
-/** Probe names of h_0 … h_n and of the top layer h_L, as src/compute/models/mlp.ts names them. */
-export function depthLayers(n: Pick<SignalNetwork, 'depth' | 'residualAlpha'>): {
-  layers: string[];
-  top: string;
-} {
-  const top = `layers.${n.depth - 1}.output`;
-  if (n.residualAlpha === null)
-    return { layers: Array.from({ length: n.depth }, (_, t) => `layers.${t}.preActivation`), top };
-  return {
-    layers: ['input.output', ...Array.from({ length: n.depth }, (_, t) => `layers.${t}.output`)],
-    top,
-  };
-}
+export {
+  combineGscDraws,
+  depthLayers,
+  gscPassesPerDraw,
+  type GscDraw,
+  type GscResult,
+  type GscRunOptions,
+} from './gsc-draws';
 
 /** min(P, N)/(P + N) of each column of an [inputs, units] array, averaged over units; zeros count for neither. */
 export function signDiversity(values: Float32Array, inputs: number, units: number): number {
@@ -103,29 +108,6 @@ export interface GscOptions {
   params?: TensorMap;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
-}
-
-export interface GscResult {
-  network: SignalNetwork;
-  seed: number;
-  inputs: number;
-  projections: number;
-  draws: number;
-  /** Probe names of h_0 … h_n, and of the top layer h_L. */
-  layers: string[];
-  top: string;
-  /**
-   * GSC(k, L) for k = 0 … n, the mean over draws and projections; its spread is
-   * the std over draws of each draw's mean (over projections with one draw).
-   */
-  gscToTop: number[];
-  gscToTopSpread: number[];
-  /** ‖h_k‖ = √(E_x‖h_k(x)‖²). */
-  layerNorm: number[];
-  preActivationStd: number[];
-  signDiversity: number[];
-  /** With options.pairs: gsc[l][k] = GSC(k, l) for k ≤ l (1 on the diagonal), null above it. */
-  gscPairs?: (number | null)[][];
 }
 
 /**
@@ -188,14 +170,6 @@ export async function gradientScaleCoefficients(
   const perDraw = await measureGscDraws({ ...options, from: 0, to: draws });
   if (perDraw === 'cancelled') return 'cancelled';
   return combineGscDraws(options, perDraw);
-}
-
-/**
- * Passes per draw: one to the top, and with `pairs` one more per layer above
- * the first (the progress of gradientScaleCoefficients counts these).
- */
-export function gscPassesPerDraw(network: SignalNetwork, pairs: boolean): number {
-  return 1 + (pairs ? depthLayers(network).layers.length - 1 : 0);
 }
 
 /**
@@ -269,66 +243,6 @@ export async function measureGscDraws(
   return perDraw;
 }
 
-/**
- * The result of a run from every one of its draws' measures (any order: they
- * are taken in draw order, so the means are summed in one fixed order).
- */
-export function combineGscDraws(
-  options: Pick<GscOptions, 'network' | 'seed' | 'inputs' | 'projections' | 'draws' | 'pairs'>,
-  measured: readonly GscDraw[],
-): GscResult {
-  const { network, seed } = options;
-  const inputs = options.inputs ?? 256;
-  const projections = options.projections ?? 4;
-  const draws = options.draws ?? 1;
-  const perDraw = [...measured].sort((a, b) => a.draw - b.draw);
-  if (perDraw.length !== draws || perDraw.some((m, k) => m.draw !== k))
-    throw new Error(`combineGscDraws: draws 0 … ${draws - 1} expected, each once`);
-  const { layers, top } = depthLayers(network);
-  const average = (pick: (m: DrawMeasures) => number[]) =>
-    layers.map((_, k) => mean(perDraw.map((m) => pick(m)[k]!)));
-  const result: GscResult = {
-    network,
-    seed,
-    inputs,
-    projections,
-    draws,
-    layers,
-    top,
-    gscToTop: average((m) => m.gscToTop),
-    // Over draws the spread is the draw-to-draw one; with one draw, that of the projections.
-    gscToTopSpread:
-      draws > 1
-        ? layers.map((_, k) => std(perDraw.map((m) => m.gscToTop[k]!)))
-        : perDraw[0]!.projectionSpread,
-    layerNorm: average((m) => m.layerNorm),
-    preActivationStd: average((m) => m.preActivationStd),
-    signDiversity: average((m) => m.signDiversity),
-  };
-  if (options.pairs) {
-    result.gscPairs = layers.map((_, l) =>
-      layers.map((_, k) => (k > l ? null : mean(perDraw.map((m) => m.pairs![l]![k]!)))),
-    );
-  }
-  return result;
-}
-
-/** What one weight draw gives (its arrays are plain numbers: a worker posts it back as it is). */
-export interface GscDraw extends DrawMeasures {
-  /** k: its weights are the signal labs' draw k. */
-  draw: number;
-}
-
-interface DrawMeasures {
-  /** GSC(k, L), mean over projections, and the std of the per-projection values. */
-  gscToTop: number[];
-  projectionSpread: number[];
-  layerNorm: number[];
-  preActivationStd: number[];
-  signDiversity: number[];
-  pairs?: number[][];
-}
-
 async function measureDraw(o: {
   spec: MlpSpec;
   params: TensorMap;
@@ -398,13 +312,4 @@ async function measureDraw(o: {
     measures.pairs = pairs;
   }
   return measures;
-}
-
-function mean(v: number[]): number {
-  return v.reduce((a, b) => a + b, 0) / v.length;
-}
-
-function std(v: number[]): number {
-  const m = mean(v);
-  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
 }
