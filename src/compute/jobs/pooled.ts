@@ -12,7 +12,12 @@
  * experiment's networks are independent: each is trained on a lane of its own.
  * Block responses split over batches of images, pooled in batch order.
  */
-import { combineGscDraws, gscPassesPerDraw, type GscDraw, type GscResult } from '../signals/gsc';
+import {
+  combineGscDraws,
+  gscPassesPerDraw,
+  type GscDraw,
+  type GscResult,
+} from '../signals/gsc-draws';
 import type { EffectiveDepthNetwork, EffectiveDepthOptions } from '../signals/effective-depth';
 import type { SignalNetwork } from '../signals/network';
 import {
