@@ -10,7 +10,7 @@ import {
 } from '../../src/compute/jobs/training-comparison';
 import { defaults } from '../../src/components/figure/urlState';
 import { smoothedLosses } from '../../src/components/training/history';
-import { comparisonParams } from '../../src/components/training/live-plan';
+import { comparisonParams, formatDuration } from '../../src/components/training/live-plan';
 import { QUICK_RUN, settingsFor } from '../../src/components/training/settings';
 
 /**
@@ -68,3 +68,25 @@ test(
     );
   },
 );
+
+test('durations read as a reader would say them: seconds, then fives of seconds, then minutes', () => {
+  expect([0.2, 1.4, 2.4, 2.6, 9.4].map(formatDuration)).toEqual([
+    'about 1 s',
+    'about 1 s',
+    'about 2 s',
+    'about 3 s',
+    'about 9 s',
+  ]);
+  expect([9.6, 12.4, 13, 88].map(formatDuration)).toEqual([
+    'about 10 s',
+    'about 10 s',
+    'about 15 s',
+    'about 90 s',
+  ]);
+  expect([90, 5400, 6000].map(formatDuration)).toEqual([
+    'about 2 min',
+    'about 1 h 30 min',
+    'about 1 h 40 min',
+  ]);
+  expect(formatDuration(NaN)).toBe('unknown');
+});

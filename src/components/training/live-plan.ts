@@ -96,10 +96,15 @@ export function secondsLeft(options: {
   return (left + evaluation * (left / imagesToTrain(settings))) / imagesPerSecond;
 }
 
-/** "about 45 s", "about 3 min", "about 1 h 10 min". */
+/**
+ * "about 3 s", "about 45 s", "about 3 min", "about 1 h 10 min": whole seconds
+ * below 10 s (rounded to 5 s, 2.4 s read "about 1 s" and 2.6 s "about 5 s"),
+ * then the nearest 5 s, then minutes.
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return 'unknown';
-  if (seconds < 90) return `about ${Math.max(1, Math.round(seconds / 5) * 5)} s`;
+  if (seconds < 9.5) return `about ${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 90) return `about ${Math.round(seconds / 5) * 5} s`;
   const minutes = Math.round(seconds / 60);
   if (minutes < 90) return `about ${minutes} min`;
   return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
