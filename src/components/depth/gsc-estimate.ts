@@ -1,37 +1,48 @@
 /**
  * How long the GSC lab's live run should take on WebAssembly, said before it
- * starts. Per network and weight draw: a fixed part (the draw's weights, the
- * per-layer statistics), a forward pass over the inputs, and a backward pass
- * over them per random projection. The constants are fitted to runs of the
- * plain ReLU network in Chromium on a 2-core AMD EPYC under load ~6 (session
- * 7: 64, 256 and 1024 inputs × 1, 4 and 16 projections, 4 draws; the fit is
- * within 25 % of each, and slower than a quiet machine). Orthogonal weights
- * and BN cost a little more; a GPU backend has no reference.
+ * starts, and how the run is split over workers. Per weight draw on a
+ * worker: a fixed part (the draw's weights, the per-layer statistics), a
+ * forward pass over the inputs, and per random projection a backward pass
+ * over them and a fixed part of its own. The constants are fitted to the
+ * second run in a page of both ReLU networks side by side, one a worker, 4
+ * draws each, in Chromium on the 2-core AMD EPYC, quiet (session 9: 64, 256
+ * and 1024 inputs × 1, 4 and 16 projections; within 25 % of each,
+ * tests/unit/gsc-estimate.test.ts). Orthogonal weights and BN cost a little
+ * more; a GPU backend has no reference.
  */
 import { splitDraws } from '../../compute/signals/summary';
 
 export const GSC_WASM_SECONDS = {
-  perDraw: 0.2,
-  perInput: 1e-4,
-  perInputProjection: 1.7e-4,
+  perDraw: 0.066,
+  perInput: 2.25e-4,
+  perInputProjection: 1.26e-4,
+  perProjection: 0.013,
 } as const;
 
 /**
- * Starting the workers' tfjs and WebAssembly for a page's first run, on top:
- * the default run (both networks on two workers) took 3.0 s in a fresh page
- * against 1.6 s of the fit (session 7, quiet).
+ * A page's first run, with the workers' tfjs and WebAssembly to start and
+ * their first draws to warm up, took 0.21 s + 1.21 × the second run's time
+ * (the same runs, within 15 %); the estimate says that, the first run's.
  */
-export const GSC_WASM_START_SECONDS = 1.5;
+export const GSC_WASM_FIRST_RUN = { seconds: 0.21, factor: 1.21 } as const;
 
-/** Seconds of computing `draws` weight draws on one worker (the busiest one's share of a run), workers started. */
+/** Seconds of computing `draws` weight draws on one worker (the busiest one's share of a run), workers started and warm. */
 export function gscSecondsOnWasm(run: {
   draws: number;
   inputs: number;
   projections: number;
 }): number {
   const c = GSC_WASM_SECONDS;
-  const perDraw = c.perDraw + run.inputs * (c.perInput + c.perInputProjection * run.projections);
+  const perDraw =
+    c.perDraw +
+    run.inputs * c.perInput +
+    run.projections * (c.perProjection + run.inputs * c.perInputProjection);
   return run.draws * perDraw;
+}
+
+/** The estimate of a page's first run, from its busiest worker's computing time. */
+export function gscFirstRunSeconds(computing: number): number {
+  return GSC_WASM_FIRST_RUN.seconds + GSC_WASM_FIRST_RUN.factor * computing;
 }
 
 /** One job of a live run: draws [from, to) of one network (`network` indexes the run's networks). */
