@@ -204,8 +204,9 @@ case "${1:-train}" in
     # scripts/make-artifacts.sh paths [resnet56] [resnet110]: Veit et al.'s studies of each run's last
     # checkpoint. The gradient per path length (the network with skips only: a plain network has one
     # path) from 64 samples per length, each a batch of 16 of the first 1,000 test images; the lesion
-    # studies of both networks over the first 500 test images, 2 draws per number deleted and per
-    # number of swaps. Both resume from their partial files.
+    # studies of both networks over the first 500 test images, 8 draws per number deleted and per
+    # number of swaps. Both resume from their partial files (a lesion study also from one with
+    # fewer draws: the shipped ones had 2 until session 9).
     shift
     for model in "${@:-resnet56}"; do
       epochs=$(final_epoch "$model")
@@ -221,7 +222,7 @@ case "${1:-train}" in
       for v in $VARIANTS; do
         out=$A/lesion/$model-$v.json
         # shellcheck disable=SC2046
-        sk lesion --checkpoint "$(ckpt "$model-$v")" --subset 500 --draws 2 --seed 0 \
+        sk lesion --checkpoint "$(ckpt "$model-$v")" --subset 500 --draws 8 --seed 0 \
           --out "$out" $(resume_flag "$out") &
       done
       wait
