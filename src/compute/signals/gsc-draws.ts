@@ -53,16 +53,24 @@ export function gscPassesPerDraw(network: SignalNetwork, pairs: boolean): number
   return 1 + (pairs ? depthLayers(network).layers.length - 1 : 0);
 }
 
-/** What combineGscDraws needs of a run's options (GscOptions' fields; the same defaults). */
+/** A GSC run: the network and what is drawn for it (gsc.ts's GscOptions add how it runs). */
 export interface GscRunOptions {
   network: SignalNetwork;
+  /**
+   * Inputs x ~ N(0, I_d) and projections drawn from this seed; the weights of
+   * draw k are the signal labs' draw k (createModel(mlpSpec(network)).init(drawSeed(seed, k))).
+   */
   seed: number;
   /** Default 256. */
   inputs?: number;
-  /** Default 4. */
+  /** Random projections u per weight draw (default 4). */
   projections?: number;
-  /** Default 1. */
+  /**
+   * Independent weight draws k = 0 … draws − 1 (seeds drawSeed(seed, k), as the
+   * signal labs draw them); the measures are their means (default 1).
+   */
   draws?: number;
+  /** Also GSC(k, l) for every pair, one backward pass per top l (n passes; default false). */
   pairs?: boolean;
 }
 

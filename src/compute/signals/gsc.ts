@@ -35,7 +35,6 @@ import { createModel } from '../models';
 import type { MlpSpec, TensorMap } from '../models/types';
 import { createRng, deriveSeed, normalArray } from '../random';
 import { drawSeed, mlpSpec, validateNetwork } from './network';
-import type { SignalNetwork } from './network';
 import {
   combineGscDraws,
   depthLayers,
@@ -45,6 +44,7 @@ import {
   type DrawMeasures,
   type GscDraw,
   type GscResult,
+  type GscRunOptions,
 } from './gsc-draws';
 
 export {
@@ -86,24 +86,7 @@ export function unitStd(values: Float32Array, inputs: number, units: number): nu
   return sum / units;
 }
 
-export interface GscOptions {
-  network: SignalNetwork;
-  /**
-   * Inputs x ~ N(0, I_d) and projections drawn from this seed; the weights of
-   * draw k are the signal labs' draw k (createModel(mlpSpec(network)).init(drawSeed(seed, k))).
-   */
-  seed: number;
-  /** Default 256. */
-  inputs?: number;
-  /** Random projections u per weight draw (default 4). */
-  projections?: number;
-  /**
-   * Independent weight draws k = 0 … draws − 1 (seeds drawSeed(seed, k), as the
-   * signal labs draw them); the measures are their means (default 1).
-   */
-  draws?: number;
-  /** Also GSC(k, l) for every pair, one backward pass per top l (n passes; default false). */
-  pairs?: boolean;
+export interface GscOptions extends GscRunOptions {
   /** Parameters to use instead of the seeded initial state (tests rescale a layer with this). */
   params?: TensorMap;
   signal?: AbortSignal;
