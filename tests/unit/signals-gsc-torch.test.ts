@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gradientScaleCoefficients, type GscResult } from '../../src/compute/signals/gsc';
+import { gradientScaleCoefficients } from '../../src/compute/signals/gsc';
+import type { GscResult } from '../../src/compute/signals/gsc-draws';
 import type { SignalNetwork } from '../../src/compute/signals/network';
 
 interface TorchGsc {

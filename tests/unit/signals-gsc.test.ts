@@ -12,15 +12,9 @@ import { createModel } from '../../src/compute/models';
 import { initialValues } from '../../src/compute/models/init';
 import { createRng, deriveSeed, normalArray } from '../../src/compute/random';
 import { labNetwork } from '../../src/compute/signals/depth-lab';
-import {
-  combineGscDraws,
-  depthLayers,
-  gradientScaleCoefficients,
-  signDiversity,
-  unitStd,
-} from '../../src/compute/signals/gsc';
+import { gradientScaleCoefficients, signDiversity, unitStd } from '../../src/compute/signals/gsc';
+import { combineGscDraws, depthLayers, type GscResult } from '../../src/compute/signals/gsc-draws';
 import { splitDraws } from '../../src/compute/signals/summary';
-import type { GscResult } from '../../src/compute/signals/gsc';
 import { drawSeed, drawWeights, mlpSpec } from '../../src/compute/signals/network';
 import { propagate } from '../../src/compute/signals/propagate';
 import type { SignalNetwork } from '../../src/compute/signals/network';

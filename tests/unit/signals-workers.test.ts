@@ -26,7 +26,7 @@ import {
   type SignalStatistics,
 } from '../../src/compute/signals';
 import { gradientScaleCoefficients } from '../../src/compute/signals/gsc';
-import type { GscResult } from '../../src/compute/signals/gsc';
+import type { GscResult } from '../../src/compute/signals/gsc-draws';
 import { messagePortChannel } from '../../src/compute/train/parallel';
 import type { Dataset } from '../../src/compute/data/dataset';
 import { createModel } from '../../src/compute/models';

@@ -11,8 +11,8 @@ import {
 } from '../../compute/signals/depth-lab';
 import { pooledGsc } from '../../compute/jobs/pooled';
 import type { GscRun } from '../../compute/jobs/pooled';
-import { gradientScaleCoefficients, gscPassesPerDraw } from '../../compute/signals/gsc';
-import type { GscResult } from '../../compute/signals/gsc';
+import { gradientScaleCoefficients } from '../../compute/signals/gsc';
+import { gscPassesPerDraw, type GscResult } from '../../compute/signals/gsc-draws';
 import type { SignalNetwork } from '../../compute/signals/network';
 import { HELP_FLAG, helpText, integer, oneOf, parseFlags } from '../args';
 import type { FlagSpecs } from '../args';

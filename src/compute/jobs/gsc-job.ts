@@ -6,18 +6,11 @@
  * command line's main thread. The job leaves the tensor count where it was.
  */
 import { measureGscDraws } from '../signals/gsc';
-import type { GscDraw } from '../signals/gsc';
-import type { SignalNetwork } from '../signals/network';
+import type { GscDraw, GscRunOptions } from '../signals/gsc-draws';
 import type { JobHandler } from './protocol';
 
-export interface GscDrawsJobParams {
-  network: SignalNetwork;
-  seed: number;
-  inputs: number;
-  projections: number;
-  draws: number;
-  /** Also GSC(k, l) for every pair of layers. */
-  pairs: boolean;
+/** A run's options, all given (GscRunOptions), and the slice of its draws this job measures. */
+export interface GscDrawsJobParams extends Required<GscRunOptions> {
   /** This job measures draws [from, to) of the run's `draws`. */
   from: number;
   to: number;
@@ -33,12 +26,7 @@ export interface GscDrawsJobTypes {
   result: { draws: number };
 }
 
-/**
- * The `gsc-draws` job: draws [from, to) of a GSC run (measureGscDraws), each
- * sent back as a partial result; the caller merges every slice's draws with
- * combineGscDraws. The command line deals a run's draws out to its worker
- * threads with this (src/compute/jobs/pooled.ts).
- */
+/** Draws [from, to) of a GSC run (measureGscDraws), each sent back as a partial result. */
 export const runGscDrawsJob: JobHandler<'gsc-draws'> = async (params, context) => {
   let done = 0;
   const measured = await measureGscDraws({

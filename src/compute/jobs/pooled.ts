@@ -17,9 +17,9 @@ import {
   gscPassesPerDraw,
   type GscDraw,
   type GscResult,
+  type GscRunOptions,
 } from '../signals/gsc-draws';
 import type { EffectiveDepthNetwork, EffectiveDepthOptions } from '../signals/effective-depth';
-import type { SignalNetwork } from '../signals/network';
 import {
   combineResponseBatches,
   responseImages,
@@ -106,15 +106,8 @@ export async function pooledSignals(
   return assembleSignals(layout, measured, ranges, bins, performance.now() - start, binMs);
 }
 
-/** One GSC run: gradientScaleCoefficients' options without parameters of its own. */
-export interface GscRun {
-  network: SignalNetwork;
-  seed: number;
-  inputs: number;
-  projections: number;
-  draws: number;
-  pairs: boolean;
-}
+/** One GSC run: gradientScaleCoefficients' options without parameters of its own, all given. */
+export type GscRun = Required<GscRunOptions>;
 
 /**
  * gradientScaleCoefficients for each run, on lanes: every run's draws are cut

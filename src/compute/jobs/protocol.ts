@@ -36,8 +36,10 @@ export interface JobKinds {
   landscape: LandscapeJobTypes;
   /** A few tiny evaluations that ready a worker for `landscape` before the reader clicks Run live. */
   'landscape-warm-up': LandscapeWarmUpJobTypes;
-  /** Philipp et al.'s GSC lab, one network at initialisation ("Deep networks are shallow"). */
-  /** A slice of a GSC run's weight draws (the command line's worker threads). */
+  /**
+   * A slice of a GSC run's weight draws (Philipp et al.'s measures at initialisation): the GSC
+   * lab's workers and the command line's worker threads, merged by whoever started them.
+   */
   'gsc-draws': GscDrawsJobTypes;
   /** Per-layer signal statistics of an MLP at initialisation (the signal figures). */
   signals: SignalsJobTypes;

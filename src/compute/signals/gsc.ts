@@ -47,15 +47,6 @@ import {
   type GscRunOptions,
 } from './gsc-draws';
 
-export {
-  combineGscDraws,
-  depthLayers,
-  gscPassesPerDraw,
-  type GscDraw,
-  type GscResult,
-  type GscRunOptions,
-} from './gsc-draws';
-
 /** min(P, N)/(P + N) of each column of an [inputs, units] array, averaged over units; zeros count for neither. */
 export function signDiversity(values: Float32Array, inputs: number, units: number): number {
   let sum = 0;
